@@ -1,0 +1,93 @@
+//! Composition: the real extractor, stores and embedder plugged into the engine.
+
+use anyhow::Context;
+use cairn_core::engine::{EngineConfig, Ports};
+use cairn_core::ports::Embedder;
+use cairn_core::Engine;
+use cairn_extract::{IsolatedExtractor, Limits, WorkerCommand};
+use cairn_models::{BertEmbedder, EmbedderOptions};
+use cairn_store::Stores;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// The default embedding model, as a folder name under the models folder.
+pub const DEFAULT_EMBEDDER: &str = "all-MiniLM-L6-v2";
+
+/// Where data and models are.
+#[derive(Debug, Clone)]
+pub struct Paths {
+    pub data_dir: PathBuf,
+    pub embedder: PathBuf,
+}
+
+impl Paths {
+    pub fn resolve(data_dir: Option<PathBuf>, embedder: Option<PathBuf>) -> anyhow::Result<Self> {
+        let dirs = directories::ProjectDirs::from("", "", "cairn");
+        let data_dir = match data_dir {
+            Some(d) => d,
+            None => dirs
+                .as_ref()
+                .map(|d| d.data_dir().to_path_buf())
+                .context("no data folder could be determined: pass --data-dir")?,
+        };
+        let embedder = match embedder {
+            Some(e) => e,
+            None => models_dir(dirs.as_ref())?.join(DEFAULT_EMBEDDER),
+        };
+        Ok(Paths { data_dir, embedder })
+    }
+}
+
+fn models_dir(dirs: Option<&directories::ProjectDirs>) -> anyhow::Result<PathBuf> {
+    if let Some(dir) = std::env::var_os("CAIRN_MODELS") {
+        return Ok(PathBuf::from(dir));
+    }
+    dirs.map(|d| d.cache_dir().join("models"))
+        .context("no models folder could be determined: pass --embedder")
+}
+
+/// Loads the embedder (on a blocking thread: it reads ~90 MB of weights).
+pub async fn load_embedder(path: &Path) -> anyhow::Result<BertEmbedder> {
+    let path = path.to_path_buf();
+    let shown = path.display().to_string();
+    tokio::task::spawn_blocking(move || BertEmbedder::load(&path, EmbedderOptions::default()))
+        .await?
+        .with_context(|| {
+            format!("cannot load the embedding model from {shown} (run scripts/setup to fetch it)")
+        })
+}
+
+/// The extractor, running workers of this very binary.
+pub fn extractor() -> anyhow::Result<IsolatedExtractor> {
+    let exe = std::env::current_exe().context("cannot find the cairn executable")?;
+    Ok(IsolatedExtractor::new(
+        WorkerCommand {
+            program: exe,
+            args: vec!["extract-worker".into()],
+        },
+        Limits::default(),
+    ))
+}
+
+/// Opens the engine on a data folder.
+pub async fn open_engine(data_dir: &Path, embedder: BertEmbedder) -> anyhow::Result<Engine> {
+    let stores = Stores::open(data_dir, embedder.dimension())
+        .await
+        .with_context(|| format!("cannot open the data folder {}", data_dir.display()))?;
+    let embedder: Arc<dyn Embedder> = Arc::new(embedder);
+    let config = EngineConfig::for_embedder(embedder.as_ref());
+    let ports = Ports {
+        extractor: Arc::new(extractor()?),
+        catalog: stores.catalog,
+        text: stores.text,
+        vectors: stores.vectors,
+        embedder,
+    };
+    Ok(Engine::new(ports, config))
+}
+
+/// Opens the engine the command line points at.
+pub async fn open(paths: &Paths) -> anyhow::Result<Engine> {
+    let embedder = load_embedder(&paths.embedder).await?;
+    open_engine(&paths.data_dir, embedder).await
+}

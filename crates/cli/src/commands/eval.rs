@@ -1,0 +1,235 @@
+//! `cairn eval retrieval`: nDCG@10, Recall@100 and MRR@10 of BM25, vectors and hybrid on a
+//! BEIR-format dataset.
+
+use crate::app::{self, Paths};
+use anyhow::Context;
+use cairn_core::eval::{Judgements, RetrievalMetrics};
+use cairn_core::ingest::{IngestEvent, InlineDocument};
+use cairn_core::{DocumentKind, ExtractedDocument, SearchMode, SearchRequest, SectionSpan};
+use indicatif::ProgressBar;
+use serde::Deserialize;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::io::BufRead;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+const KEY_PREFIX: &str = "beir:";
+
+#[derive(clap::Subcommand)]
+pub enum EvalCommand {
+    /// Index a BEIR dataset and score the retrievers on its judged queries.
+    Retrieval(RetrievalArgs),
+}
+
+#[derive(clap::Args)]
+pub struct RetrievalArgs {
+    /// corpus.jsonl with `_id`, `title`, `text`.
+    #[arg(long)]
+    corpus: PathBuf,
+    /// queries.jsonl with `_id`, `text`.
+    #[arg(long)]
+    queries: PathBuf,
+    /// qrels TSV: `query-id corpus-id score`.
+    #[arg(long)]
+    qrels: PathBuf,
+    /// Keep the index here to reuse it (default: a temporary folder).
+    #[arg(long)]
+    index_dir: Option<PathBuf>,
+    /// Score only the first N judged queries.
+    #[arg(long)]
+    max_queries: Option<usize>,
+    /// Print one JSON object keyed by retriever.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Deserialize)]
+struct CorpusRecord {
+    #[serde(rename = "_id")]
+    id: String,
+    #[serde(default)]
+    title: String,
+    text: String,
+}
+
+#[derive(Deserialize)]
+struct QueryRecord {
+    #[serde(rename = "_id")]
+    id: String,
+    text: String,
+}
+
+pub async fn run(paths: &Paths, command: EvalCommand) -> anyhow::Result<ExitCode> {
+    let EvalCommand::Retrieval(args) = command;
+    let qrels = read_qrels(&args.qrels)?;
+    let mut queries: Vec<QueryRecord> = read_jsonl::<QueryRecord>(&args.queries)?
+        .into_iter()
+        .filter(|q| qrels.contains_key(&q.id))
+        .collect();
+    queries.truncate(args.max_queries.unwrap_or(usize::MAX));
+    anyhow::ensure!(
+        !queries.is_empty(),
+        "no query of {} has judgements",
+        args.queries.display()
+    );
+
+    let temp;
+    let index_dir = match &args.index_dir {
+        Some(d) => d.clone(),
+        None => {
+            temp = tempfile::tempdir()?;
+            temp.path().to_path_buf()
+        }
+    };
+    let embedder = app::load_embedder(&paths.embedder).await?;
+    let engine = app::open_engine(&index_dir, embedder).await?;
+
+    let documents = corpus_documents(&args.corpus)?;
+    eprintln!("indexing {} documents…", documents.len());
+    let bar = ProgressBar::new(documents.len() as u64);
+    let observer = |e: &IngestEvent| {
+        if let IngestEvent::File { .. } = e {
+            bar.inc(1);
+        }
+    };
+    let started = std::time::Instant::now();
+    let report = engine.ingest_documents(documents, &observer).await?;
+    bar.finish_and_clear();
+    eprintln!(
+        "indexed {}, unchanged {}, failed {} in {:.1} s; scoring {} queries…",
+        report.indexed.len(),
+        report.unchanged.len(),
+        report.failed.len(),
+        started.elapsed().as_secs_f64(),
+        queries.len()
+    );
+
+    let modes = [
+        ("bm25", SearchMode::Bm25),
+        ("vector", SearchMode::Vector),
+        ("hybrid", SearchMode::Hybrid),
+    ];
+    let mut runs: BTreeMap<&str, Vec<(Vec<String>, &Judgements)>> = BTreeMap::new();
+    let bar = ProgressBar::new(queries.len() as u64);
+    for query in &queries {
+        let judged = qrels.get(&query.id).context("judged query vanished")?;
+        for (name, mode) in modes {
+            let request = SearchRequest {
+                query: query.text.clone(),
+                limit: 300,
+                mode,
+                documents: None,
+            };
+            let hits = engine.search(&request).await?;
+            runs.entry(name)
+                .or_default()
+                .push((rank_documents(&hits), judged));
+        }
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    let metrics: BTreeMap<&str, RetrievalMetrics> = runs
+        .iter()
+        .map(|(name, r)| {
+            (
+                *name,
+                RetrievalMetrics::mean(r.iter().map(|(ranked, j)| (ranked.as_slice(), *j))),
+            )
+        })
+        .collect();
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&metrics)?);
+    } else {
+        println!(
+            "{:<8} {:>9} {:>11} {:>8} {:>8}",
+            "", "nDCG@10", "Recall@100", "MRR@10", "queries"
+        );
+        for (name, _) in modes {
+            if let Some(m) = metrics.get(name) {
+                println!(
+                    "{name:<8} {:>9.4} {:>11.4} {:>8.4} {:>8}",
+                    m.ndcg_at_10, m.recall_at_100, m.mrr_at_10, m.queries
+                );
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Documents in the order of their best chunk.
+fn rank_documents(hits: &[cairn_core::SearchHit]) -> Vec<String> {
+    let mut seen = HashSet::new();
+    hits.iter()
+        .filter_map(|h| h.document_path.strip_prefix(KEY_PREFIX))
+        .filter(|key| seen.insert(key.to_string()))
+        .map(str::to_string)
+        .collect()
+}
+
+fn corpus_documents(path: &Path) -> anyhow::Result<Vec<InlineDocument>> {
+    Ok(read_jsonl::<CorpusRecord>(path)?
+        .into_iter()
+        .map(|r| {
+            let title = r.title.trim().to_string();
+            let sections = if title.is_empty() {
+                Vec::new()
+            } else {
+                vec![SectionSpan {
+                    heading_path: vec![title.clone()],
+                    start: 0,
+                    end: r.text.len(),
+                }]
+            };
+            InlineDocument {
+                key: format!("{KEY_PREFIX}{}", r.id),
+                document: ExtractedDocument {
+                    kind: DocumentKind::Text,
+                    title: (!title.is_empty()).then_some(title),
+                    text: r.text,
+                    pages: Vec::new(),
+                    sections,
+                },
+            }
+        })
+        .collect())
+}
+
+fn read_jsonl<T: for<'de> Deserialize<'de>>(path: &Path) -> anyhow::Result<Vec<T>> {
+    let file =
+        std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    let mut out = Vec::new();
+    for (n, line) in std::io::BufReader::new(file).lines().enumerate() {
+        let line = line?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        out.push(
+            serde_json::from_str(&line).with_context(|| {
+                format!("{} line {}: not a valid record", path.display(), n + 1)
+            })?,
+        );
+    }
+    Ok(out)
+}
+
+fn read_qrels(path: &Path) -> anyhow::Result<HashMap<String, Judgements>> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot open {}", path.display()))?;
+    let mut qrels: HashMap<String, Judgements> = HashMap::new();
+    for line in text.lines() {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        let [query, doc, score] = fields.as_slice() else {
+            continue;
+        };
+        // The header line has a non-numeric score.
+        let Ok(score) = score.parse::<u32>() else {
+            continue;
+        };
+        qrels
+            .entry((*query).to_string())
+            .or_default()
+            .insert((*doc).to_string(), score);
+    }
+    anyhow::ensure!(!qrels.is_empty(), "no judgements in {}", path.display());
+    Ok(qrels)
+}

@@ -1,0 +1,76 @@
+use crate::app::{self, Paths};
+use cairn_core::ingest::{IngestEvent, IngestReport, Outcome};
+use indicatif::{ProgressBar, ProgressStyle};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Files and folders to index.
+    #[arg(required = true)]
+    paths: Vec<PathBuf>,
+    /// Print the summary as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+pub async fn run(paths: &Paths, args: Args) -> anyhow::Result<ExitCode> {
+    let engine = app::open(paths).await?;
+    let bar = ProgressBar::new(0);
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{spinner} [{bar:30}] {pos}/{len} files, {elapsed} (eta {eta}) {msg}",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .progress_chars("=> "),
+    );
+    let observer = |event: &IngestEvent| match event {
+        IngestEvent::Scanned { total } => bar.set_length(*total as u64),
+        IngestEvent::File { path, .. } => {
+            bar.inc(1);
+            let name = std::path::Path::new(path)
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            bar.set_message(name);
+        }
+        IngestEvent::Committed { .. } => {}
+    };
+    let report = engine.ingest(&args.paths, &observer).await?;
+    bar.finish_and_clear();
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print_summary(&report);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_summary(report: &IngestReport) {
+    let chunks: u32 = report.indexed.iter().map(|(_, c)| c).sum();
+    println!(
+        "indexed {} ({} chunks), unchanged {}, failed {}",
+        report.indexed.len(),
+        chunks,
+        report.unchanged.len(),
+        report.failed.len()
+    );
+    for (path, failure) in &report.failed {
+        println!(
+            "  failed  {path}\n          {} [{}]",
+            failure.message, failure.code
+        );
+    }
+}
+
+/// Renders one outcome for logs and tests.
+#[allow(dead_code)]
+pub fn describe(outcome: &Outcome) -> String {
+    match outcome {
+        Outcome::Indexed { chunks, pages, .. } => {
+            format!("indexed: {chunks} chunks, {pages} pages")
+        }
+        Outcome::Unchanged => "unchanged".into(),
+        Outcome::Failed(f) => format!("failed: {f}"),
+    }
+}

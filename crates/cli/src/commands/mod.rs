@@ -1,0 +1,4 @@
+pub mod docs;
+pub mod eval;
+pub mod ingest;
+pub mod search;

@@ -1,0 +1,87 @@
+//! `cairn`: index your documents and search them from the command line.
+
+mod app;
+mod commands;
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(
+    name = "cairn",
+    version,
+    about = "Private answers from your own documents"
+)]
+struct Cli {
+    /// Where Cairn keeps its catalog and indexes (default: the platform's data folder).
+    #[arg(long, global = true, env = "CAIRN_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+    /// Folder of the sentence-transformers embedding model.
+    #[arg(long, global = true, env = "CAIRN_EMBEDDER")]
+    embedder: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Index files and folders (PDF, Markdown, text, HTML, DOCX).
+    Ingest(commands::ingest::Args),
+    /// Find the passages that best match a question.
+    Search(commands::search::Args),
+    /// List indexed documents and their states.
+    Docs(commands::docs::Args),
+    /// Remove documents (by id or path) from every store.
+    Rm(commands::docs::RmArgs),
+    /// Rebuild the full-text index and the vector store from the catalog.
+    Reindex,
+    /// Measure retrieval quality.
+    #[command(subcommand)]
+    Eval(commands::eval::EvalCommand),
+    /// Runs one extraction in isolation (used by Cairn itself).
+    #[command(name = "extract-worker", hide = true)]
+    ExtractWorker { path: PathBuf },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    if let Command::ExtractWorker { path } = &cli.command {
+        let code = cairn_extract::worker::serve(path);
+        return ExitCode::from(u8::try_from(code).unwrap_or(1));
+    }
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("CAIRN_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let paths = app::Paths::resolve(cli.data_dir, cli.embedder)?;
+    match cli.command {
+        Command::Ingest(args) => commands::ingest::run(&paths, args).await,
+        Command::Search(args) => commands::search::run(&paths, args).await,
+        Command::Docs(args) => commands::docs::run(&paths, args).await,
+        Command::Rm(args) => commands::docs::rm(&paths, args).await,
+        Command::Reindex => commands::docs::reindex(&paths).await,
+        Command::Eval(cmd) => commands::eval::run(&paths, cmd).await,
+        Command::ExtractWorker { .. } => Ok(ExitCode::SUCCESS),
+    }
+}

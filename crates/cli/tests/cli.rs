@@ -1,0 +1,318 @@
+//! The `cairn` command end to end: real extraction workers, SQLite, Tantivy, LanceDB and the
+//! real all-MiniLM-L6-v2 embedder, on real documents.
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn shared_data() -> PathBuf {
+    std::env::var_os("SHARED_DATA").map_or_else(
+        || Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data"),
+        PathBuf::from,
+    )
+}
+
+fn embedder() -> PathBuf {
+    let path = std::env::var_os("CAIRN_EMBEDDER").map_or_else(
+        || {
+            let home = std::env::var_os("HOME").unwrap_or_default();
+            Path::new(&home).join(".cache/cairn/models/all-MiniLM-L6-v2")
+        },
+        PathBuf::from,
+    );
+    assert!(
+        path.join("model.safetensors").is_file(),
+        "the test embedder is missing at {}: run scripts/setup",
+        path.display()
+    );
+    path
+}
+
+struct Cairn {
+    data: tempfile::TempDir,
+}
+
+impl Cairn {
+    fn new() -> Self {
+        Cairn {
+            data: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    fn run(&self, args: &[&str]) -> (bool, String, String) {
+        let out = Command::new(env!("CARGO_BIN_EXE_cairn"))
+            .arg("--data-dir")
+            .arg(self.data.path())
+            .arg("--embedder")
+            .arg(embedder())
+            .args(args)
+            .output()
+            .unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+
+    fn json(&self, args: &[&str]) -> Value {
+        let (ok, stdout, stderr) = self.run(args);
+        assert!(ok, "cairn {args:?} failed: {stderr}");
+        serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout}"))
+    }
+}
+
+fn count(report: &Value, key: &str) -> usize {
+    report[key].as_array().map_or(0, Vec::len)
+}
+
+#[test]
+fn ingest_search_change_remove_and_reindex_a_folder() {
+    let docs = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        shared_data().join("docs/pdf/dmca.pdf"),
+        docs.path().join("dmca.pdf"),
+    )
+    .unwrap();
+    std::fs::write(
+        docs.path().join("garden.md"),
+        "# Garden notes\n\n## Tomatoes\n\nTomatoes need six hours of sun and deep watering twice a week.\n\n## Roses\n\nPrune roses in late winter, just before new growth starts.\n",
+    )
+    .unwrap();
+    std::fs::write(
+        docs.path().join("recipe.txt"),
+        "Bake the sourdough loaf at 250 degrees for forty minutes.",
+    )
+    .unwrap();
+    std::fs::write(
+        docs.path().join("page.html"),
+        "<html><head><title>Trains</title></head><body><h1>Night trains</h1><p>The sleeper train to Vienna leaves at nine in the evening.</p></body></html>",
+    )
+    .unwrap();
+    let folder = docs.path().to_str().unwrap();
+    let cairn = Cairn::new();
+
+    let report = cairn.json(&["ingest", folder, "--json"]);
+    assert_eq!(count(&report, "indexed"), 4, "{report}");
+    assert_eq!(count(&report, "failed"), 0, "{report}");
+
+    // The answer's passage comes first, with its page or heading.
+    let hits = cairn.json(&[
+        "search",
+        "Which section requires registration before a copyright lawsuit?",
+        "-k",
+        "3",
+        "--json",
+    ]);
+    let top = &hits[0];
+    assert!(
+        top["document_path"].as_str().unwrap().ends_with("dmca.pdf"),
+        "{top}"
+    );
+    assert!(
+        top["chunk"]["text"].as_str().unwrap().contains("411(a)"),
+        "{top}"
+    );
+    assert_eq!(top["chunk"]["page_start"], 3, "{top}");
+    assert!(
+        top["bm25"]["rank"].is_number() && top["vector"]["rank"].is_number(),
+        "hybrid ranks: {top}"
+    );
+
+    let hits = cairn.json(&["search", "when should I prune roses?", "-k", "1", "--json"]);
+    assert_eq!(
+        hits[0]["chunk"]["heading_path"],
+        serde_json::json!(["Garden notes", "Roses"]),
+        "{}",
+        hits[0]
+    );
+    let hits = cairn.json(&["search", "overnight rail to Austria", "-k", "1", "--json"]);
+    assert!(
+        hits[0]["document_path"]
+            .as_str()
+            .unwrap()
+            .ends_with("page.html"),
+        "{}",
+        hits[0]
+    );
+
+    // Human output shows the page.
+    let (_, text, _) = cairn.run(&[
+        "search",
+        "technological protection measures circumvention",
+        "-k",
+        "1",
+    ]);
+    assert!(text.contains("dmca.pdf — p. "), "{text}");
+
+    // Nothing changed: nothing is done.
+    let again = cairn.json(&["ingest", folder, "--json"]);
+    assert_eq!(
+        (count(&again, "indexed"), count(&again, "unchanged")),
+        (0, 4),
+        "{again}"
+    );
+
+    // One file changed: only it is re-indexed, and the old text is gone.
+    std::fs::write(
+        docs.path().join("recipe.txt"),
+        "Braise the lentils with cumin for half an hour.",
+    )
+    .unwrap();
+    let changed = cairn.json(&["ingest", folder, "--json"]);
+    assert_eq!(
+        (count(&changed, "indexed"), count(&changed, "unchanged")),
+        (1, 3),
+        "{changed}"
+    );
+    let hits = cairn.json(&["search", "sourdough", "--mode", "bm25", "--json"]);
+    assert!(hits
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|h| !h["chunk"]["text"].as_str().unwrap().contains("sourdough")));
+
+    // Removing a document removes it from every store.
+    let garden = docs.path().join("garden.md");
+    let (ok, _, err) = cairn.run(&["rm", garden.to_str().unwrap()]);
+    assert!(ok, "{err}");
+    let hits = cairn.json(&["search", "prune roses", "-k", "10", "--json"]);
+    assert!(hits
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|h| !h["document_path"].as_str().unwrap().ends_with("garden.md")));
+    let listed = cairn.json(&["docs", "--json"]);
+    assert_eq!(listed.as_array().unwrap().len(), 3);
+
+    // Re-index rebuilds both indexes from the catalog, with the same results.
+    let (ok, out, err) = cairn.run(&["reindex"]);
+    assert!(ok, "{err}");
+    assert!(
+        out.contains("re-indexed 3 documents") && out.contains("(0 embedded again)"),
+        "{out}"
+    );
+    let (_, summary, _) = cairn.run(&["docs"]);
+    let last = summary.lines().last().unwrap_or_default().to_string();
+    let numbers: Vec<&str> = last
+        .split(|c: char| !c.is_ascii_digit())
+        .filter(|s| !s.is_empty())
+        .collect();
+    assert_eq!(numbers.len(), 4, "{last}");
+    assert!(
+        numbers[1] == numbers[2] && numbers[2] == numbers[3],
+        "stores agree: {last}"
+    );
+    let hits = cairn.json(&[
+        "search",
+        "Which section requires registration before a copyright lawsuit?",
+        "-k",
+        "1",
+        "--json",
+    ]);
+    assert!(hits[0]["chunk"]["text"]
+        .as_str()
+        .unwrap()
+        .contains("411(a)"));
+}
+
+#[test]
+fn every_robustness_pdf_ends_indexed_or_failed_and_a_second_run_changes_nothing() {
+    let cairn = Cairn::new();
+    let folder = shared_data().join("pdfs-robustness");
+    let folder = folder.to_str().unwrap();
+    let report = cairn.json(&["ingest", folder, "--json"]);
+    let (indexed, failed) = (count(&report, "indexed"), count(&report, "failed"));
+    assert_eq!(indexed + failed, 85, "{report}");
+    for entry in report["failed"].as_array().unwrap() {
+        let failure = &entry[1];
+        assert!(failure["message"].as_str().unwrap().len() > 10, "{entry}");
+        assert!(failure["code"].is_string(), "{entry}");
+    }
+    let listed = cairn.json(&["docs", "--json"]);
+    let states: Vec<&str> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["state"].as_str().unwrap())
+        .collect();
+    assert_eq!(states.len(), 85);
+    assert!(
+        states.iter().all(|s| *s == "indexed" || *s == "failed"),
+        "{states:?}"
+    );
+
+    let again = cairn.json(&["ingest", folder, "--json"]);
+    assert_eq!(count(&again, "unchanged"), 85, "{again}");
+}
+
+#[test]
+fn eval_retrieval_scores_three_retrievers_on_a_beir_sample() {
+    let scifact = shared_data().join("scifact");
+    let qrels = std::fs::read_to_string(scifact.join("qrels/train.tsv")).unwrap();
+    let mut judged: Vec<(String, String)> = qrels
+        .lines()
+        .skip(1)
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            (f.len() == 3).then(|| (f[0].to_string(), f[1].to_string()))
+        })
+        .collect();
+    judged.truncate(30);
+    let wanted: std::collections::HashSet<&str> = judged.iter().map(|(_, d)| d.as_str()).collect();
+    let queries: std::collections::HashSet<&str> = judged.iter().map(|(q, _)| q.as_str()).collect();
+
+    let sample = tempfile::tempdir().unwrap();
+    let corpus = std::fs::read_to_string(scifact.join("corpus.jsonl")).unwrap();
+    let mut kept = Vec::new();
+    for (i, line) in corpus.lines().enumerate() {
+        let doc: Value = serde_json::from_str(line).unwrap();
+        if i < 300 || wanted.contains(doc["_id"].as_str().unwrap()) {
+            kept.push(line);
+        }
+    }
+    std::fs::write(sample.path().join("corpus.jsonl"), kept.join("\n")).unwrap();
+    let all_queries = std::fs::read_to_string(scifact.join("queries.jsonl")).unwrap();
+    let some: Vec<&str> = all_queries
+        .lines()
+        .filter(|l| {
+            let q: Value = serde_json::from_str(l).unwrap();
+            queries.contains(q["_id"].as_str().unwrap())
+        })
+        .collect();
+    std::fs::write(sample.path().join("queries.jsonl"), some.join("\n")).unwrap();
+    std::fs::write(
+        sample.path().join("qrels.tsv"),
+        std::iter::once("query-id\tcorpus-id\tscore".to_string())
+            .chain(judged.iter().map(|(q, d)| format!("{q}\t{d}\t1")))
+            .collect::<Vec<_>>()
+            .join("\n"),
+    )
+    .unwrap();
+
+    let cairn = Cairn::new();
+    let p = |name: &str| sample.path().join(name).to_str().unwrap().to_string();
+    let metrics = cairn.json(&[
+        "eval",
+        "retrieval",
+        "--corpus",
+        &p("corpus.jsonl"),
+        "--queries",
+        &p("queries.jsonl"),
+        "--qrels",
+        &p("qrels.tsv"),
+        "--json",
+    ]);
+    for retriever in ["bm25", "vector", "hybrid"] {
+        let m = &metrics[retriever];
+        assert_eq!(
+            m["queries"].as_u64(),
+            Some(queries.len() as u64),
+            "{metrics}"
+        );
+        let ndcg = m["ndcg@10"].as_f64().unwrap();
+        assert!(ndcg > 0.3 && ndcg <= 1.0, "{retriever}: {metrics}");
+        assert!(m["recall@100"].as_f64().unwrap() >= ndcg * 0.5, "{metrics}");
+        assert!(m["mrr@10"].as_f64().unwrap() > 0.0, "{metrics}");
+    }
+}

@@ -1,0 +1,141 @@
+//! The one surface the CLI and the desktop app use: ingest, search, documents, remove,
+//! re-index.
+
+mod pipeline;
+mod reindex;
+mod retrieve;
+
+pub use reindex::ReindexReport;
+
+use crate::chunker::ChunkerConfig;
+use crate::document::DocumentRecord;
+use crate::error::CoreError;
+use crate::fusion::FusionConfig;
+use crate::ids::DocumentId;
+use crate::ports::{Catalog, Embedder, Extractor, TextIndex, VectorIndex};
+use futures::lock::Mutex;
+use std::sync::Arc;
+
+/// The adapters the engine runs on.
+#[derive(Clone)]
+pub struct Ports {
+    pub extractor: Arc<dyn Extractor>,
+    pub catalog: Arc<dyn Catalog>,
+    pub text: Arc<dyn TextIndex>,
+    pub vectors: Arc<dyn VectorIndex>,
+    pub embedder: Arc<dyn Embedder>,
+}
+
+/// Tunables of the engine.
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    pub chunker: ChunkerConfig,
+    pub fusion: FusionConfig,
+    /// Texts per embedder call.
+    pub embed_batch: usize,
+    /// Chunks gathered before both indexes are committed.
+    pub commit_chunks: usize,
+    /// Files extracted ahead of the one being embedded.
+    pub extract_ahead: usize,
+}
+
+impl EngineConfig {
+    pub fn for_embedder(embedder: &dyn Embedder) -> Self {
+        EngineConfig {
+            chunker: ChunkerConfig::for_embedder(embedder.max_tokens()),
+            fusion: FusionConfig::default(),
+            embed_batch: 32,
+            commit_chunks: 2048,
+            extract_ahead: 2,
+        }
+    }
+}
+
+/// Cairn's engine. Writes (ingest, remove, re-index) are serialised; searches run alongside.
+pub struct Engine {
+    ports: Ports,
+    config: EngineConfig,
+    writer: Mutex<()>,
+}
+
+impl Engine {
+    pub fn new(ports: Ports, config: EngineConfig) -> Self {
+        Engine {
+            ports,
+            config,
+            writer: Mutex::new(()),
+        }
+    }
+
+    pub fn config(&self) -> &EngineConfig {
+        &self.config
+    }
+
+    /// Every document in the catalog, with its state.
+    pub async fn documents(&self) -> Result<Vec<DocumentRecord>, CoreError> {
+        self.ports
+            .catalog
+            .documents()
+            .await
+            .map_err(CoreError::Catalog)
+    }
+
+    /// Removes a document from both indexes, then from the catalog.
+    pub async fn remove(&self, id: DocumentId) -> Result<DocumentRecord, CoreError> {
+        let _writer = self.writer.lock().await;
+        let record = self
+            .ports
+            .catalog
+            .document(id)
+            .await
+            .map_err(CoreError::Catalog)?
+            .ok_or(CoreError::DocumentNotFound(id))?;
+        let text = &self.ports.text;
+        text.delete_document(id)
+            .await
+            .map_err(CoreError::TextIndex)?;
+        text.commit().await.map_err(CoreError::TextIndex)?;
+        self.ports
+            .vectors
+            .delete_document(id)
+            .await
+            .map_err(CoreError::VectorIndex)?;
+        self.ports
+            .catalog
+            .remove_document(id)
+            .await
+            .map_err(CoreError::Catalog)?;
+        tracing::info!(document = %id, "document removed");
+        Ok(record)
+    }
+
+    /// Counts of the three stores, for status lines and consistency checks.
+    pub async fn counts(&self) -> Result<StoreCounts, CoreError> {
+        let documents = self.documents().await?;
+        Ok(StoreCounts {
+            documents: documents.len() as u64,
+            catalog_chunks: documents.iter().map(|d| u64::from(d.chunk_count)).sum(),
+            text_chunks: self
+                .ports
+                .text
+                .count()
+                .await
+                .map_err(CoreError::TextIndex)?,
+            vector_chunks: self
+                .ports
+                .vectors
+                .count()
+                .await
+                .map_err(CoreError::VectorIndex)?,
+        })
+    }
+}
+
+/// How much each store holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct StoreCounts {
+    pub documents: u64,
+    pub catalog_chunks: u64,
+    pub text_chunks: u64,
+    pub vector_chunks: u64,
+}

@@ -1,0 +1,375 @@
+//! The ingest pipeline: scan → fingerprint → extract → chunk → embed → catalog → indexes.
+//!
+//! A document is `indexed` in the catalog only after both indexes have committed its chunks,
+//! so a run that stops anywhere leaves documents the next run picks up again.
+
+use super::Engine;
+use crate::chunk::Chunk;
+use crate::chunker::chunk_document;
+use crate::document::{DocumentState, ExtractedDocument, Failure};
+use crate::error::{CoreError, ErrorCode};
+use crate::ids::{ContentHash, DocumentId};
+use crate::ingest::{IngestEvent, IngestObserver, IngestReport, InlineDocument, Outcome};
+use crate::ports::{EmbedKind, FileInfo, NewDocument, Scanned};
+use futures::StreamExt;
+use std::path::PathBuf;
+use tracing::Instrument;
+
+enum Job {
+    File(FileInfo),
+    Inline(InlineDocument),
+    Unreadable(PathBuf, Failure),
+}
+
+enum Prepared {
+    Done(String, Outcome),
+    Ready(String, DocumentId, ExtractedDocument),
+}
+
+/// Documents stored in the catalog whose chunks are not yet committed to the indexes.
+#[derive(Default)]
+struct Pending {
+    docs: Vec<(DocumentId, Vec<Chunk>, Vec<Vec<f32>>)>,
+    events: Vec<(String, Outcome)>,
+    chunks: usize,
+}
+
+impl Engine {
+    /// Ingests files and folders. Unchanged files are skipped, changed ones replaced, and
+    /// every file that cannot be indexed ends `failed` with a reason; one bad file never
+    /// stops the run. Errors are returned only when a store itself fails.
+    pub async fn ingest(
+        &self,
+        roots: &[PathBuf],
+        observer: &dyn IngestObserver,
+    ) -> Result<IngestReport, CoreError> {
+        let _writer = self.writer.lock().await;
+        let scanned = self.ports.extractor.scan(roots).await;
+        observer.on_event(&IngestEvent::Scanned {
+            total: scanned.len(),
+        });
+        let jobs = scanned
+            .into_iter()
+            .map(|s| match s {
+                Scanned::File(info) => Job::File(info),
+                Scanned::Unreadable { path, failure } => Job::Unreadable(path, failure),
+            })
+            .collect();
+        self.run(jobs, observer).await
+    }
+
+    /// Ingests documents that are already text (records of a dataset, say).
+    pub async fn ingest_documents(
+        &self,
+        documents: Vec<InlineDocument>,
+        observer: &dyn IngestObserver,
+    ) -> Result<IngestReport, CoreError> {
+        let _writer = self.writer.lock().await;
+        observer.on_event(&IngestEvent::Scanned {
+            total: documents.len(),
+        });
+        self.run(documents.into_iter().map(Job::Inline).collect(), observer)
+            .await
+    }
+
+    async fn run(
+        &self,
+        jobs: Vec<Job>,
+        observer: &dyn IngestObserver,
+    ) -> Result<IngestReport, CoreError> {
+        let mut report = IngestReport::default();
+        let mut pending = Pending::default();
+        let mut prepared = futures::stream::iter(jobs)
+            .map(|job| self.prepare(job))
+            .buffered(self.config.extract_ahead.max(1));
+        while let Some(next) = prepared.next().await {
+            match next? {
+                Prepared::Done(path, outcome) => {
+                    report.record(&path, &outcome);
+                    observer.on_event(&IngestEvent::File { path, outcome });
+                }
+                Prepared::Ready(path, id, doc) => {
+                    let outcome = self.chunk_and_embed(id, &doc, &mut pending).await?;
+                    pending.events.push((path, outcome));
+                    if pending.chunks >= self.config.commit_chunks {
+                        self.flush(&mut pending, &mut report, observer).await?;
+                    }
+                }
+            }
+        }
+        self.flush(&mut pending, &mut report, observer).await?;
+        if !report.indexed.is_empty() {
+            self.ports
+                .vectors
+                .optimize()
+                .await
+                .map_err(CoreError::VectorIndex)?;
+        }
+        Ok(report)
+    }
+
+    async fn prepare(&self, job: Job) -> Result<Prepared, CoreError> {
+        let catalog = &self.ports.catalog;
+        match job {
+            Job::Unreadable(path, failure) => {
+                let key = path.to_string_lossy().into_owned();
+                self.fail_new(&key, 0, 0, failure).await
+            }
+            Job::Inline(inline) => {
+                let hash = inline_hash(&inline.document);
+                let existing = catalog
+                    .document_by_path(&inline.key)
+                    .await
+                    .map_err(CoreError::Catalog)?;
+                if existing
+                    .is_some_and(|d| d.content_hash == hash && d.state == DocumentState::Indexed)
+                {
+                    return Ok(Prepared::Done(inline.key, Outcome::Unchanged));
+                }
+                let new = NewDocument {
+                    path: inline.key.clone(),
+                    content_hash: hash,
+                    size_bytes: inline.document.text.len() as u64,
+                    mtime_ms: 0,
+                };
+                let id = catalog
+                    .begin_document(&new)
+                    .await
+                    .map_err(CoreError::Catalog)?;
+                self.check_text(inline.key, id, inline.document).await
+            }
+            Job::File(info) => self.prepare_file(info).await,
+        }
+    }
+
+    async fn prepare_file(&self, info: FileInfo) -> Result<Prepared, CoreError> {
+        let catalog = &self.ports.catalog;
+        let key = info.path.to_string_lossy().into_owned();
+        let existing = catalog
+            .document_by_path(&key)
+            .await
+            .map_err(CoreError::Catalog)?;
+        let settled = |d: &crate::DocumentRecord| {
+            matches!(d.state, DocumentState::Indexed | DocumentState::Failed)
+        };
+        if let Some(d) = &existing {
+            if settled(d) && d.size_bytes == info.size_bytes && d.mtime_ms == info.mtime_ms {
+                return Ok(Prepared::Done(key, Outcome::Unchanged));
+            }
+        }
+        let hash = match self.ports.extractor.fingerprint(&info.path).await {
+            Ok(hash) => hash,
+            Err(failure) => {
+                return self
+                    .fail_new(&key, info.size_bytes, info.mtime_ms, failure)
+                    .await
+            }
+        };
+        if let Some(d) = &existing {
+            if settled(d) && d.content_hash == hash {
+                catalog
+                    .touch_document(d.id, info.mtime_ms)
+                    .await
+                    .map_err(CoreError::Catalog)?;
+                return Ok(Prepared::Done(key, Outcome::Unchanged));
+            }
+        }
+        let new = NewDocument {
+            path: key.clone(),
+            content_hash: hash,
+            size_bytes: info.size_bytes,
+            mtime_ms: info.mtime_ms,
+        };
+        let id = catalog
+            .begin_document(&new)
+            .await
+            .map_err(CoreError::Catalog)?;
+        let span = tracing::debug_span!("ingest.extract", document = %id);
+        match self
+            .ports
+            .extractor
+            .extract(&info.path)
+            .instrument(span)
+            .await
+        {
+            Ok(doc) => self.check_text(key, id, doc).await,
+            Err(failure) => self.fail(key, id, failure).await,
+        }
+    }
+
+    async fn check_text(
+        &self,
+        key: String,
+        id: DocumentId,
+        doc: ExtractedDocument,
+    ) -> Result<Prepared, CoreError> {
+        if doc.has_text() {
+            return Ok(Prepared::Ready(key, id, doc));
+        }
+        let message = if doc.page_count() > 0 {
+            format!(
+                "no text found on any of its {} pages: it may be a scan without a text layer (OCR is not supported yet)",
+                doc.page_count()
+            )
+        } else {
+            "the document contains no text".to_string()
+        };
+        self.fail(key, id, Failure::new(ErrorCode::EmptyDocument, message))
+            .await
+    }
+
+    async fn fail_new(
+        &self,
+        key: &str,
+        size_bytes: u64,
+        mtime_ms: i64,
+        failure: Failure,
+    ) -> Result<Prepared, CoreError> {
+        let new = NewDocument {
+            path: key.to_string(),
+            content_hash: ContentHash(String::new()),
+            size_bytes,
+            mtime_ms,
+        };
+        let id = self
+            .ports
+            .catalog
+            .begin_document(&new)
+            .await
+            .map_err(CoreError::Catalog)?;
+        self.fail(key.to_string(), id, failure).await
+    }
+
+    /// Records the failure and takes any earlier version of the document out of the indexes.
+    async fn fail(
+        &self,
+        key: String,
+        id: DocumentId,
+        failure: Failure,
+    ) -> Result<Prepared, CoreError> {
+        self.ports
+            .text
+            .delete_document(id)
+            .await
+            .map_err(CoreError::TextIndex)?;
+        self.ports
+            .vectors
+            .delete_document(id)
+            .await
+            .map_err(CoreError::VectorIndex)?;
+        self.ports
+            .catalog
+            .mark_failed(id, &failure)
+            .await
+            .map_err(CoreError::Catalog)?;
+        tracing::info!(document = %id, code = %failure.code, "document failed");
+        Ok(Prepared::Done(key, Outcome::Failed(failure)))
+    }
+
+    async fn chunk_and_embed(
+        &self,
+        id: DocumentId,
+        doc: &ExtractedDocument,
+        pending: &mut Pending,
+    ) -> Result<Outcome, CoreError> {
+        let embedder = &self.ports.embedder;
+        let chunks = chunk_document(id, doc, embedder.as_ref(), &self.config.chunker);
+        let ids: Vec<_> = chunks.iter().map(|c| c.id.clone()).collect();
+        let mut known = self
+            .ports
+            .catalog
+            .embeddings(&ids, embedder.model_id())
+            .await
+            .map_err(CoreError::Catalog)?;
+        let missing: Vec<&Chunk> = chunks
+            .iter()
+            .filter(|c| !known.contains_key(&c.id))
+            .collect();
+        let embedded = missing.len();
+        let span = tracing::debug_span!("ingest.embed", document = %id, chunks = embedded);
+        for batch in missing.chunks(self.config.embed_batch.max(1)) {
+            let texts = batch.iter().map(|c| c.embedding_text()).collect();
+            let vectors = embedder
+                .embed(texts, EmbedKind::Passage)
+                .instrument(span.clone())
+                .await
+                .map_err(CoreError::Embedder)?;
+            for (chunk, vector) in batch.iter().zip(vectors) {
+                known.insert(chunk.id.clone(), vector);
+            }
+        }
+        let embeddings: Vec<Vec<f32>> = chunks
+            .iter()
+            .map(|c| known.remove(&c.id).unwrap_or_default())
+            .collect();
+        self.ports
+            .catalog
+            .store_extracted(id, doc, &chunks, &embeddings, embedder.model_id())
+            .await
+            .map_err(CoreError::Catalog)?;
+        let outcome = Outcome::Indexed {
+            chunks: u32::try_from(chunks.len()).unwrap_or(u32::MAX),
+            pages: doc.page_count(),
+            embedded: u32::try_from(embedded).unwrap_or(u32::MAX),
+        };
+        pending.chunks += chunks.len();
+        pending.docs.push((id, chunks, embeddings));
+        Ok(outcome)
+    }
+
+    /// Commits pending documents to both indexes, then marks them indexed.
+    async fn flush(
+        &self,
+        pending: &mut Pending,
+        report: &mut IngestReport,
+        observer: &dyn IngestObserver,
+    ) -> Result<(), CoreError> {
+        if pending.docs.is_empty() {
+            return Ok(());
+        }
+        let docs = std::mem::take(&mut pending.docs);
+        pending.chunks = 0;
+        let text = &self.ports.text;
+        for (id, chunks, _) in &docs {
+            text.replace_document(*id, chunks)
+                .await
+                .map_err(CoreError::TextIndex)?;
+        }
+        text.commit().await.map_err(CoreError::TextIndex)?;
+        let ids: Vec<DocumentId> = docs.iter().map(|(id, _, _)| *id).collect();
+        let rows = docs
+            .into_iter()
+            .map(|(id, chunks, embeddings)| {
+                (
+                    id,
+                    chunks.into_iter().map(|c| c.id).zip(embeddings).collect(),
+                )
+            })
+            .collect();
+        self.ports
+            .vectors
+            .replace_documents(rows)
+            .await
+            .map_err(CoreError::VectorIndex)?;
+        self.ports
+            .catalog
+            .mark_indexed(&ids)
+            .await
+            .map_err(CoreError::Catalog)?;
+        observer.on_event(&IngestEvent::Committed {
+            documents: ids.len(),
+        });
+        for (path, outcome) in pending.events.drain(..) {
+            report.record(&path, &outcome);
+            observer.on_event(&IngestEvent::File { path, outcome });
+        }
+        Ok(())
+    }
+}
+
+fn inline_hash(doc: &ExtractedDocument) -> ContentHash {
+    let mut bytes = doc.title.clone().unwrap_or_default().into_bytes();
+    bytes.push(0);
+    bytes.extend_from_slice(doc.text.as_bytes());
+    ContentHash::of_bytes(&bytes)
+}

@@ -1,0 +1,127 @@
+//! Hybrid retrieval: BM25 and vector candidates, fused, resolved to chunks and documents.
+
+use super::Engine;
+use crate::error::CoreError;
+use crate::fusion::{reciprocal_rank_fusion, Fused, Ranked};
+use crate::ids::{DocumentId, FusedScore};
+use crate::ports::EmbedKind;
+use crate::search::{SearchHit, SearchMode, SearchRequest};
+use std::collections::HashMap;
+use tracing::Instrument;
+
+impl Engine {
+    /// Returns the best `request.limit` chunks for the query.
+    pub async fn search(&self, request: &SearchRequest) -> Result<Vec<SearchHit>, CoreError> {
+        let query = request.query.trim();
+        if query.is_empty() {
+            return Err(CoreError::EmptyQuery);
+        }
+        let span =
+            tracing::debug_span!("query.retrieve", mode = ?request.mode, limit = request.limit);
+        let fused = self.candidates(query, request).instrument(span).await?;
+        self.resolve(fused, request.limit).await
+    }
+
+    /// Per-retriever candidate lists, fused. Each retriever is asked for more than the
+    /// final `limit`, since fusion promotes what both agree on from further down.
+    async fn candidates(
+        &self,
+        query: &str,
+        request: &SearchRequest,
+    ) -> Result<Vec<Fused>, CoreError> {
+        let depth = (request.limit * 2).max(50);
+        let filter = request.documents.as_deref();
+        let want_text = request.mode != SearchMode::Vector;
+        let want_vector = request.mode != SearchMode::Bm25;
+        let text = async {
+            if want_text {
+                self.ports
+                    .text
+                    .search(query, depth, filter)
+                    .await
+                    .map_err(CoreError::TextIndex)
+            } else {
+                Ok(Vec::new())
+            }
+        };
+        let vector = async {
+            if !want_vector {
+                return Ok(Vec::new());
+            }
+            let mut vectors = self
+                .ports
+                .embedder
+                .embed(vec![query.to_string()], EmbedKind::Query)
+                .await
+                .map_err(CoreError::Embedder)?;
+            let v = vectors.pop().unwrap_or_default();
+            self.ports
+                .vectors
+                .search(&v, depth, filter)
+                .await
+                .map_err(CoreError::VectorIndex)
+        };
+        let (text, vector) = futures::try_join!(text, vector)?;
+        let mut fused = reciprocal_rank_fusion(&text, &vector, &self.config.fusion);
+        // A single retriever keeps its own order and score.
+        match request.mode {
+            SearchMode::Bm25 => {
+                for f in &mut fused {
+                    f.score = FusedScore(f.bm25.map_or(0.0, |r| r.score.0));
+                }
+            }
+            SearchMode::Vector => {
+                for f in &mut fused {
+                    f.score = FusedScore(f.vector.map_or(0.0, |r| 1.0 - r.score.0));
+                }
+            }
+            SearchMode::Hybrid => {}
+        }
+        Ok(fused)
+    }
+
+    async fn resolve(&self, fused: Vec<Fused>, limit: usize) -> Result<Vec<SearchHit>, CoreError> {
+        let top: Vec<Fused> = fused.into_iter().take(limit).collect();
+        let ids: Vec<_> = top.iter().map(|f| f.id.clone()).collect();
+        let catalog = &self.ports.catalog;
+        let mut chunks: HashMap<_, _> = catalog
+            .chunks(&ids)
+            .await
+            .map_err(CoreError::Catalog)?
+            .into_iter()
+            .map(|c| (c.id.clone(), c))
+            .collect();
+        let mut documents: HashMap<DocumentId, (String, Option<String>)> = HashMap::new();
+        let mut hits = Vec::with_capacity(top.len());
+        for f in top {
+            // An index can briefly hold a chunk the catalog has just replaced: skip it.
+            let Some(chunk) = chunks.remove(&f.id) else {
+                continue;
+            };
+            if !documents.contains_key(&chunk.document_id) {
+                let record = catalog
+                    .document(chunk.document_id)
+                    .await
+                    .map_err(CoreError::Catalog)?;
+                let Some(record) = record else { continue };
+                documents.insert(chunk.document_id, (record.path, record.title));
+            }
+            let (path, title) = documents
+                .get(&chunk.document_id)
+                .cloned()
+                .unwrap_or_default();
+            hits.push(SearchHit {
+                chunk,
+                document_path: path,
+                document_title: title,
+                score: f.score,
+                bm25: f.bm25.map(|r| Ranked {
+                    rank: r.rank,
+                    score: r.score,
+                }),
+                vector: f.vector,
+            });
+        }
+        Ok(hits)
+    }
+}

@@ -1,0 +1,153 @@
+//! Errors of the core and the stable codes the front ends branch on.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// What went wrong, as a stable code: the UI and scripts branch on this, never on message text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    UnsupportedFile,
+    EmptyDocument,
+    Encrypted,
+    CorruptFile,
+    Unreadable,
+    TooLarge,
+    Timeout,
+    ExtractorCrashed,
+    ModelMissing,
+    NotFound,
+    Cancelled,
+    InvalidRequest,
+    Internal,
+}
+
+impl ErrorCode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::UnsupportedFile => "unsupported_file",
+            ErrorCode::EmptyDocument => "empty_document",
+            ErrorCode::Encrypted => "encrypted",
+            ErrorCode::CorruptFile => "corrupt_file",
+            ErrorCode::Unreadable => "unreadable",
+            ErrorCode::TooLarge => "too_large",
+            ErrorCode::Timeout => "timeout",
+            ErrorCode::ExtractorCrashed => "extractor_crashed",
+            ErrorCode::ModelMissing => "model_missing",
+            ErrorCode::NotFound => "not_found",
+            ErrorCode::Cancelled => "cancelled",
+            ErrorCode::InvalidRequest => "invalid_request",
+            ErrorCode::Internal => "internal",
+        }
+    }
+
+    pub fn parse(code: &str) -> Option<Self> {
+        const ALL: [ErrorCode; 13] = [
+            ErrorCode::UnsupportedFile,
+            ErrorCode::EmptyDocument,
+            ErrorCode::Encrypted,
+            ErrorCode::CorruptFile,
+            ErrorCode::Unreadable,
+            ErrorCode::TooLarge,
+            ErrorCode::Timeout,
+            ErrorCode::ExtractorCrashed,
+            ErrorCode::ModelMissing,
+            ErrorCode::NotFound,
+            ErrorCode::Cancelled,
+            ErrorCode::InvalidRequest,
+            ErrorCode::Internal,
+        ];
+        ALL.into_iter().find(|c| c.as_str() == code)
+    }
+}
+
+impl fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// An error from one of the ports, as the engine sees it.
+#[derive(Debug, thiserror::Error)]
+#[error("{context}")]
+pub struct PortError {
+    pub code: ErrorCode,
+    pub context: String,
+    #[source]
+    pub source: Option<Box<dyn std::error::Error + Send + Sync>>,
+}
+
+impl PortError {
+    pub fn new(code: ErrorCode, context: impl Into<String>) -> Self {
+        PortError {
+            code,
+            context: context.into(),
+            source: None,
+        }
+    }
+
+    pub fn internal<E>(context: impl Into<String>, source: E) -> Self
+    where
+        E: std::error::Error + Send + Sync + 'static,
+    {
+        PortError {
+            code: ErrorCode::Internal,
+            context: context.into(),
+            source: Some(Box::new(source)),
+        }
+    }
+}
+
+/// Errors of the engine.
+#[derive(Debug, thiserror::Error)]
+pub enum CoreError {
+    #[error("catalog failed: {0}")]
+    Catalog(#[source] PortError),
+    #[error("full-text index failed: {0}")]
+    TextIndex(#[source] PortError),
+    #[error("vector store failed: {0}")]
+    VectorIndex(#[source] PortError),
+    #[error("embedder failed: {0}")]
+    Embedder(#[source] PortError),
+    #[error("extractor failed: {0}")]
+    Extractor(#[source] PortError),
+    #[error("no document with id {0}")]
+    DocumentNotFound(crate::DocumentId),
+    #[error("the search query is empty")]
+    EmptyQuery,
+    #[error("cancelled")]
+    Cancelled,
+}
+
+impl CoreError {
+    /// The stable code for this error.
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            CoreError::Catalog(e)
+            | CoreError::TextIndex(e)
+            | CoreError::VectorIndex(e)
+            | CoreError::Embedder(e)
+            | CoreError::Extractor(e) => e.code,
+            CoreError::DocumentNotFound(_) => ErrorCode::NotFound,
+            CoreError::EmptyQuery => ErrorCode::InvalidRequest,
+            CoreError::Cancelled => ErrorCode::Cancelled,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_round_trip_through_their_names() {
+        for code in [
+            ErrorCode::Encrypted,
+            ErrorCode::Timeout,
+            ErrorCode::UnsupportedFile,
+        ] {
+            assert_eq!(ErrorCode::parse(code.as_str()), Some(code));
+        }
+        assert_eq!(ErrorCode::parse("nonsense"), None);
+    }
+}

@@ -1,0 +1,67 @@
+//! What ingestion reports: per-file events while it runs and a summary at the end.
+
+use crate::document::{ExtractedDocument, Failure};
+use serde::{Deserialize, Serialize};
+
+/// How one file ended.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum Outcome {
+    Indexed {
+        chunks: u32,
+        pages: u32,
+        /// Chunks whose embedding had to be computed (others were reused).
+        embedded: u32,
+    },
+    Unchanged,
+    Failed(Failure),
+}
+
+/// Progress of an ingest, in the order things happen.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum IngestEvent {
+    /// The paths were scanned; `total` files will be looked at.
+    Scanned { total: usize },
+    /// One file is done (or failed, or was unchanged).
+    File { path: String, outcome: Outcome },
+    /// Pending documents were committed to both indexes.
+    Committed { documents: usize },
+}
+
+/// Receives ingest progress; the CLI draws a bar, the app forwards events to the window.
+pub trait IngestObserver: Send + Sync {
+    fn on_event(&self, event: &IngestEvent);
+}
+
+impl<F: Fn(&IngestEvent) + Send + Sync> IngestObserver for F {
+    fn on_event(&self, event: &IngestEvent) {
+        self(event)
+    }
+}
+
+/// The summary of one ingest run.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct IngestReport {
+    pub indexed: Vec<(String, u32)>,
+    pub unchanged: Vec<String>,
+    pub failed: Vec<(String, Failure)>,
+}
+
+impl IngestReport {
+    pub(crate) fn record(&mut self, path: &str, outcome: &Outcome) {
+        match outcome {
+            Outcome::Indexed { chunks, .. } => self.indexed.push((path.to_string(), *chunks)),
+            Outcome::Unchanged => self.unchanged.push(path.to_string()),
+            Outcome::Failed(f) => self.failed.push((path.to_string(), f.clone())),
+        }
+    }
+}
+
+/// A document that does not come from a file: a record of a dataset, say. `key` identifies it
+/// across runs (it takes the place of the path); its content hash is taken from the text.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InlineDocument {
+    pub key: String,
+    pub document: ExtractedDocument,
+}

@@ -1,0 +1,26 @@
+//! The domain of Cairn: documents, chunks, citations and the ports the outer crates implement.
+//!
+//! Nothing in this crate touches the disk, the network or a model. The [`Engine`] drives the
+//! ingest and search pipelines through the traits in [`ports`]; the composition roots (the CLI
+//! and the desktop shell) plug in the real extractor, stores and embedder.
+
+pub mod chunk;
+pub mod chunker;
+pub mod document;
+pub mod engine;
+pub mod error;
+pub mod eval;
+pub mod fusion;
+pub mod ids;
+pub mod ingest;
+pub mod ports;
+pub mod search;
+
+pub use chunk::Chunk;
+pub use document::{
+    DocumentKind, DocumentRecord, DocumentState, ExtractedDocument, Failure, PageSpan, SectionSpan,
+};
+pub use engine::Engine;
+pub use error::{CoreError, ErrorCode};
+pub use ids::{Bm25Score, ChunkId, ContentHash, DocumentId, VectorDistance};
+pub use search::{SearchHit, SearchMode, SearchRequest};

@@ -1,0 +1,159 @@
+//! The traits the outer crates implement: extraction, the catalog, the two indexes and the
+//! embedder. The engine only talks to these.
+
+use crate::chunk::Chunk;
+use crate::chunker::TokenCounter;
+use crate::document::{DocumentRecord, ExtractedDocument, Failure};
+use crate::error::PortError;
+use crate::ids::{Bm25Score, ChunkId, ContentHash, DocumentId, VectorDistance};
+use async_trait::async_trait;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+pub type PortResult<T> = Result<T, PortError>;
+
+/// A file found under the paths a person asked to ingest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileInfo {
+    pub path: PathBuf,
+    pub size_bytes: u64,
+    pub mtime_ms: i64,
+}
+
+/// What scanning a path gave: a file to ingest, or a path that cannot be read.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Scanned {
+    File(FileInfo),
+    Unreadable { path: PathBuf, failure: Failure },
+}
+
+/// Reads files into text with structure.
+#[async_trait]
+pub trait Extractor: Send + Sync {
+    /// Lists the files under `roots` (folders recursively, supported kinds only; files named
+    /// directly are always listed so that an unsupported one gets a reason).
+    async fn scan(&self, roots: &[PathBuf]) -> Vec<Scanned>;
+    /// Hashes a file's bytes.
+    async fn fingerprint(&self, path: &Path) -> Result<ContentHash, Failure>;
+    /// Extracts a file; every failure is a [`Failure`] a person can read.
+    async fn extract(&self, path: &Path) -> Result<ExtractedDocument, Failure>;
+}
+
+/// Whether a text is a question or a passage: some embedders (bge) prefix queries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EmbedKind {
+    Query,
+    Passage,
+}
+
+/// Turns texts into unit vectors.
+#[async_trait]
+pub trait Embedder: TokenCounter {
+    /// Names the model and its pooling, so that vectors of different models never mix.
+    fn model_id(&self) -> &str;
+    fn dimension(&self) -> usize;
+    /// Most tokens one input may have, special tokens excluded.
+    fn max_tokens(&self) -> usize;
+    async fn embed(&self, texts: Vec<String>, kind: EmbedKind) -> PortResult<Vec<Vec<f32>>>;
+}
+
+/// A document about to be (re)ingested.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewDocument {
+    pub path: String,
+    pub content_hash: ContentHash,
+    pub size_bytes: u64,
+    pub mtime_ms: i64,
+}
+
+/// The source of truth: documents, their states, chunks and chunk embeddings.
+#[async_trait]
+pub trait Catalog: Send + Sync {
+    async fn document_by_path(&self, path: &str) -> PortResult<Option<DocumentRecord>>;
+    async fn document(&self, id: DocumentId) -> PortResult<Option<DocumentRecord>>;
+    async fn documents(&self) -> PortResult<Vec<DocumentRecord>>;
+    /// Inserts the document, or resets an existing one of the same path, in state `queued`.
+    async fn begin_document(&self, doc: &NewDocument) -> PortResult<DocumentId>;
+    /// Records a new modification time for a document whose bytes did not change.
+    async fn touch_document(&self, id: DocumentId, mtime_ms: i64) -> PortResult<()>;
+    /// Moves the document to `extracted` and replaces its text, chunks and their embeddings
+    /// in one transaction.
+    async fn store_extracted(
+        &self,
+        id: DocumentId,
+        doc: &ExtractedDocument,
+        chunks: &[Chunk],
+        embeddings: &[Vec<f32>],
+        model_id: &str,
+    ) -> PortResult<()>;
+    /// Moves documents from `extracted` to `indexed` once both indexes hold their chunks.
+    async fn mark_indexed(&self, ids: &[DocumentId]) -> PortResult<()>;
+    /// Moves the document to `failed` and drops its chunks.
+    async fn mark_failed(&self, id: DocumentId, failure: &Failure) -> PortResult<()>;
+    async fn remove_document(&self, id: DocumentId) -> PortResult<()>;
+    /// Embeddings of `model_id` already stored for these chunk ids.
+    async fn embeddings(
+        &self,
+        ids: &[ChunkId],
+        model_id: &str,
+    ) -> PortResult<HashMap<ChunkId, Vec<f32>>>;
+    async fn chunks(&self, ids: &[ChunkId]) -> PortResult<Vec<Chunk>>;
+    /// The extracted text of a document, as stored when it was ingested.
+    async fn extracted(&self, id: DocumentId) -> PortResult<Option<ExtractedDocument>>;
+    /// A page of all chunks of non-failed documents in id order, after `after`, with their
+    /// embeddings of `model_id` where stored.
+    async fn chunk_page(
+        &self,
+        after: Option<&ChunkId>,
+        limit: usize,
+        model_id: &str,
+    ) -> PortResult<Vec<(Chunk, Option<Vec<f32>>)>>;
+    /// Stores embeddings computed after the fact (a re-index with another model).
+    async fn store_embeddings(
+        &self,
+        items: &[(ChunkId, Vec<f32>)],
+        model_id: &str,
+    ) -> PortResult<()>;
+}
+
+/// The full-text index (derived from the catalog).
+#[async_trait]
+pub trait TextIndex: Send + Sync {
+    /// Replaces a document's chunks; visible after [`TextIndex::commit`].
+    async fn replace_document(&self, id: DocumentId, chunks: &[Chunk]) -> PortResult<()>;
+    /// Adds chunks without removing anything first (re-index into an empty index).
+    async fn add_chunks(&self, chunks: &[Chunk]) -> PortResult<()>;
+    async fn delete_document(&self, id: DocumentId) -> PortResult<()>;
+    async fn commit(&self) -> PortResult<()>;
+    async fn clear(&self) -> PortResult<()>;
+    async fn search(
+        &self,
+        query: &str,
+        limit: usize,
+        documents: Option<&[DocumentId]>,
+    ) -> PortResult<Vec<(ChunkId, Bm25Score)>>;
+    async fn count(&self) -> PortResult<u64>;
+}
+
+/// Rows for the vector store: a document's chunk ids and their embeddings.
+pub type VectorRows = Vec<(DocumentId, Vec<(ChunkId, Vec<f32>)>)>;
+
+/// The vector store (derived from the catalog).
+#[async_trait]
+pub trait VectorIndex: Send + Sync {
+    /// Replaces the rows of these documents in one write.
+    async fn replace_documents(&self, rows: VectorRows) -> PortResult<()>;
+    /// Adds rows without removing anything first (re-index into an empty store).
+    async fn add(&self, rows: VectorRows) -> PortResult<()>;
+    async fn delete_document(&self, id: DocumentId) -> PortResult<()>;
+    async fn clear(&self) -> PortResult<()>;
+    async fn search(
+        &self,
+        vector: &[f32],
+        limit: usize,
+        documents: Option<&[DocumentId]>,
+    ) -> PortResult<Vec<(ChunkId, VectorDistance)>>;
+    /// Compacts small files and drops old versions.
+    async fn optimize(&self) -> PortResult<()>;
+    async fn count(&self) -> PortResult<u64>;
+}

@@ -1,0 +1,92 @@
+//! Accumulates extracted text while recording page and section spans.
+
+use cairn_core::{DocumentKind, ExtractedDocument, PageSpan, SectionSpan};
+
+pub(crate) struct TextBuilder {
+    text: String,
+    pages: Vec<PageSpan>,
+    sections: Vec<SectionSpan>,
+    headings: Vec<(u8, String)>,
+    section_start: usize,
+    title: Option<String>,
+}
+
+impl TextBuilder {
+    pub fn new() -> Self {
+        TextBuilder {
+            text: String::new(),
+            pages: Vec::new(),
+            sections: Vec::new(),
+            headings: Vec::new(),
+            section_start: 0,
+            title: None,
+        }
+    }
+
+    /// Appends a block of text, separated from the previous one by a blank line.
+    pub fn paragraph(&mut self, block: &str) {
+        let block = block.trim();
+        if block.is_empty() {
+            return;
+        }
+        if !self.text.is_empty() {
+            self.text.push_str("\n\n");
+        }
+        self.text.push_str(block);
+    }
+
+    /// Appends a page; its span covers exactly its text.
+    pub fn page(&mut self, number: u32, page_text: &str) {
+        if !self.text.is_empty() {
+            self.text.push_str("\n\n");
+        }
+        let start = self.text.len();
+        self.text.push_str(page_text.trim_end());
+        self.pages.push(PageSpan {
+            number,
+            start,
+            end: self.text.len(),
+        });
+    }
+
+    /// Starts a section under a heading of `level` (1 = outermost); the heading text opens it.
+    pub fn heading(&mut self, level: u8, heading: &str) {
+        let heading = heading.split_whitespace().collect::<Vec<_>>().join(" ");
+        if heading.is_empty() {
+            return;
+        }
+        self.close_section();
+        if !self.text.is_empty() {
+            self.text.push_str("\n\n");
+        }
+        self.section_start = self.text.len();
+        self.headings.retain(|(l, _)| *l < level);
+        self.headings.push((level, heading.clone()));
+        if level == 1 && self.title.is_none() {
+            self.title = Some(heading.clone());
+        }
+        self.text.push_str(&heading);
+    }
+
+    fn close_section(&mut self) {
+        if self.headings.is_empty() || self.text.len() <= self.section_start {
+            return;
+        }
+        self.sections.push(SectionSpan {
+            heading_path: self.headings.iter().map(|(_, h)| h.clone()).collect(),
+            start: self.section_start,
+            end: self.text.len(),
+        });
+    }
+
+    pub fn finish(mut self, kind: DocumentKind, title: Option<String>) -> ExtractedDocument {
+        self.close_section();
+        ExtractedDocument {
+            kind,
+            title: title.or(self.title),
+            text: self.text,
+            pages: self.pages,
+            sections: self.sections,
+        }
+    }
+}

@@ -1,0 +1,133 @@
+//! DOCX: paragraphs of `word/document.xml`, with Heading and Title styles as sections.
+//! The archive is read with a cap on expanded size, so a zip bomb fails instead of filling
+//! memory.
+
+use crate::builder::TextBuilder;
+use crate::ExtractError;
+use cairn_core::{DocumentKind, ExtractedDocument};
+use quick_xml::events::{BytesStart, Event};
+use std::io::{Cursor, Read};
+
+const MAX_XML_BYTES: u64 = 256 * 1024 * 1024;
+
+pub(crate) fn extract(bytes: &[u8]) -> Result<ExtractedDocument, ExtractError> {
+    let xml = read_document_xml(bytes)?;
+    let mut reader = quick_xml::Reader::from_reader(xml.as_slice());
+    let mut builder = TextBuilder::new();
+    let mut paragraph = String::new();
+    let mut style: Option<String> = None;
+    let mut in_text = false;
+    let mut buf = Vec::new();
+    loop {
+        let event = reader
+            .read_event_into(&mut buf)
+            .map_err(|e| ExtractError::CorruptDocx(e.to_string()))?;
+        match event {
+            Event::Start(e) | Event::Empty(e) if local(&e) == b"pStyle" => {
+                style = attr(&e, b"val");
+            }
+            Event::Start(e) if local(&e) == b"t" => in_text = true,
+            Event::End(e) if e.local_name().as_ref() == b"t" => in_text = false,
+            Event::Empty(e) if local(&e) == b"tab" => paragraph.push('\t'),
+            Event::Empty(e) if matches!(local(&e), b"br" | b"cr") => paragraph.push('\n'),
+            Event::Text(t) if in_text => {
+                let text = t
+                    .decode()
+                    .map_err(|e| ExtractError::CorruptDocx(e.to_string()))?;
+                paragraph.push_str(&text);
+            }
+            Event::End(e) if e.local_name().as_ref() == b"p" => {
+                match style.take().as_deref().and_then(heading_level) {
+                    Some(level) => builder.heading(level, &paragraph),
+                    None => builder.paragraph(&paragraph),
+                }
+                paragraph.clear();
+            }
+            Event::Eof => break,
+            _ => {}
+        }
+        buf.clear();
+    }
+    Ok(builder.finish(DocumentKind::Docx, None))
+}
+
+fn read_document_xml(bytes: &[u8]) -> Result<Vec<u8>, ExtractError> {
+    let mut archive = zip::ZipArchive::new(Cursor::new(bytes))
+        .map_err(|e| ExtractError::CorruptDocx(e.to_string()))?;
+    let entry = archive
+        .by_name("word/document.xml")
+        .map_err(|e| ExtractError::CorruptDocx(format!("word/document.xml: {e}")))?;
+    let mut xml = Vec::new();
+    entry
+        .take(MAX_XML_BYTES + 1)
+        .read_to_end(&mut xml)
+        .map_err(|e| ExtractError::CorruptDocx(e.to_string()))?;
+    if xml.len() as u64 > MAX_XML_BYTES {
+        return Err(ExtractError::DocxTooLarge {
+            limit_mib: MAX_XML_BYTES / (1024 * 1024),
+        });
+    }
+    Ok(xml)
+}
+
+fn local<'a>(e: &'a BytesStart<'a>) -> &'a [u8] {
+    e.local_name().into_inner()
+}
+
+fn attr(e: &BytesStart<'_>, name: &[u8]) -> Option<String> {
+    e.attributes()
+        .flatten()
+        .find(|a| a.key.local_name().as_ref() == name)
+        .and_then(|a| String::from_utf8(a.value.into_owned()).ok())
+}
+
+/// `Heading1`…`Heading9` and `Title` (as level 1); other styles are body text.
+fn heading_level(style: &str) -> Option<u8> {
+    let lower = style.to_ascii_lowercase();
+    if lower == "title" {
+        return Some(1);
+    }
+    lower
+        .strip_prefix("heading")
+        .and_then(|n| n.trim().parse::<u8>().ok())
+        .filter(|n| (1..=9).contains(n))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    fn docx(body: &str) -> Vec<u8> {
+        let mut out = Cursor::new(Vec::new());
+        {
+            let mut zip = zip::ZipWriter::new(&mut out);
+            let options = zip::write::SimpleFileOptions::default();
+            let _ = zip.start_file("word/document.xml", options);
+            let _ = write!(
+                zip,
+                r#"<?xml version="1.0"?><w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"><w:body>{body}</w:body></w:document>"#
+            );
+            let _ = zip.finish();
+        }
+        out.into_inner()
+    }
+
+    #[test]
+    fn headings_and_paragraphs_come_out_in_order() {
+        let body = r#"<w:p><w:pPr><w:pStyle w:val="Heading1"/></w:pPr><w:r><w:t>Report</w:t></w:r></w:p>
+            <w:p><w:r><w:t xml:space="preserve">Sales rose </w:t></w:r><w:r><w:t>12%.</w:t></w:r></w:p>"#;
+        let doc = extract(&docx(body)).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(doc.text, "Report\n\nSales rose 12%.");
+        assert_eq!(doc.sections[0].heading_path, vec!["Report".to_string()]);
+        assert_eq!(doc.title.as_deref(), Some("Report"));
+    }
+
+    #[test]
+    fn not_a_zip_is_a_corrupt_docx() {
+        assert!(matches!(
+            extract(b"plain bytes"),
+            Err(ExtractError::CorruptDocx(_))
+        ));
+    }
+}

@@ -1,0 +1,219 @@
+//! Running extraction in a worker process with a time and memory limit, so that a parser's
+//! panic, abort, stack overflow, endless loop or runaway allocation costs one file, never
+//! the process or the batch.
+
+use crate::scan::{io_failure, kind_for_path, scan_paths};
+use crate::worker::{parse_reply, Reply, MEMORY_ENV};
+use async_trait::async_trait;
+use cairn_core::ports::{Extractor, Scanned};
+use cairn_core::{ContentHash, ErrorCode, ExtractedDocument, Failure};
+use std::ffi::OsString;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+use wait_timeout::ChildExt;
+
+/// How to start a worker: `program args… <file>` must run [`crate::worker::serve`].
+#[derive(Debug, Clone)]
+pub struct WorkerCommand {
+    pub program: PathBuf,
+    pub args: Vec<OsString>,
+}
+
+/// Limits per file.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    pub timeout: Duration,
+    pub memory_bytes: u64,
+    pub max_file_bytes: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            timeout: Duration::from_secs(90),
+            memory_bytes: 3 << 30,
+            max_file_bytes: 1 << 30,
+        }
+    }
+}
+
+/// The extractor Cairn runs on: every file in its own worker process.
+#[derive(Debug, Clone)]
+pub struct IsolatedExtractor {
+    worker: WorkerCommand,
+    limits: Limits,
+}
+
+impl IsolatedExtractor {
+    pub fn new(worker: WorkerCommand, limits: Limits) -> Self {
+        IsolatedExtractor { worker, limits }
+    }
+
+    /// Extracts one file in a worker, blocking until it answers or is stopped.
+    pub fn extract_blocking(&self, path: &Path) -> Result<ExtractedDocument, Failure> {
+        if kind_for_path(path).is_none() {
+            let ext = path
+                .extension()
+                .map(|e| format!(" .{}", e.to_string_lossy()))
+                .unwrap_or_default();
+            return Err(Failure::new(
+                ErrorCode::UnsupportedFile,
+                format!(
+                    "unsupported file type{ext}: Cairn reads PDF, Markdown, text, HTML and DOCX"
+                ),
+            ));
+        }
+        let size = std::fs::metadata(path)
+            .map_err(|e| io_failure(path, &e))?
+            .len();
+        if size > self.limits.max_file_bytes {
+            return Err(Failure::new(
+                ErrorCode::TooLarge,
+                format!(
+                    "the file is larger than the {} MiB limit",
+                    self.limits.max_file_bytes >> 20
+                ),
+            ));
+        }
+        self.run_worker(path)
+    }
+
+    fn run_worker(&self, path: &Path) -> Result<ExtractedDocument, Failure> {
+        let mut child = Command::new(&self.worker.program)
+            .args(&self.worker.args)
+            .arg(path)
+            .env(MEMORY_ENV, self.limits.memory_bytes.to_string())
+            .env("RUST_BACKTRACE", "0")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|e| {
+                Failure::new(
+                    ErrorCode::Internal,
+                    format!("cannot start the extraction worker: {e}"),
+                )
+            })?;
+        let stdout = child.stdout.take().map(|s| drain(s, usize::MAX));
+        let stderr = child.stderr.take().map(|s| drain(s, 64 * 1024));
+        let status = match child.wait_timeout(self.limits.timeout) {
+            Ok(Some(status)) => status,
+            Ok(None) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(Failure::new(
+                    ErrorCode::Timeout,
+                    format!(
+                        "extraction took longer than {} s and was stopped",
+                        self.limits.timeout.as_secs()
+                    ),
+                ));
+            }
+            Err(e) => {
+                let _ = child.kill();
+                return Err(Failure::new(
+                    ErrorCode::Internal,
+                    format!("lost the extraction worker: {e}"),
+                ));
+            }
+        };
+        let out = stdout.and_then(|h| h.join().ok()).unwrap_or_default();
+        let err = stderr.and_then(|h| h.join().ok()).unwrap_or_default();
+        match parse_reply(&out) {
+            Some(Reply::Extracted(doc)) => Ok(doc),
+            Some(Reply::Failed(failure)) => Err(failure),
+            None => Err(crash_failure(&status, &err)),
+        }
+    }
+}
+
+/// Reads a pipe to its end on a thread (keeping at most `cap` bytes), so a chatty worker
+/// never blocks on a full pipe.
+fn drain<R: Read + Send + 'static>(mut pipe: R, cap: usize) -> std::thread::JoinHandle<Vec<u8>> {
+    std::thread::spawn(move || {
+        let mut kept = Vec::new();
+        let mut buf = [0u8; 16 * 1024];
+        while let Ok(n) = pipe.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            let room = cap.saturating_sub(kept.len());
+            kept.extend_from_slice(&buf[..n.min(room)]);
+        }
+        kept
+    })
+}
+
+fn crash_failure(status: &std::process::ExitStatus, stderr: &[u8]) -> Failure {
+    let stderr = String::from_utf8_lossy(stderr);
+    if stderr.contains("memory allocation") || stderr.contains("out of memory") {
+        return Failure::new(
+            ErrorCode::TooLarge,
+            "extraction ran out of its memory limit and was stopped",
+        );
+    }
+    if stderr.contains("has overflowed its stack") {
+        return Failure::new(
+            ErrorCode::ExtractorCrashed,
+            "the file is nested too deeply to read (the parser overflowed its stack)",
+        );
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::ExitStatusExt;
+        if let Some(signal) = status.signal() {
+            return Failure::new(
+                ErrorCode::ExtractorCrashed,
+                format!("the extractor crashed on this file (signal {signal})"),
+            );
+        }
+    }
+    Failure::new(
+        ErrorCode::ExtractorCrashed,
+        format!("the extractor crashed on this file ({status})"),
+    )
+}
+
+#[async_trait]
+impl Extractor for IsolatedExtractor {
+    async fn scan(&self, roots: &[PathBuf]) -> Vec<Scanned> {
+        let roots = roots.to_vec();
+        tokio::task::spawn_blocking(move || scan_paths(&roots))
+            .await
+            .unwrap_or_default()
+    }
+
+    async fn fingerprint(&self, path: &Path) -> Result<ContentHash, Failure> {
+        let path = path.to_path_buf();
+        tokio::task::spawn_blocking(move || {
+            let mut hasher = blake3::Hasher::new();
+            let file = std::fs::File::open(&path).map_err(|e| io_failure(&path, &e))?;
+            hasher
+                .update_reader(file)
+                .map_err(|e| io_failure(&path, &e))?;
+            Ok(ContentHash(hasher.finalize().to_hex().to_string()))
+        })
+        .await
+        .unwrap_or_else(|e| {
+            Err(Failure::new(
+                ErrorCode::Internal,
+                format!("hashing stopped: {e}"),
+            ))
+        })
+    }
+
+    async fn extract(&self, path: &Path) -> Result<ExtractedDocument, Failure> {
+        let this = self.clone();
+        let path = path.to_path_buf();
+        tokio::task::spawn_blocking(move || this.extract_blocking(&path))
+            .await
+            .unwrap_or_else(|e| {
+                Err(Failure::new(
+                    ErrorCode::Internal,
+                    format!("extraction stopped: {e}"),
+                ))
+            })
+    }
+}

@@ -1,0 +1,77 @@
+//! The worker side of isolated extraction: read one file, extract it, print the result.
+//!
+//! The reply is the last line after [`REPLY_MARKER`] on stdout, as JSON, so that anything a
+//! parser prints on its own cannot be mistaken for it.
+
+use crate::{extract_bytes, kind_for_path, ExtractError};
+use cairn_core::{ExtractedDocument, Failure};
+use serde::{Deserialize, Serialize};
+use std::io::Write;
+use std::path::Path;
+
+pub const REPLY_MARKER: &str = "\u{1e}cairn-extract-reply";
+/// Environment variable with the worker's address-space limit in bytes.
+pub const MEMORY_ENV: &str = "CAIRN_EXTRACT_MEMORY_BYTES";
+
+/// What the worker answers.
+#[derive(Debug, Serialize, Deserialize)]
+pub enum Reply {
+    Extracted(ExtractedDocument),
+    Failed(Failure),
+}
+
+/// Extracts `path` and prints the reply; returns the process exit code.
+pub fn serve(path: &Path) -> i32 {
+    if let Some(bytes) = std::env::var(MEMORY_ENV).ok().and_then(|v| v.parse().ok()) {
+        limit_address_space(bytes);
+    }
+    let reply = match extract_path(path) {
+        Ok(doc) => Reply::Extracted(doc),
+        Err(e) => Reply::Failed(e.to_failure()),
+    };
+    let Ok(json) = serde_json::to_string(&reply) else {
+        return 3;
+    };
+    let mut out = std::io::stdout().lock();
+    match writeln!(out, "{REPLY_MARKER}\n{json}").and_then(|()| out.flush()) {
+        Ok(()) => 0,
+        Err(_) => 2,
+    }
+}
+
+fn extract_path(path: &Path) -> Result<ExtractedDocument, ExtractError> {
+    let kind = kind_for_path(path).ok_or_else(|| {
+        ExtractError::Unsupported(path.extension().map(|e| e.to_string_lossy().into_owned()))
+    })?;
+    let bytes = std::fs::read(path).map_err(|source| ExtractError::Io {
+        path: path.display().to_string(),
+        source,
+    })?;
+    extract_bytes(kind, &bytes)
+}
+
+/// Parses the worker's stdout.
+pub(crate) fn parse_reply(stdout: &[u8]) -> Option<Reply> {
+    let text = String::from_utf8_lossy(stdout);
+    let at = text.rfind(REPLY_MARKER)?;
+    serde_json::from_str(text[at + REPLY_MARKER.len()..].trim()).ok()
+}
+
+/// Caps the worker's virtual memory so that a runaway parse fails instead of swapping the
+/// machine to death.
+#[cfg(unix)]
+#[allow(unsafe_code)]
+fn limit_address_space(bytes: u64) {
+    let limit = libc::rlimit {
+        rlim_cur: bytes as libc::rlim_t,
+        rlim_max: bytes as libc::rlim_t,
+    };
+    // SAFETY: setrlimit reads a valid, initialised struct and only affects this process.
+    let rc = unsafe { libc::setrlimit(libc::RLIMIT_AS, &limit) };
+    if rc != 0 {
+        tracing::warn!("could not limit the extraction worker's memory");
+    }
+}
+
+#[cfg(not(unix))]
+fn limit_address_space(_bytes: u64) {}

@@ -1,0 +1,41 @@
+use cairn_core::error::PortError;
+use cairn_core::ErrorCode;
+
+/// Errors of the local models.
+#[derive(Debug, thiserror::Error)]
+pub enum ModelError {
+    #[error("model file {path} is missing: download the model or point Cairn at its folder")]
+    Missing { path: String },
+    #[error("cannot read model file {path}: {source}")]
+    Io {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("model file {path} is malformed: {source}")]
+    Config {
+        path: String,
+        #[source]
+        source: serde_json::Error,
+    },
+    #[error("tokenizer failed: {0}")]
+    Tokenizer(String),
+    #[error("model computation failed: {0}")]
+    Candle(#[from] candle_core::Error),
+    #[error("embedding task stopped: {0}")]
+    Join(#[from] tokio::task::JoinError),
+}
+
+impl From<ModelError> for PortError {
+    fn from(e: ModelError) -> Self {
+        let code = match e {
+            ModelError::Missing { .. } => ErrorCode::ModelMissing,
+            _ => ErrorCode::Internal,
+        };
+        PortError {
+            code,
+            context: e.to_string(),
+            source: Some(Box::new(e)),
+        }
+    }
+}

@@ -1,0 +1,390 @@
+//! The full-text index on Tantivy: BM25 over English- and German-stemmed text and CJK bigrams.
+//!
+//! Every chunk is indexed three ways: `body` (English stemming, stop words), `body_de`
+//! (German stemming, for chunks detected as German) and `body_cjk` (overlapping character
+//! bigrams of Han, kana and hangul runs, since those scripts do not separate words). A query
+//! is analysed by each field's own analyser and matches any of them.
+
+use crate::StoreError;
+use async_trait::async_trait;
+use cairn_core::ports::{PortResult, TextIndex};
+use cairn_core::{Bm25Score, Chunk, ChunkId, DocumentId};
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use tantivy::collector::TopDocs;
+use tantivy::query::{BooleanQuery, Occur, Query, QueryParser, TermSetQuery};
+use tantivy::schema::{
+    Field, IndexRecordOption, NumericOptions, Schema, TextFieldIndexing, TextOptions, Value,
+    STORED, STRING,
+};
+use tantivy::tokenizer::{
+    Language, LowerCaser, RemoveLongFilter, SimpleTokenizer, Stemmer, StopWordFilter, TextAnalyzer,
+    Token, TokenStream, Tokenizer,
+};
+use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term};
+
+const WRITER_HEAP: usize = 64 * 1024 * 1024;
+
+#[derive(Clone, Copy)]
+struct Fields {
+    chunk_id: Field,
+    document_id: Field,
+    body: Field,
+    body_de: Field,
+    body_cjk: Field,
+}
+
+/// The Tantivy index of chunks; cheap to clone, one writer shared by the clones.
+#[derive(Clone)]
+pub struct TantivyIndex(Arc<Inner>);
+
+struct Inner {
+    index: Index,
+    reader: IndexReader,
+    writer: Mutex<IndexWriter>,
+    fields: Fields,
+}
+
+fn schema() -> (Schema, Fields) {
+    let mut builder = Schema::builder();
+    let text = |tokenizer: &str| {
+        TextOptions::default().set_indexing_options(
+            TextFieldIndexing::default()
+                .set_tokenizer(tokenizer)
+                .set_index_option(IndexRecordOption::WithFreqsAndPositions),
+        )
+    };
+    let fields = Fields {
+        chunk_id: builder.add_text_field("chunk_id", STRING | STORED),
+        document_id: builder.add_i64_field(
+            "document_id",
+            NumericOptions::default().set_indexed().set_fast(),
+        ),
+        body: builder.add_text_field("body", text("cairn_en")),
+        body_de: builder.add_text_field("body_de", text("cairn_de")),
+        body_cjk: builder.add_text_field("body_cjk", text("cairn_cjk")),
+    };
+    (builder.build(), fields)
+}
+
+fn register_tokenizers(index: &Index) {
+    let stemmed = |language: Language| {
+        let builder = TextAnalyzer::builder(SimpleTokenizer::default())
+            .filter(RemoveLongFilter::limit(40))
+            .filter(LowerCaser);
+        match StopWordFilter::new(language) {
+            Some(stop) => builder.filter(stop).filter(Stemmer::new(language)).build(),
+            None => builder.filter(Stemmer::new(language)).build(),
+        }
+    };
+    let manager = index.tokenizers();
+    manager.register("cairn_en", stemmed(Language::English));
+    manager.register("cairn_de", stemmed(Language::German));
+    manager.register(
+        "cairn_cjk",
+        TextAnalyzer::builder(CjkBigrams).filter(LowerCaser).build(),
+    );
+}
+
+impl TantivyIndex {
+    /// Opens the index in `dir`, creating it when missing.
+    pub fn open(dir: &Path) -> Result<Self, StoreError> {
+        std::fs::create_dir_all(dir).map_err(|source| StoreError::Io {
+            path: dir.display().to_string(),
+            source,
+        })?;
+        let (schema, fields) = schema();
+        let directory = tantivy::directory::MmapDirectory::open(dir)
+            .map_err(|e| StoreError::Tantivy(e.into()))?;
+        let index = Index::open_or_create(directory, schema)?;
+        register_tokenizers(&index);
+        let writer = index.writer_with_num_threads(1, WRITER_HEAP)?;
+        let reader = index
+            .reader_builder()
+            .reload_policy(ReloadPolicy::Manual)
+            .try_into()?;
+        Ok(TantivyIndex(Arc::new(Inner {
+            index,
+            reader,
+            writer: Mutex::new(writer),
+            fields,
+        })))
+    }
+}
+
+impl Inner {
+    fn with_writer<T>(
+        &self,
+        f: impl FnOnce(&mut IndexWriter) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let mut writer = self
+            .writer
+            .lock()
+            .map_err(|_| StoreError::Malformed("the full-text writer was poisoned".into()))?;
+        f(&mut writer)
+    }
+
+    fn add_blocking(&self, chunks: &[Chunk]) -> Result<(), StoreError> {
+        let f = self.fields;
+        self.with_writer(|writer| {
+            for chunk in chunks {
+                let text = chunk.embedding_text();
+                let mut doc = TantivyDocument::default();
+                doc.add_text(f.chunk_id, chunk.id.as_str());
+                doc.add_i64(f.document_id, chunk.document_id.0);
+                doc.add_text(f.body, &text);
+                if is_german(&chunk.text) {
+                    doc.add_text(f.body_de, &text);
+                }
+                if chunk.text.chars().any(is_cjk) {
+                    doc.add_text(f.body_cjk, &text);
+                }
+                writer.add_document(doc)?;
+            }
+            Ok(())
+        })
+    }
+
+    fn delete_blocking(&self, id: DocumentId) -> Result<(), StoreError> {
+        let term = Term::from_field_i64(self.fields.document_id, id.0);
+        self.with_writer(|writer| {
+            writer.delete_term(term);
+            Ok(())
+        })
+    }
+
+    fn commit_blocking(&self) -> Result<(), StoreError> {
+        self.with_writer(|writer| {
+            writer.commit()?;
+            Ok(())
+        })?;
+        self.reader.reload()?;
+        Ok(())
+    }
+
+    fn search_blocking(
+        &self,
+        query: &str,
+        limit: usize,
+        documents: Option<&[DocumentId]>,
+    ) -> Result<Vec<(ChunkId, Bm25Score)>, StoreError> {
+        let f = self.fields;
+        let parser = QueryParser::for_index(&self.index, vec![f.body, f.body_de, f.body_cjk]);
+        // Lenient: a question with quotes, colons or brackets is text, not query syntax.
+        let (text_query, _errors) = parser.parse_query_lenient(&sanitise(query));
+        let query: Box<dyn Query> = match documents {
+            Some(ids) => {
+                let terms = ids
+                    .iter()
+                    .map(|id| Term::from_field_i64(f.document_id, id.0));
+                Box::new(BooleanQuery::new(vec![
+                    (Occur::Must, text_query),
+                    (Occur::Must, Box::new(TermSetQuery::new(terms))),
+                ]))
+            }
+            None => text_query,
+        };
+        let searcher = self.reader.searcher();
+        let top = searcher.search(&query, &TopDocs::with_limit(limit.max(1)).order_by_score())?;
+        let mut out = Vec::with_capacity(top.len());
+        for (score, address) in top {
+            let doc: TantivyDocument = searcher.doc(address)?;
+            if let Some(id) = doc.get_first(f.chunk_id).and_then(|v| v.as_str()) {
+                out.push((ChunkId(id.to_string()), Bm25Score(score)));
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// Query syntax characters are dropped so that every question is read as plain words.
+fn sanitise(query: &str) -> String {
+    query
+        .chars()
+        .map(|c| {
+            if c.is_alphanumeric() || c.is_whitespace() {
+                c
+            } else {
+                ' '
+            }
+        })
+        .collect()
+}
+
+fn is_german(text: &str) -> bool {
+    whatlang::detect(text)
+        .is_some_and(|info| info.lang() == whatlang::Lang::Deu && info.confidence() > 0.5)
+}
+
+fn is_cjk(c: char) -> bool {
+    matches!(c as u32,
+        0x3040..=0x30FF      // hiragana, katakana
+        | 0x3400..=0x4DBF    // CJK extension A
+        | 0x4E00..=0x9FFF    // CJK unified ideographs
+        | 0xAC00..=0xD7AF    // hangul syllables
+        | 0xF900..=0xFAFF    // compatibility ideographs
+        | 0x20000..=0x2FA1F) // supplementary ideographs
+}
+
+/// Emits overlapping bigrams of each run of CJK characters (a lone character as itself) and
+/// nothing for other scripts, which the stemmed fields cover.
+#[derive(Clone, Default)]
+struct CjkBigrams;
+
+struct VecTokenStream {
+    tokens: Vec<Token>,
+    index: usize,
+}
+
+impl TokenStream for VecTokenStream {
+    fn advance(&mut self) -> bool {
+        if self.index < self.tokens.len() {
+            self.index += 1;
+            true
+        } else {
+            false
+        }
+    }
+    fn token(&self) -> &Token {
+        &self.tokens[self
+            .index
+            .saturating_sub(1)
+            .min(self.tokens.len().saturating_sub(1))]
+    }
+    fn token_mut(&mut self) -> &mut Token {
+        let i = self
+            .index
+            .saturating_sub(1)
+            .min(self.tokens.len().saturating_sub(1));
+        &mut self.tokens[i]
+    }
+}
+
+impl Tokenizer for CjkBigrams {
+    type TokenStream<'a> = VecTokenStream;
+
+    fn token_stream<'a>(&'a mut self, text: &'a str) -> VecTokenStream {
+        let mut tokens = Vec::new();
+        let mut run: Vec<(usize, char)> = Vec::new();
+        let flush = |run: &mut Vec<(usize, char)>, tokens: &mut Vec<Token>| {
+            let pieces: Vec<(usize, usize)> = if run.len() == 1 {
+                vec![(0, 1)]
+            } else {
+                (0..run.len().saturating_sub(1))
+                    .map(|i| (i, i + 2))
+                    .collect()
+            };
+            for (a, b) in pieces {
+                let from = run[a].0;
+                let (last_at, last) = run[b - 1];
+                let to = last_at + last.len_utf8();
+                tokens.push(Token {
+                    offset_from: from,
+                    offset_to: to,
+                    position: tokens.len(),
+                    text: text[from..to].to_string(),
+                    position_length: 1,
+                });
+            }
+            run.clear();
+        };
+        for (i, c) in text.char_indices() {
+            if is_cjk(c) {
+                run.push((i, c));
+            } else if !run.is_empty() {
+                flush(&mut run, &mut tokens);
+            }
+        }
+        if !run.is_empty() {
+            flush(&mut run, &mut tokens);
+        }
+        VecTokenStream { tokens, index: 0 }
+    }
+}
+
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, StoreError> + Send + 'static,
+) -> PortResult<T> {
+    Ok(tokio::task::spawn_blocking(f)
+        .await
+        .map_err(StoreError::from)??)
+}
+
+#[async_trait]
+impl TextIndex for TantivyIndex {
+    async fn replace_document(&self, id: DocumentId, chunks: &[Chunk]) -> PortResult<()> {
+        let this = Arc::clone(&self.0);
+        let chunks = chunks.to_vec();
+        blocking(move || {
+            this.delete_blocking(id)?;
+            this.add_blocking(&chunks)
+        })
+        .await
+    }
+
+    async fn add_chunks(&self, chunks: &[Chunk]) -> PortResult<()> {
+        let this = Arc::clone(&self.0);
+        let chunks = chunks.to_vec();
+        blocking(move || this.add_blocking(&chunks)).await
+    }
+
+    async fn delete_document(&self, id: DocumentId) -> PortResult<()> {
+        let this = Arc::clone(&self.0);
+        blocking(move || this.delete_blocking(id)).await
+    }
+
+    async fn commit(&self) -> PortResult<()> {
+        let this = Arc::clone(&self.0);
+        blocking(move || this.commit_blocking()).await
+    }
+
+    async fn clear(&self) -> PortResult<()> {
+        let this = Arc::clone(&self.0);
+        blocking(move || {
+            this.with_writer(|w| {
+                w.delete_all_documents()?;
+                Ok(())
+            })?;
+            this.commit_blocking()
+        })
+        .await
+    }
+
+    async fn search(
+        &self,
+        query: &str,
+        limit: usize,
+        documents: Option<&[DocumentId]>,
+    ) -> PortResult<Vec<(ChunkId, Bm25Score)>> {
+        let this = Arc::clone(&self.0);
+        let query = query.to_string();
+        let documents = documents.map(<[DocumentId]>::to_vec);
+        blocking(move || this.search_blocking(&query, limit, documents.as_deref())).await
+    }
+
+    async fn count(&self) -> PortResult<u64> {
+        Ok(self.0.reader.searcher().num_docs())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tokens(text: &str) -> Vec<String> {
+        let mut t = CjkBigrams;
+        let mut stream = t.token_stream(text);
+        let mut out = Vec::new();
+        while stream.advance() {
+            out.push(stream.token().text.clone());
+        }
+        out
+    }
+
+    #[test]
+    fn cjk_runs_become_bigrams_and_latin_is_ignored() {
+        assert_eq!(tokens("東京大学 is big"), vec!["東京", "京大", "大学"]);
+        assert_eq!(tokens("a 日 b"), vec!["日"]);
+        assert!(tokens("plain english").is_empty());
+    }
+}

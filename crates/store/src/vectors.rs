@@ -1,0 +1,238 @@
+//! The vector store on LanceDB: one row per chunk (id, document, unit vector).
+//!
+//! Rows are written one batch per ingest commit, never one version per chunk, and
+//! [`VectorIndex::optimize`] compacts the files and prunes old versions afterwards, so the
+//! table's size follows its content.
+
+use crate::StoreError;
+use arrow_array::types::Float32Type;
+use arrow_array::{Array, FixedSizeListArray, Float32Array, Int64Array, RecordBatch, StringArray};
+use arrow_schema::{DataType, Field, Schema, SchemaRef};
+use async_trait::async_trait;
+use cairn_core::ports::{PortResult, VectorIndex, VectorRows};
+use cairn_core::{ChunkId, DocumentId, VectorDistance};
+use futures::TryStreamExt;
+use lancedb::query::{ExecutableQuery, QueryBase, Select};
+use lancedb::table::{CompactionOptions, Duration, OptimizeAction};
+use lancedb::{DistanceType, Table};
+use std::path::Path;
+use std::sync::Arc;
+
+const TABLE: &str = "chunks";
+
+/// The LanceDB table of chunk vectors.
+#[derive(Clone)]
+pub struct LanceVectors {
+    table: Table,
+    schema: SchemaRef,
+    dimension: usize,
+}
+
+fn schema(dimension: usize) -> SchemaRef {
+    let dim = i32::try_from(dimension).unwrap_or(i32::MAX);
+    Arc::new(Schema::new(vec![
+        Field::new("chunk_id", DataType::Utf8, false),
+        Field::new("document_id", DataType::Int64, false),
+        Field::new(
+            "vector",
+            DataType::FixedSizeList(Arc::new(Field::new("item", DataType::Float32, true)), dim),
+            false,
+        ),
+    ]))
+}
+
+impl LanceVectors {
+    /// Opens the table in `dir` for vectors of `dimension`; a table of another dimension
+    /// (vectors of another embedder) is dropped, to be rebuilt from the catalog.
+    pub async fn open(dir: &Path, dimension: usize) -> Result<Self, StoreError> {
+        let uri = dir.to_string_lossy().into_owned();
+        let db = lancedb::connect(&uri).execute().await?;
+        let schema = schema(dimension);
+        let names = db.table_names().execute().await?;
+        if names.iter().any(|n| n == TABLE) {
+            let table = db.open_table(TABLE).execute().await?;
+            if table.schema().await? == schema {
+                return Ok(LanceVectors {
+                    table,
+                    schema,
+                    dimension,
+                });
+            }
+            tracing::warn!("vector table has another shape; recreating it");
+            db.drop_table(TABLE, &[]).await?;
+        }
+        let table = db
+            .create_empty_table(TABLE, schema.clone())
+            .execute()
+            .await?;
+        Ok(LanceVectors {
+            table,
+            schema,
+            dimension,
+        })
+    }
+
+    fn batch(&self, rows: VectorRows) -> Result<Option<RecordBatch>, StoreError> {
+        let mut ids = Vec::new();
+        let mut docs = Vec::new();
+        let mut values = Vec::new();
+        for (doc, items) in rows {
+            for (id, vector) in items {
+                if vector.len() != self.dimension {
+                    return Err(StoreError::Dimension {
+                        got: vector.len(),
+                        want: self.dimension,
+                    });
+                }
+                ids.push(id.0);
+                docs.push(doc.0);
+                values.push(Some(vector.into_iter().map(Some).collect::<Vec<_>>()));
+            }
+        }
+        if ids.is_empty() {
+            return Ok(None);
+        }
+        let dim = i32::try_from(self.dimension).unwrap_or(i32::MAX);
+        let vectors = FixedSizeListArray::from_iter_primitive::<Float32Type, _, _>(values, dim);
+        let batch = RecordBatch::try_new(
+            self.schema.clone(),
+            vec![
+                Arc::new(StringArray::from(ids)),
+                Arc::new(Int64Array::from(docs)),
+                Arc::new(vectors),
+            ],
+        )?;
+        Ok(Some(batch))
+    }
+
+    async fn delete_where_documents(&self, ids: &[DocumentId]) -> Result<(), StoreError> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        let list: Vec<String> = ids.iter().map(|d| d.0.to_string()).collect();
+        self.table
+            .delete(format!("document_id IN ({})", list.join(", ")).as_str())
+            .await?;
+        Ok(())
+    }
+
+    async fn add_rows(&self, rows: VectorRows) -> Result<(), StoreError> {
+        if let Some(batch) = self.batch(rows)? {
+            self.table.add(batch).execute().await?;
+        }
+        Ok(())
+    }
+
+    async fn search_rows(
+        &self,
+        vector: &[f32],
+        limit: usize,
+        documents: Option<&[DocumentId]>,
+    ) -> Result<Vec<(ChunkId, VectorDistance)>, StoreError> {
+        let mut query = self
+            .table
+            .query()
+            .nearest_to(vector)?
+            .distance_type(DistanceType::Cosine)
+            .select(Select::columns(&["chunk_id"]))
+            .limit(limit.max(1));
+        if let Some(ids) = documents {
+            let list: Vec<String> = ids.iter().map(|d| d.0.to_string()).collect();
+            if list.is_empty() {
+                return Ok(Vec::new());
+            }
+            query = query.only_if(format!("document_id IN ({})", list.join(", ")));
+        }
+        let batches: Vec<RecordBatch> = query.execute().await?.try_collect().await?;
+        let mut out = Vec::new();
+        for batch in batches {
+            let ids = batch
+                .column_by_name("chunk_id")
+                .and_then(|c| c.as_any().downcast_ref::<StringArray>());
+            let distances = batch
+                .column_by_name("_distance")
+                .and_then(|c| c.as_any().downcast_ref::<Float32Array>());
+            let (Some(ids), Some(distances)) = (ids, distances) else {
+                return Err(StoreError::Malformed(
+                    "vector search returned no ids or distances".into(),
+                ));
+            };
+            for i in 0..batch.num_rows() {
+                if ids.is_valid(i) {
+                    out.push((
+                        ChunkId(ids.value(i).to_string()),
+                        VectorDistance(distances.value(i)),
+                    ));
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    async fn optimize_table(&self) -> Result<(), StoreError> {
+        self.table
+            .optimize(OptimizeAction::Compact {
+                options: CompactionOptions::default(),
+                remap_options: None,
+            })
+            .await?;
+        // Cairn is the only writer of its data folder, so unverified files are safe to drop.
+        self.table
+            .optimize(OptimizeAction::Prune {
+                older_than: Some(Duration::zero()),
+                delete_unverified: Some(true),
+                error_if_tagged_old_versions: None,
+            })
+            .await?;
+        Ok(())
+    }
+
+    /// Versions the table keeps on disk (for tests of compaction).
+    pub async fn version_count(&self) -> Result<usize, StoreError> {
+        Ok(self.table.list_versions().await?.len())
+    }
+}
+
+#[async_trait]
+impl VectorIndex for LanceVectors {
+    async fn replace_documents(&self, rows: VectorRows) -> PortResult<()> {
+        let ids: Vec<DocumentId> = rows.iter().map(|(d, _)| *d).collect();
+        self.delete_where_documents(&ids).await?;
+        Ok(self.add_rows(rows).await?)
+    }
+
+    async fn add(&self, rows: VectorRows) -> PortResult<()> {
+        Ok(self.add_rows(rows).await?)
+    }
+
+    async fn delete_document(&self, id: DocumentId) -> PortResult<()> {
+        Ok(self.delete_where_documents(&[id]).await?)
+    }
+
+    async fn clear(&self) -> PortResult<()> {
+        self.table.delete("true").await.map_err(StoreError::from)?;
+        Ok(())
+    }
+
+    async fn search(
+        &self,
+        vector: &[f32],
+        limit: usize,
+        documents: Option<&[DocumentId]>,
+    ) -> PortResult<Vec<(ChunkId, VectorDistance)>> {
+        Ok(self.search_rows(vector, limit, documents).await?)
+    }
+
+    async fn optimize(&self) -> PortResult<()> {
+        Ok(self.optimize_table().await?)
+    }
+
+    async fn count(&self) -> PortResult<u64> {
+        let n = self
+            .table
+            .count_rows(None)
+            .await
+            .map_err(StoreError::from)?;
+        Ok(n as u64)
+    }
+}

@@ -1,0 +1,248 @@
+//! The real stores in temporary folders: SQLite with the real migrations, Tantivy, LanceDB.
+
+use cairn_core::ports::{Catalog, NewDocument, TextIndex, VectorIndex};
+use cairn_core::{
+    Chunk, ChunkId, ContentHash, DocumentId, DocumentKind, DocumentState, ErrorCode,
+    ExtractedDocument, Failure,
+};
+use cairn_store::{LanceVectors, SqliteCatalog, Stores, TantivyIndex};
+
+fn chunk(doc: i64, ordinal: u32, text: &str) -> Chunk {
+    Chunk {
+        id: ChunkId::derive(DocumentId(doc), &[], text, 0),
+        document_id: DocumentId(doc),
+        ordinal,
+        text: text.to_string(),
+        start: 0,
+        end: text.len(),
+        page_start: Some(ordinal + 1),
+        page_end: Some(ordinal + 1),
+        heading_path: vec!["Heading".into()],
+        token_count: 3,
+    }
+}
+
+fn extracted(text: &str) -> ExtractedDocument {
+    ExtractedDocument {
+        kind: DocumentKind::Pdf,
+        title: Some("T".into()),
+        text: text.into(),
+        pages: vec![],
+        sections: vec![],
+    }
+}
+
+fn new_doc(path: &str) -> NewDocument {
+    NewDocument {
+        path: path.into(),
+        content_hash: ContentHash("h1".into()),
+        size_bytes: 10,
+        mtime_ms: 5,
+    }
+}
+
+#[tokio::test]
+async fn catalog_moves_documents_through_their_states() {
+    let dir = tempfile::tempdir().unwrap();
+    let catalog = SqliteCatalog::open(&dir.path().join("c.sqlite"))
+        .await
+        .unwrap();
+    let id = catalog.begin_document(&new_doc("/a.pdf")).await.unwrap();
+    assert_eq!(
+        catalog.document(id).await.unwrap().unwrap().state,
+        DocumentState::Queued
+    );
+
+    let chunks = vec![chunk(id.0, 0, "alpha"), chunk(id.0, 1, "beta")];
+    let vectors = vec![vec![1.0, 0.0], vec![0.0, 1.0]];
+    catalog
+        .store_extracted(id, &extracted("alpha beta"), &chunks, &vectors, "m")
+        .await
+        .unwrap();
+    let doc = catalog.document(id).await.unwrap().unwrap();
+    assert_eq!((doc.state, doc.chunk_count), (DocumentState::Extracted, 2));
+    catalog.mark_indexed(&[id]).await.unwrap();
+    assert_eq!(
+        catalog.document(id).await.unwrap().unwrap().state,
+        DocumentState::Indexed
+    );
+
+    // Embeddings are kept per model and round-trip exactly.
+    let ids: Vec<ChunkId> = chunks.iter().map(|c| c.id.clone()).collect();
+    let stored = catalog.embeddings(&ids, "m").await.unwrap();
+    assert_eq!(stored.get(&ids[1]), Some(&vec![0.0, 1.0]));
+    assert!(catalog.embeddings(&ids, "other").await.unwrap().is_empty());
+    assert_eq!(catalog.chunks(&ids).await.unwrap().len(), 2);
+    assert_eq!(
+        catalog.extracted(id).await.unwrap().unwrap().text,
+        "alpha beta"
+    );
+
+    // Re-ingesting the same path keeps the id; a failure drops the chunks.
+    let again = catalog.begin_document(&new_doc("/a.pdf")).await.unwrap();
+    assert_eq!(again, id);
+    let failure = Failure::new(ErrorCode::Encrypted, "the PDF is protected by a password");
+    catalog.mark_failed(id, &failure).await.unwrap();
+    let doc = catalog.document_by_path("/a.pdf").await.unwrap().unwrap();
+    assert_eq!(doc.state, DocumentState::Failed);
+    assert_eq!(doc.failure, Some(failure));
+    assert_eq!(doc.chunk_count, 0);
+
+    catalog.remove_document(id).await.unwrap();
+    assert!(catalog.documents().await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn full_text_search_stems_english_and_german_and_finds_cjk() {
+    let dir = tempfile::tempdir().unwrap();
+    let index = TantivyIndex::open(dir.path()).unwrap();
+    let en = chunk(1, 0, "The researchers were running experiments on mice.");
+    let de = chunk(
+        2,
+        0,
+        "Die Häuser der Stadt wurden im letzten Jahrhundert gebaut und renoviert.",
+    );
+    let zh = chunk(3, 0, "东京大学是日本最好的大学之一。");
+    index
+        .replace_document(DocumentId(1), &[en.clone()])
+        .await
+        .unwrap();
+    index
+        .replace_document(DocumentId(2), &[de.clone()])
+        .await
+        .unwrap();
+    index
+        .replace_document(DocumentId(3), &[zh.clone()])
+        .await
+        .unwrap();
+    index.commit().await.unwrap();
+    assert_eq!(index.count().await.unwrap(), 3);
+
+    let top = |hits: Vec<(ChunkId, cairn_core::Bm25Score)>| hits.first().map(|h| h.0.clone());
+    assert_eq!(
+        top(index.search("experiment run", 5, None).await.unwrap()),
+        Some(en.id.clone())
+    );
+    assert_eq!(
+        top(index.search("Haus Städte", 5, None).await.unwrap()),
+        Some(de.id.clone())
+    );
+    assert_eq!(
+        top(index.search("大学", 5, None).await.unwrap()),
+        Some(zh.id.clone())
+    );
+    // Query syntax in a question is read as words.
+    assert_eq!(
+        top(index
+            .search("what: \"mice\" (running)?", 5, None)
+            .await
+            .unwrap()),
+        Some(en.id.clone())
+    );
+    // A document filter excludes the others.
+    assert!(index
+        .search("experiment", 5, Some(&[DocumentId(2)]))
+        .await
+        .unwrap()
+        .is_empty());
+
+    index.delete_document(DocumentId(1)).await.unwrap();
+    index.commit().await.unwrap();
+    assert!(index
+        .search("experiment", 5, None)
+        .await
+        .unwrap()
+        .is_empty());
+    index.clear().await.unwrap();
+    assert_eq!(index.count().await.unwrap(), 0);
+}
+
+#[tokio::test]
+async fn vectors_are_replaced_per_document_filtered_and_compacted() {
+    let dir = tempfile::tempdir().unwrap();
+    let vectors = LanceVectors::open(dir.path(), 3).await.unwrap();
+    let row = |s: &str, v: [f32; 3]| (ChunkId(s.into()), v.to_vec());
+    for round in 0..5 {
+        vectors
+            .replace_documents(vec![
+                (
+                    DocumentId(1),
+                    vec![row("a", [1.0, 0.0, 0.0]), row("b", [0.0, 1.0, 0.0])],
+                ),
+                (
+                    DocumentId(2),
+                    vec![row(&format!("c{round}"), [0.0, 0.0, 1.0])],
+                ),
+            ])
+            .await
+            .unwrap();
+    }
+    // Replacing never duplicates.
+    assert_eq!(vectors.count().await.unwrap(), 3);
+    let hits = vectors.search(&[0.9, 0.1, 0.0], 10, None).await.unwrap();
+    assert_eq!(hits[0].0, ChunkId("a".into()));
+    assert!(hits[0].1 .0 < hits[1].1 .0, "nearest first");
+    let only_two = vectors
+        .search(&[1.0, 0.0, 0.0], 10, Some(&[DocumentId(2)]))
+        .await
+        .unwrap();
+    assert_eq!(only_two.len(), 1);
+    assert_eq!(only_two[0].0, ChunkId("c4".into()));
+
+    let before = vectors.version_count().await.unwrap();
+    vectors.optimize().await.unwrap();
+    let after = vectors.version_count().await.unwrap();
+    assert!(after < before, "old versions pruned: {before} -> {after}");
+    assert_eq!(vectors.count().await.unwrap(), 3);
+
+    vectors.delete_document(DocumentId(1)).await.unwrap();
+    assert_eq!(vectors.count().await.unwrap(), 1);
+    // A vector of the wrong size is refused, not stored.
+    let wrong = vectors
+        .add(vec![(
+            DocumentId(3),
+            vec![(ChunkId("x".into()), vec![1.0])],
+        )])
+        .await;
+    assert!(wrong.is_err());
+}
+
+#[tokio::test]
+async fn stores_reopen_with_their_data() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let stores = Stores::open(dir.path(), 2).await.unwrap();
+        let id = stores
+            .catalog
+            .begin_document(&new_doc("/x.md"))
+            .await
+            .unwrap();
+        stores
+            .text
+            .replace_document(id, &[chunk(id.0, 0, "persistent words")])
+            .await
+            .unwrap();
+        stores.text.commit().await.unwrap();
+        stores
+            .vectors
+            .add(vec![(id, vec![(ChunkId("k".into()), vec![0.6, 0.8])])])
+            .await
+            .unwrap();
+    }
+    let stores = Stores::open(dir.path(), 2).await.unwrap();
+    assert_eq!(stores.catalog.documents().await.unwrap().len(), 1);
+    assert_eq!(
+        stores
+            .text
+            .search("persistent", 3, None)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(stores.vectors.count().await.unwrap(), 1);
+    // Another embedder's dimension starts an empty vector table (rebuilt from the catalog).
+    drop(stores);
+    let other = Stores::open(dir.path(), 4).await.unwrap();
+    assert_eq!(other.vectors.count().await.unwrap(), 0);
+}

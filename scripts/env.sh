@@ -1,0 +1,9 @@
+# Shared settings of the scripts: one cargo target folder per machine for every command and
+# CI run, and the model cache outside the repository.
+CAIRN_CACHE="${CAIRN_CACHE:-$HOME/.cache/cairn}"
+export CAIRN_CACHE
+export CAIRN_MODELS="${CAIRN_MODELS:-$CAIRN_CACHE/models}"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$CAIRN_CACHE/target}"
+export CAIRN_EMBEDDER="${CAIRN_EMBEDDER:-$CAIRN_MODELS/all-MiniLM-L6-v2}"
+SHARED_DATA="${SHARED_DATA:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/shared/data}"
+export SHARED_DATA
