@@ -114,8 +114,8 @@ fn every_robustness_pdf_ends_indexed_or_failed_with_a_reason() {
 fn a_hanging_worker_is_stopped_at_the_time_limit() {
     let hang = IsolatedExtractor::new(
         WorkerCommand {
-            program: "sleep".into(),
-            args: vec!["30".into()],
+            program: "sh".into(),
+            args: vec!["-c".into(), "sleep 30".into(), "worker".into()],
         },
         Limits {
             timeout: Duration::from_millis(500),
@@ -130,7 +130,7 @@ fn a_hanging_worker_is_stopped_at_the_time_limit() {
         .extract_blocking(&file)
         .err()
         .unwrap_or_else(|| panic!("a hanging worker answered"));
-    assert_eq!(failure.code, ErrorCode::Timeout);
+    assert_eq!(failure.code, ErrorCode::Timeout, "{failure}");
     assert!(started.elapsed() < Duration::from_secs(10));
 }
 

@@ -46,7 +46,7 @@ impl EngineConfig {
             fusion: FusionConfig::default(),
             embed_batch: 32,
             commit_chunks: 2048,
-            extract_ahead: 2,
+            extract_ahead: 1,
         }
     }
 }

@@ -8,10 +8,11 @@ use crate::chunk::Chunk;
 use crate::chunker::chunk_document;
 use crate::document::{DocumentState, ExtractedDocument, Failure};
 use crate::error::{CoreError, ErrorCode};
-use crate::ids::{ContentHash, DocumentId};
+use crate::ids::{ChunkId, ContentHash, DocumentId};
 use crate::ingest::{IngestEvent, IngestObserver, IngestReport, InlineDocument, Outcome};
 use crate::ports::{EmbedKind, FileInfo, NewDocument, Scanned};
 use futures::StreamExt;
+use std::collections::HashMap;
 use std::path::PathBuf;
 use tracing::Instrument;
 
@@ -26,9 +27,22 @@ enum Prepared {
     Ready(String, DocumentId, ExtractedDocument),
 }
 
+/// A chunked document with the embeddings it can reuse.
+struct Staged {
+    path: String,
+    id: DocumentId,
+    doc: ExtractedDocument,
+    chunks: Vec<Chunk>,
+    known: HashMap<ChunkId, Vec<f32>>,
+    missing: usize,
+}
+
 /// Documents stored in the catalog whose chunks are not yet committed to the indexes.
 #[derive(Default)]
 struct Pending {
+    /// Chunked documents waiting for embeddings, batched across documents.
+    staged: Vec<Staged>,
+    staged_missing: usize,
     docs: Vec<(DocumentId, Vec<Chunk>, Vec<Vec<f32>>)>,
     events: Vec<(String, Outcome)>,
     chunks: usize,
@@ -89,8 +103,12 @@ impl Engine {
                     observer.on_event(&IngestEvent::File { path, outcome });
                 }
                 Prepared::Ready(path, id, doc) => {
-                    let outcome = self.chunk_and_embed(id, &doc, &mut pending).await?;
-                    pending.events.push((path, outcome));
+                    let staged = self.stage(path, id, doc).await?;
+                    pending.staged_missing += staged.missing;
+                    pending.staged.push(staged);
+                    if pending.staged_missing >= self.config.embed_batch {
+                        self.embed_staged(&mut pending).await?;
+                    }
                     if pending.chunks >= self.config.commit_chunks {
                         self.flush(&mut pending, &mut report, observer).await?;
                     }
@@ -266,55 +284,82 @@ impl Engine {
         Ok(Prepared::Done(key, Outcome::Failed(failure)))
     }
 
-    async fn chunk_and_embed(
+    /// Chunks a document and looks up the embeddings its unchanged chunks already have.
+    async fn stage(
         &self,
+        path: String,
         id: DocumentId,
-        doc: &ExtractedDocument,
-        pending: &mut Pending,
-    ) -> Result<Outcome, CoreError> {
+        doc: ExtractedDocument,
+    ) -> Result<Staged, CoreError> {
         let embedder = &self.ports.embedder;
-        let chunks = chunk_document(id, doc, embedder.as_ref(), &self.config.chunker);
+        let chunks = chunk_document(id, &doc, embedder.as_ref(), &self.config.chunker);
         let ids: Vec<_> = chunks.iter().map(|c| c.id.clone()).collect();
-        let mut known = self
+        let known = self
             .ports
             .catalog
             .embeddings(&ids, embedder.model_id())
             .await
             .map_err(CoreError::Catalog)?;
-        let missing: Vec<&Chunk> = chunks
+        let missing = chunks.iter().filter(|c| !known.contains_key(&c.id)).count();
+        Ok(Staged {
+            path,
+            id,
+            doc,
+            chunks,
+            known,
+            missing,
+        })
+    }
+
+    /// Embeds the missing chunks of all staged documents in full batches (small documents
+    /// share a forward pass), then stores each document in the catalog.
+    async fn embed_staged(&self, pending: &mut Pending) -> Result<(), CoreError> {
+        let mut staged = std::mem::take(&mut pending.staged);
+        pending.staged_missing = 0;
+        let embedder = &self.ports.embedder;
+        let missing: Vec<(usize, ChunkId, String)> = staged
             .iter()
-            .filter(|c| !known.contains_key(&c.id))
+            .enumerate()
+            .flat_map(|(i, s)| {
+                s.chunks
+                    .iter()
+                    .filter(|c| !s.known.contains_key(&c.id))
+                    .map(move |c| (i, c.id.clone(), c.embedding_text()))
+            })
             .collect();
-        let embedded = missing.len();
-        let span = tracing::debug_span!("ingest.embed", document = %id, chunks = embedded);
+        let span = tracing::debug_span!("ingest.embed", chunks = missing.len());
         for batch in missing.chunks(self.config.embed_batch.max(1)) {
-            let texts = batch.iter().map(|c| c.embedding_text()).collect();
+            let texts = batch.iter().map(|(_, _, t)| t.clone()).collect();
             let vectors = embedder
                 .embed(texts, EmbedKind::Passage)
                 .instrument(span.clone())
                 .await
                 .map_err(CoreError::Embedder)?;
-            for (chunk, vector) in batch.iter().zip(vectors) {
-                known.insert(chunk.id.clone(), vector);
+            for ((i, id, _), vector) in batch.iter().zip(vectors) {
+                staged[*i].known.insert(id.clone(), vector);
             }
         }
-        let embeddings: Vec<Vec<f32>> = chunks
-            .iter()
-            .map(|c| known.remove(&c.id).unwrap_or_default())
-            .collect();
-        self.ports
-            .catalog
-            .store_extracted(id, doc, &chunks, &embeddings, embedder.model_id())
-            .await
-            .map_err(CoreError::Catalog)?;
-        let outcome = Outcome::Indexed {
-            chunks: u32::try_from(chunks.len()).unwrap_or(u32::MAX),
-            pages: doc.page_count(),
-            embedded: u32::try_from(embedded).unwrap_or(u32::MAX),
-        };
-        pending.chunks += chunks.len();
-        pending.docs.push((id, chunks, embeddings));
-        Ok(outcome)
+        for mut s in staged {
+            let embeddings: Vec<Vec<f32>> = s
+                .chunks
+                .iter()
+                .map(|c| s.known.remove(&c.id).unwrap_or_default())
+                .collect();
+            self.ports
+                .catalog
+                .store_extracted(s.id, &s.doc, &s.chunks, &embeddings, embedder.model_id())
+                .await
+                .map_err(CoreError::Catalog)?;
+            let outcome = Outcome::Indexed {
+                chunks: u32::try_from(s.chunks.len()).unwrap_or(u32::MAX),
+                pages: s.doc.page_count(),
+                embedded: u32::try_from(s.missing).unwrap_or(u32::MAX),
+            };
+            pending.chunks += s.chunks.len();
+            pending.docs.push((s.id, s.chunks, embeddings));
+            pending.events.push((s.path, outcome));
+        }
+        Ok(())
     }
 
     /// Commits pending documents to both indexes, then marks them indexed.
@@ -324,6 +369,7 @@ impl Engine {
         report: &mut IngestReport,
         observer: &dyn IngestObserver,
     ) -> Result<(), CoreError> {
+        self.embed_staged(pending).await?;
         if pending.docs.is_empty() {
             return Ok(());
         }
