@@ -90,6 +90,18 @@ impl Engine {
             .await
             .map_err(CoreError::Catalog)?
             .ok_or(CoreError::DocumentNotFound(id))?;
+        self.drop_from_indexes(id).await?;
+        self.ports
+            .catalog
+            .remove_document(id)
+            .await
+            .map_err(CoreError::Catalog)?;
+        tracing::info!(document = %id, "document removed");
+        Ok(record)
+    }
+
+    /// Takes a document's chunks out of both indexes, committed.
+    async fn drop_from_indexes(&self, id: DocumentId) -> Result<(), CoreError> {
         let text = &self.ports.text;
         text.delete_document(id)
             .await
@@ -99,14 +111,7 @@ impl Engine {
             .vectors
             .delete_document(id)
             .await
-            .map_err(CoreError::VectorIndex)?;
-        self.ports
-            .catalog
-            .remove_document(id)
-            .await
-            .map_err(CoreError::Catalog)?;
-        tracing::info!(document = %id, "document removed");
-        Ok(record)
+            .map_err(CoreError::VectorIndex)
     }
 
     /// Counts of the three stores, for status lines and consistency checks.

@@ -265,16 +265,17 @@ impl Engine {
         id: DocumentId,
         failure: Failure,
     ) -> Result<Prepared, CoreError> {
-        self.ports
-            .text
-            .delete_document(id)
+        // Only a document that was indexed before has anything to take out.
+        let was_indexed = self
+            .ports
+            .catalog
+            .document(id)
             .await
-            .map_err(CoreError::TextIndex)?;
-        self.ports
-            .vectors
-            .delete_document(id)
-            .await
-            .map_err(CoreError::VectorIndex)?;
+            .map_err(CoreError::Catalog)?
+            .is_some_and(|d| d.chunk_count > 0);
+        if was_indexed {
+            self.drop_from_indexes(id).await?;
+        }
         self.ports
             .catalog
             .mark_failed(id, &failure)
