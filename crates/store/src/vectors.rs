@@ -134,7 +134,7 @@ impl LanceVectors {
             .query()
             .nearest_to(vector)?
             .distance_type(DistanceType::Cosine)
-            .select(Select::columns(&["chunk_id"]))
+            .select(Select::columns(&["chunk_id", "_distance"]))
             .limit(limit.max(1));
         if let Some(ids) = documents {
             let list: Vec<String> = ids.iter().map(|d| d.0.to_string()).collect();
