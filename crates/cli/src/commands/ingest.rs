@@ -1,5 +1,5 @@
 use crate::app::{self, Paths};
-use cairn_core::ingest::{IngestEvent, IngestReport, Outcome};
+use cairn_core::ingest::{IngestEvent, IngestReport};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -60,17 +60,5 @@ fn print_summary(report: &IngestReport) {
             "  failed  {path}\n          {} [{}]",
             failure.message, failure.code
         );
-    }
-}
-
-/// Renders one outcome for logs and tests.
-#[allow(dead_code)]
-pub fn describe(outcome: &Outcome) -> String {
-    match outcome {
-        Outcome::Indexed { chunks, pages, .. } => {
-            format!("indexed: {chunks} chunks, {pages} pages")
-        }
-        Outcome::Unchanged => "unchanged".into(),
-        Outcome::Failed(f) => format!("failed: {f}"),
     }
 }
