@@ -202,24 +202,34 @@ impl SqliteCatalog {
             });
             insert.build().execute(&mut *tx).await?;
         }
-        let pairs: Vec<(&str, &Vec<f32>)> = chunks
+        let pairs: Vec<(&str, &[f32])> = chunks
             .iter()
             .map(|c| c.id.as_str())
-            .zip(embeddings)
+            .zip(embeddings.iter().map(Vec::as_slice))
             .collect();
-        for batch in pairs.chunks(BATCH / 3) {
-            let mut insert: QueryBuilder<Sqlite> =
-                QueryBuilder::new("INSERT OR REPLACE INTO embeddings (chunk_id, model, vector) ");
-            insert.push_values(batch, |mut row, (id, v)| {
-                row.push_bind(*id)
-                    .push_bind(model_id)
-                    .push_bind(vector_to_blob(v));
-            });
-            insert.build().execute(&mut *tx).await?;
-        }
+        insert_embeddings(&mut tx, &pairs, model_id).await?;
         tx.commit().await?;
         Ok(())
     }
+}
+
+/// Stores `(chunk id, vector)` pairs of one model, replacing earlier vectors of those chunks.
+async fn insert_embeddings(
+    conn: &mut sqlx::SqliteConnection,
+    pairs: &[(&str, &[f32])],
+    model_id: &str,
+) -> Result<(), StoreError> {
+    for batch in pairs.chunks(BATCH / 3) {
+        let mut insert: QueryBuilder<Sqlite> =
+            QueryBuilder::new("INSERT OR REPLACE INTO embeddings (chunk_id, model, vector) ");
+        insert.push_values(batch, |mut row, (id, v)| {
+            row.push_bind(*id)
+                .push_bind(model_id)
+                .push_bind(vector_to_blob(v));
+        });
+        insert.build().execute(&mut *conn).await?;
+    }
+    Ok(())
 }
 
 enum DocumentKey<'a> {
@@ -455,20 +465,13 @@ impl Catalog for SqliteCatalog {
         items: &[(ChunkId, Vec<f32>)],
         model_id: &str,
     ) -> PortResult<()> {
-        for batch in items.chunks(BATCH / 3) {
-            let mut insert: QueryBuilder<Sqlite> =
-                QueryBuilder::new("INSERT OR REPLACE INTO embeddings (chunk_id, model, vector) ");
-            insert.push_values(batch, |mut row, (id, v)| {
-                row.push_bind(id.as_str())
-                    .push_bind(model_id)
-                    .push_bind(vector_to_blob(v));
-            });
-            insert
-                .build()
-                .execute(&self.pool)
-                .await
-                .map_err(StoreError::from)?;
-        }
+        let pairs: Vec<(&str, &[f32])> = items
+            .iter()
+            .map(|(id, v)| (id.as_str(), v.as_slice()))
+            .collect();
+        let mut tx = self.pool.begin().await.map_err(StoreError::from)?;
+        insert_embeddings(&mut tx, &pairs, model_id).await?;
+        tx.commit().await.map_err(StoreError::from)?;
         Ok(())
     }
 }
