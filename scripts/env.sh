@@ -7,3 +7,4 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$CAIRN_CACHE/target}"
 export CAIRN_EMBEDDER="${CAIRN_EMBEDDER:-$CAIRN_MODELS/all-MiniLM-L6-v2}"
 SHARED_DATA="${SHARED_DATA:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/shared/data}"
 export SHARED_DATA
+export CAIRN_GENERATOR="${CAIRN_GENERATOR:-$CAIRN_MODELS/SmolLM2-135M-Instruct/SmolLM2-135M-Instruct.Q4_1.gguf}"

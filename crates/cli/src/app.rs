@@ -2,10 +2,10 @@
 
 use anyhow::Context;
 use cairn_core::engine::{EngineConfig, Ports};
-use cairn_core::ports::Embedder;
+use cairn_core::ports::{Conversations, Embedder};
 use cairn_core::Engine;
 use cairn_extract::{IsolatedExtractor, Limits, WorkerCommand};
-use cairn_models::{BertEmbedder, EmbedderOptions};
+use cairn_models::{BertEmbedder, EmbedderOptions, GeneratorOptions, MistralGenerator};
 use cairn_store::Stores;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -13,15 +13,24 @@ use std::sync::Arc;
 /// The default embedding model, as a folder name under the models folder.
 pub const DEFAULT_EMBEDDER: &str = "all-MiniLM-L6-v2";
 
+/// The default language model, as a path under the models folder.
+pub const DEFAULT_GENERATOR: &str =
+    "Llama-3.1-8B-Instruct/Meta-Llama-3.1-8B-Instruct-Q4_K_M.gguf";
+
 /// Where data and models are.
 #[derive(Debug, Clone)]
 pub struct Paths {
     pub data_dir: PathBuf,
     pub embedder: PathBuf,
+    pub generator: PathBuf,
 }
 
 impl Paths {
-    pub fn resolve(data_dir: Option<PathBuf>, embedder: Option<PathBuf>) -> anyhow::Result<Self> {
+    pub fn resolve(
+        data_dir: Option<PathBuf>,
+        embedder: Option<PathBuf>,
+        generator: Option<PathBuf>,
+    ) -> anyhow::Result<Self> {
         let dirs = directories::ProjectDirs::from("", "", "cairn");
         let data_dir = match data_dir {
             Some(d) => d,
@@ -34,7 +43,15 @@ impl Paths {
             Some(e) => e,
             None => models_dir(dirs.as_ref())?.join(DEFAULT_EMBEDDER),
         };
-        Ok(Paths { data_dir, embedder })
+        let generator = match generator {
+            Some(g) => g,
+            None => models_dir(dirs.as_ref())?.join(DEFAULT_GENERATOR),
+        };
+        Ok(Paths {
+            data_dir,
+            embedder,
+            generator,
+        })
     }
 }
 
@@ -69,13 +86,43 @@ pub fn extractor() -> anyhow::Result<IsolatedExtractor> {
     ))
 }
 
+/// Loads the language model, saying what to do when it is missing.
+pub async fn load_generator(
+    path: &Path,
+    options: GeneratorOptions,
+) -> anyhow::Result<MistralGenerator> {
+    if !path.is_file() {
+        anyhow::bail!(
+            "no language model at {}: download Meta-Llama-3.1-8B-Instruct-Q4_K_M.gguf (for \
+             example from bartowski/Meta-Llama-3.1-8B-Instruct-GGUF on Hugging Face) to that \
+             path, or point --model (CAIRN_GENERATOR) at another GGUF chat model",
+            path.display()
+        );
+    }
+    MistralGenerator::load(path, options)
+        .await
+        .with_context(|| format!("cannot load the language model {}", path.display()))
+}
+
+/// The engine and the chat store of a data folder.
+pub struct Opened {
+    pub engine: Engine,
+    pub conversations: Arc<dyn Conversations>,
+}
+
 /// Opens the engine on a data folder.
 pub async fn open_engine(data_dir: &Path, embedder: BertEmbedder) -> anyhow::Result<Engine> {
+    Ok(open_stores(data_dir, embedder).await?.engine)
+}
+
+/// Opens the engine and the chat store on a data folder.
+pub async fn open_stores(data_dir: &Path, embedder: BertEmbedder) -> anyhow::Result<Opened> {
     let stores = Stores::open(data_dir, embedder.dimension())
         .await
         .with_context(|| format!("cannot open the data folder {}", data_dir.display()))?;
     let embedder: Arc<dyn Embedder> = Arc::new(embedder);
     let config = EngineConfig::for_embedder(embedder.as_ref());
+    let conversations: Arc<dyn Conversations> = stores.catalog.clone();
     let ports = Ports {
         extractor: Arc::new(extractor()?),
         catalog: stores.catalog,
@@ -83,7 +130,10 @@ pub async fn open_engine(data_dir: &Path, embedder: BertEmbedder) -> anyhow::Res
         vectors: stores.vectors,
         embedder,
     };
-    Ok(Engine::new(ports, config))
+    Ok(Opened {
+        engine: Engine::new(ports, config),
+        conversations,
+    })
 }
 
 /// Opens the engine the command line points at.

@@ -1,4 +1,4 @@
-//! `cairn`: index your documents and search them from the command line.
+//! `cairn`: index your documents, search them and ask them questions from the command line.
 
 mod app;
 mod commands;
@@ -20,6 +20,9 @@ struct Cli {
     /// Folder of the sentence-transformers embedding model.
     #[arg(long, global = true, env = "CAIRN_EMBEDDER")]
     embedder: Option<PathBuf>,
+    /// GGUF file of the chat model (default: Llama 3.1 8B Instruct Q4_K_M in the models folder).
+    #[arg(long = "model", global = true, env = "CAIRN_GENERATOR")]
+    generator: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -30,6 +33,12 @@ enum Command {
     Ingest(commands::ingest::Args),
     /// Find the passages that best match a question.
     Search(commands::search::Args),
+    /// Answer a question from your documents, citing page and passage.
+    Ask(commands::ask::AskArgs),
+    /// Ask questions one after another in a chat (follow-ups keep the context).
+    Chat(commands::ask::ChatArgs),
+    /// List saved chats, or show one.
+    Chats(commands::ask::ChatsArgs),
     /// List indexed documents and their states.
     Docs(commands::docs::Args),
     /// Remove documents (by id or path) from every store.
@@ -53,7 +62,7 @@ fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("CAIRN_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,mistralrs_core=error,mistralrs_quant=error")),
         )
         .with_writer(std::io::stderr)
         .init();
@@ -74,10 +83,13 @@ fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
-    let paths = app::Paths::resolve(cli.data_dir, cli.embedder)?;
+    let paths = app::Paths::resolve(cli.data_dir, cli.embedder, cli.generator)?;
     match cli.command {
         Command::Ingest(args) => commands::ingest::run(&paths, args).await,
         Command::Search(args) => commands::search::run(&paths, args).await,
+        Command::Ask(args) => commands::ask::ask(&paths, args).await,
+        Command::Chat(args) => commands::ask::chat(&paths, args).await,
+        Command::Chats(args) => commands::ask::chats(&paths, args).await,
         Command::Docs(args) => commands::docs::run(&paths, args).await,
         Command::Rm(args) => commands::docs::rm(&paths, args).await,
         Command::Reindex => commands::docs::reindex(&paths).await,

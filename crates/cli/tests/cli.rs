@@ -1,66 +1,10 @@
 //! The `cairn` command end to end: real extraction workers, SQLite, Tantivy, LanceDB and the
 //! real all-MiniLM-L6-v2 embedder, on real documents.
 
+mod support;
+
 use serde_json::Value;
-use std::path::{Path, PathBuf};
-use std::process::Command;
-
-fn shared_data() -> PathBuf {
-    std::env::var_os("SHARED_DATA").map_or_else(
-        || Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data"),
-        PathBuf::from,
-    )
-}
-
-fn embedder() -> PathBuf {
-    let path = std::env::var_os("CAIRN_EMBEDDER").map_or_else(
-        || {
-            let home = std::env::var_os("HOME").unwrap_or_default();
-            Path::new(&home).join(".cache/cairn/models/all-MiniLM-L6-v2")
-        },
-        PathBuf::from,
-    );
-    assert!(
-        path.join("model.safetensors").is_file(),
-        "the test embedder is missing at {}: run scripts/setup",
-        path.display()
-    );
-    path
-}
-
-struct Cairn {
-    data: tempfile::TempDir,
-}
-
-impl Cairn {
-    fn new() -> Self {
-        Cairn {
-            data: tempfile::tempdir().unwrap(),
-        }
-    }
-
-    fn run(&self, args: &[&str]) -> (bool, String, String) {
-        let out = Command::new(env!("CARGO_BIN_EXE_cairn"))
-            .arg("--data-dir")
-            .arg(self.data.path())
-            .arg("--embedder")
-            .arg(embedder())
-            .args(args)
-            .output()
-            .unwrap();
-        (
-            out.status.success(),
-            String::from_utf8_lossy(&out.stdout).into_owned(),
-            String::from_utf8_lossy(&out.stderr).into_owned(),
-        )
-    }
-
-    fn json(&self, args: &[&str]) -> Value {
-        let (ok, stdout, stderr) = self.run(args);
-        assert!(ok, "cairn {args:?} failed: {stderr}");
-        serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout}"))
-    }
-}
+use support::{shared_data, Cairn};
 
 fn count(report: &Value, key: &str) -> usize {
     report[key].as_array().map_or(0, Vec::len)

@@ -111,6 +111,12 @@ pub enum CoreError {
     Embedder(#[source] PortError),
     #[error("extractor failed: {0}")]
     Extractor(#[source] PortError),
+    #[error("the language model failed: {0}")]
+    Generator(#[source] PortError),
+    #[error("chat storage failed: {0}")]
+    Conversations(#[source] PortError),
+    #[error("no chat with id {0}")]
+    ChatNotFound(crate::ids::ChatId),
     #[error("no document with id {0}")]
     DocumentNotFound(crate::DocumentId),
     #[error("the search query is empty")]
@@ -127,7 +133,10 @@ impl CoreError {
             | CoreError::TextIndex(e)
             | CoreError::VectorIndex(e)
             | CoreError::Embedder(e)
-            | CoreError::Extractor(e) => e.code,
+            | CoreError::Extractor(e)
+            | CoreError::Generator(e)
+            | CoreError::Conversations(e) => e.code,
+            CoreError::ChatNotFound(_) => ErrorCode::NotFound,
             CoreError::DocumentNotFound(_) => ErrorCode::NotFound,
             CoreError::EmptyQuery => ErrorCode::InvalidRequest,
             CoreError::Cancelled => ErrorCode::Cancelled,

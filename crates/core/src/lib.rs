@@ -1,11 +1,15 @@
-//! The domain of Cairn: documents, chunks, citations and the ports the outer crates implement.
+//! The domain of Cairn: documents, chunks, grounded answers with citations, and the ports the
+//! outer crates implement.
 //!
 //! Nothing in this crate touches the disk, the network or a model. The [`Engine`] drives the
 //! ingest and search pipelines through the traits in [`ports`]; the composition roots (the CLI
 //! and the desktop shell) plug in the real extractor, stores and embedder.
 
+pub mod answer;
+pub mod cancel;
 pub mod chunk;
 pub mod chunker;
+pub mod conversation;
 pub mod document;
 pub mod engine;
 pub mod error;
@@ -22,5 +26,6 @@ pub use document::{
 };
 pub use engine::Engine;
 pub use error::{CoreError, ErrorCode};
-pub use ids::{Bm25Score, ChunkId, ContentHash, DocumentId, VectorDistance};
+pub use cancel::{Cancel, CancelHandle};
+pub use ids::{Bm25Score, ChatId, ChunkId, ContentHash, DocumentId, MessageId, VectorDistance};
 pub use search::{SearchHit, SearchMode, SearchRequest};

@@ -157,3 +157,118 @@ pub trait VectorIndex: Send + Sync {
     async fn optimize(&self) -> PortResult<()>;
     async fn count(&self) -> PortResult<u64>;
 }
+
+/// Who speaks in a chat turn handed to the generator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChatRole {
+    System,
+    User,
+    Assistant,
+}
+
+/// One turn of the conversation the generator continues.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChatMessage {
+    pub role: ChatRole,
+    pub content: String,
+}
+
+impl ChatMessage {
+    pub fn new(role: ChatRole, content: impl Into<String>) -> Self {
+        ChatMessage {
+            role,
+            content: content.into(),
+        }
+    }
+}
+
+/// How to sample an answer.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct GenerationParams {
+    /// Most tokens of the answer; the generator stops there whatever the model does.
+    pub max_tokens: usize,
+    /// 0 samples greedily (the default: answers from documents should not be creative).
+    pub temperature: f64,
+}
+
+impl Default for GenerationParams {
+    fn default() -> Self {
+        GenerationParams {
+            max_tokens: 512,
+            temperature: 0.0,
+        }
+    }
+}
+
+/// Why generation ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StopReason {
+    /// The model ended its answer.
+    EndOfAnswer,
+    /// The answer reached `max_tokens`.
+    Length,
+    /// The caller cancelled.
+    Cancelled,
+}
+
+/// What a running generation reports.
+#[derive(Debug, Clone, PartialEq)]
+pub enum GenerationEvent {
+    /// The next piece of the answer.
+    Token(String),
+    /// Generation ended; no event follows.
+    Finished {
+        stop: StopReason,
+        prompt_tokens: usize,
+        generated_tokens: usize,
+    },
+}
+
+/// A running generation. Dropping it stops the model.
+pub type GenerationStream = futures::stream::BoxStream<'static, PortResult<GenerationEvent>>;
+
+/// A chat model: counts its own tokens, applies its own chat template, streams answers.
+#[async_trait]
+pub trait Generator: Send + Sync {
+    /// Names the model file, for the record kept with each answer.
+    fn model_id(&self) -> &str;
+    /// Tokens of prompt and answer together the model is run with.
+    fn context_window(&self) -> usize;
+    /// Tokens of a plain text in the model's vocabulary.
+    async fn count_tokens(&self, text: &str) -> PortResult<usize>;
+    /// Tokens of `messages` once the model's chat template is applied, with the prompt that
+    /// opens the assistant's turn.
+    async fn prompt_tokens(&self, messages: &[ChatMessage]) -> PortResult<usize>;
+    /// Starts an answer to `messages`. The stream ends with [`GenerationEvent::Finished`].
+    async fn generate(
+        &self,
+        messages: Vec<ChatMessage>,
+        params: GenerationParams,
+    ) -> PortResult<GenerationStream>;
+}
+
+/// Chats and their messages, with the citations of each answer.
+#[async_trait]
+pub trait Conversations: Send + Sync {
+    async fn create_chat(&self, title: &str) -> PortResult<crate::ids::ChatId>;
+    /// Every chat, most recently active first.
+    async fn chats(&self) -> PortResult<Vec<crate::conversation::ChatSummary>>;
+    async fn chat(
+        &self,
+        id: crate::ids::ChatId,
+    ) -> PortResult<Option<crate::conversation::ChatSummary>>;
+    /// The messages of a chat in order.
+    async fn messages(
+        &self,
+        chat: crate::ids::ChatId,
+    ) -> PortResult<Vec<crate::conversation::StoredMessage>>;
+    /// Appends a message (and its citations) and bumps the chat's activity time.
+    async fn append_message(
+        &self,
+        chat: crate::ids::ChatId,
+        message: &crate::conversation::NewMessage,
+    ) -> PortResult<crate::ids::MessageId>;
+    async fn delete_chat(&self, chat: crate::ids::ChatId) -> PortResult<()>;
+}

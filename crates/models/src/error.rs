@@ -24,6 +24,10 @@ pub enum ModelError {
     Candle(#[from] candle_core::Error),
     #[error("embedding task stopped: {0}")]
     Join(#[from] tokio::task::JoinError),
+    #[error("cannot load the language model {path}: {message}")]
+    Load { path: String, message: String },
+    #[error("the language model failed: {0}")]
+    Generation(String),
 }
 
 impl From<ModelError> for PortError {

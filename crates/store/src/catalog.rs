@@ -54,7 +54,7 @@ const DOCUMENT_COLUMNS: &str = "d.id, d.path, d.kind, d.title, d.content_hash, d
      d.mtime_ms, d.state, d.failure_code, d.failure_message, d.page_count, \
      (SELECT COUNT(*) FROM chunks c WHERE c.document_id = d.id) AS chunk_count";
 
-fn now_ms() -> i64 {
+pub(crate) fn now_ms() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
@@ -119,11 +119,11 @@ pub(crate) fn blob_to_vector(b: &[u8]) -> Vec<f32> {
         .collect()
 }
 
-fn to_i64(v: usize) -> i64 {
+pub(crate) fn to_i64(v: usize) -> i64 {
     i64::try_from(v).unwrap_or(i64::MAX)
 }
 
-fn port<T>(r: Result<T, StoreError>) -> PortResult<T> {
+pub(crate) fn port<T>(r: Result<T, StoreError>) -> PortResult<T> {
     r.map_err(PortError::from)
 }
 

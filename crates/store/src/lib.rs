@@ -1,12 +1,13 @@
 //! Cairn's stores and their on-disk layout:
 //!
 //! ```text
-//! <data dir>/catalog.sqlite   documents, text, chunks, embeddings (source of truth)
+//! <data dir>/catalog.sqlite   documents, text, chunks, embeddings, chats (source of truth)
 //! <data dir>/fulltext/        Tantivy index of the chunks (derived)
 //! <data dir>/vectors/         LanceDB table of chunk embeddings (derived)
 //! ```
 
 mod catalog;
+mod conversations;
 mod error;
 mod fulltext;
 mod vectors;

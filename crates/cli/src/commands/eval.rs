@@ -19,6 +19,8 @@ const KEY_PREFIX: &str = "beir:";
 pub enum EvalCommand {
     /// Index a BEIR dataset and score the retrievers on its judged queries.
     Retrieval(RetrievalArgs),
+    /// Score the relevance gate that refuses questions the documents do not answer.
+    Refusal(super::eval_refusal::RefusalArgs),
 }
 
 #[derive(clap::Args)]
@@ -60,7 +62,10 @@ struct QueryRecord {
 }
 
 pub async fn run(paths: &Paths, command: EvalCommand) -> anyhow::Result<ExitCode> {
-    let EvalCommand::Retrieval(args) = command;
+    let args = match command {
+        EvalCommand::Retrieval(args) => args,
+        EvalCommand::Refusal(args) => return super::eval_refusal::run(paths, args).await,
+    };
     let qrels = read_qrels(&args.qrels)?;
     let mut queries: Vec<QueryRecord> = read_jsonl::<QueryRecord>(&args.queries)?
         .into_iter()

@@ -1,10 +1,12 @@
-//! The one surface the CLI and the desktop app use: ingest, search, documents, remove,
+//! The one surface the CLI and the desktop app use: ingest, search, ask, documents, remove,
 //! re-index.
 
+mod ask;
 mod pipeline;
 mod reindex;
 mod retrieve;
 
+pub use ask::AnswerPorts;
 pub use reindex::ReindexReport;
 
 use crate::chunker::ChunkerConfig;

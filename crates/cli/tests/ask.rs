@@ -1,0 +1,191 @@
+//! `cairn ask` end to end with the real SmolLM2 GGUF, MiniLM, SQLite, Tantivy and LanceDB:
+//! streamed answers whose citations point at real text, refusal without generation, follow-ups,
+//! and Ctrl-C stopping an answer while keeping it.
+
+mod support;
+
+use serde_json::Value;
+use std::io::{BufRead, BufReader};
+use std::process::Stdio;
+use support::{shared_data, Cairn};
+
+fn squad(name: &str) -> String {
+    shared_data()
+        .join("squad-dev/docs")
+        .join(name)
+        .display()
+        .to_string()
+}
+
+fn events(stdout: &str) -> Vec<Value> {
+    stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect()
+}
+
+fn kinds(events: &[Value]) -> Vec<&str> {
+    let mut kinds: Vec<&str> = events.iter().filter_map(|e| e["event"].as_str()).collect();
+    kinds.dedup();
+    kinds
+}
+
+fn squeeze(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+fn indexed_cairn() -> Cairn {
+    let cairn = Cairn::new();
+    let report = cairn.json(&[
+        "ingest",
+        "--json",
+        &squad("Normans.md"),
+        &squad("Super_Bowl_50.md"),
+    ]);
+    assert_eq!(report["indexed"].as_array().map_or(0, Vec::len), 2, "{report}");
+    cairn
+}
+
+#[test]
+fn ask_streams_a_cited_answer_follows_up_and_refuses_what_the_documents_do_not_say() {
+    let cairn = indexed_cairn();
+    let (ok, stdout, stderr) = cairn.run(&[
+        "ask",
+        "--json",
+        "-k",
+        "3",
+        "--max-tokens",
+        "96",
+        "Which team won Super Bowl 50?",
+    ]);
+    assert!(ok, "{stderr}");
+    let answer = events(&stdout);
+    assert_eq!(
+        kinds(&answer),
+        vec!["started", "retrieved", "token", "done"],
+        "{stdout}"
+    );
+    let tokens = answer.iter().filter(|e| e["event"] == "token").count();
+    assert!(tokens >= 2, "the answer streams: {tokens} token events");
+    let retrieved = &answer[1];
+    let sources = retrieved["sources"].as_array().unwrap();
+    assert!(!sources.is_empty() && sources.len() <= 3);
+    assert!(retrieved["budget"]["prompt_tokens"].as_u64().unwrap() > 0);
+    let done = answer.last().unwrap();
+    assert_eq!(done["outcome"], "answered");
+    let timings = &done["timings"];
+    assert!(timings["time_to_first_token_ms"].as_u64().is_some(), "{timings}");
+    assert!(timings["generated_tokens"].as_u64().unwrap() <= 96);
+    for citation in done["citations"].as_array().unwrap() {
+        assert_eq!(citation["verified"], true, "{citation}");
+        let n = citation["n"].as_u64().unwrap();
+        assert!(sources.iter().any(|s| s["n"].as_u64() == Some(n)));
+        let file = std::fs::read_to_string(citation["document_path"].as_str().unwrap()).unwrap();
+        let quote = citation["quote"].as_str().unwrap();
+        assert!(!quote.is_empty());
+        assert!(squeeze(&file).contains(&squeeze(quote)), "{quote}");
+    }
+    // Markers left in the answer name real sources.
+    let text = done["answer"].as_str().unwrap();
+    for (i, _) in text.match_indices('[') {
+        let rest = &text[i + 1..];
+        if let Some(n) = rest.split(']').next().and_then(|n| n.parse::<u64>().ok()) {
+            assert!(sources.iter().any(|s| s["n"].as_u64() == Some(n)), "[{n}] in {text}");
+        }
+    }
+
+    // A follow-up is searched together with the question before it.
+    let chat = answer[0]["chat_id"].as_i64().unwrap().to_string();
+    let (ok, stdout, stderr) = cairn.run(&[
+        "ask", "--json", "-k", "3", "--max-tokens", "32", "--chat", &chat, "Who did they beat?",
+    ]);
+    assert!(ok, "{stderr}");
+    let follow = events(&stdout);
+    assert_eq!(follow[0]["chat_id"].as_i64().unwrap().to_string(), chat);
+    let query = follow[0]["retrieval_query"].as_str().unwrap();
+    assert!(query.contains("Super Bowl 50") && query.contains("Who did they beat?"), "{query}");
+
+    // Nothing in the documents is about this: refused, and the model is never asked.
+    let (ok, stdout, stderr) = cairn.run(&[
+        "ask",
+        "--json",
+        "What is the boiling point of liquid nitrogen in kelvin?",
+    ]);
+    assert!(ok, "{stderr}");
+    let refused = events(&stdout);
+    assert_eq!(kinds(&refused), vec!["started", "refused"], "{stdout}");
+    let searched: Vec<&str> = refused[1]["searched"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert_eq!(searched.len(), 2);
+    assert!(searched.contains(&"Normans.md"));
+
+    // All three exchanges are kept.
+    let chats = cairn.json(&["chats", "--json"]);
+    assert_eq!(chats.as_array().unwrap().len(), 2, "{chats}");
+    let messages = cairn.json(&["chats", &chat, "--json"]);
+    let outcomes: Vec<&Value> = messages
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| &m["outcome"])
+        .collect();
+    assert_eq!(outcomes.len(), 4);
+    assert_eq!(outcomes[1], "answered");
+}
+
+#[test]
+fn ctrl_c_stops_an_answer_and_keeps_what_was_said() {
+    let cairn = indexed_cairn();
+    let mut child = cairn
+        .command()
+        .args([
+            "ask",
+            "--json",
+            "-k",
+            "2",
+            "--max-tokens",
+            "400",
+            "Tell me everything about the Normans and their conquests in great detail.",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = BufReader::new(stdout).lines();
+    let mut seen = Vec::new();
+    for line in lines.by_ref() {
+        let event: Value = serde_json::from_str(&line.unwrap()).unwrap();
+        let is_token = event["event"] == "token";
+        seen.push(event);
+        if is_token {
+            break;
+        }
+    }
+    // SIGINT, as Ctrl-C in a terminal.
+    let killed = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    for line in lines {
+        seen.push(serde_json::from_str(&line.unwrap()).unwrap());
+    }
+    assert!(child.wait().unwrap().success());
+    let done = seen.last().unwrap();
+    assert_eq!(done["event"], "done", "{seen:?}");
+    assert_eq!(done["stop"], "cancelled");
+    assert_eq!(done["outcome"], "cancelled");
+    let generated = done["timings"]["generated_tokens"].as_u64().unwrap();
+    assert!(generated < 400, "stopped early: {generated}");
+
+    let chat = seen[0]["chat_id"].as_i64().unwrap().to_string();
+    let messages = cairn.json(&["chats", &chat, "--json"]);
+    let last = messages.as_array().unwrap().last().unwrap();
+    assert_eq!(last["outcome"], "cancelled");
+    assert_eq!(last["content"], done["answer"]);
+}

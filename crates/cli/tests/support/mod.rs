@@ -1,0 +1,89 @@
+//! Running the real `cairn` binary on a temporary data folder with the test models.
+
+#![allow(dead_code)]
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+pub fn shared_data() -> PathBuf {
+    std::env::var_os("SHARED_DATA").map_or_else(
+        || Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data"),
+        PathBuf::from,
+    )
+}
+
+pub fn embedder() -> PathBuf {
+    let path = std::env::var_os("CAIRN_EMBEDDER").map_or_else(
+        || {
+            let home = std::env::var_os("HOME").unwrap_or_default();
+            Path::new(&home).join(".cache/cairn/models/all-MiniLM-L6-v2")
+        },
+        PathBuf::from,
+    );
+    assert!(
+        path.join("model.safetensors").is_file(),
+        "the test embedder is missing at {}: run scripts/setup",
+        path.display()
+    );
+    path
+}
+
+pub fn generator() -> PathBuf {
+    let path = std::env::var_os("CAIRN_GENERATOR").map_or_else(
+        || {
+            let home = std::env::var_os("HOME").unwrap_or_default();
+            Path::new(&home).join(
+                ".cache/cairn/models/SmolLM2-135M-Instruct/SmolLM2-135M-Instruct.Q4_1.gguf",
+            )
+        },
+        PathBuf::from,
+    );
+    assert!(
+        path.is_file(),
+        "the test language model is missing at {}: run scripts/setup",
+        path.display()
+    );
+    path
+}
+
+pub struct Cairn {
+    pub data: tempfile::TempDir,
+}
+
+impl Cairn {
+    pub fn new() -> Self {
+        Cairn {
+            data: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    /// `cairn` on this data folder with the test models.
+    pub fn command(&self) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_cairn"));
+        command
+            .arg("--data-dir")
+            .arg(self.data.path())
+            .arg("--embedder")
+            .arg(embedder())
+            .arg("--model")
+            .arg(generator());
+        command
+    }
+
+    pub fn run(&self, args: &[&str]) -> (bool, String, String) {
+        let out = self.command().args(args).output().unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+
+    pub fn json(&self, args: &[&str]) -> Value {
+        let (ok, stdout, stderr) = self.run(args);
+        assert!(ok, "cairn {args:?} failed: {stderr}");
+        serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout}"))
+    }
+}
+

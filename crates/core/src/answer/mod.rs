@@ -1,0 +1,178 @@
+//! Grounded answers: the passages a question retrieves are numbered, packed into the model's
+//! context, and every `[n]` of the answer is tied back to the passage, page and sentence it
+//! came from.
+
+mod budget;
+mod citations;
+mod prompt;
+mod relevance;
+
+pub use budget::{pack_sources, source_name, Budget, Dropped, Packed};
+pub use citations::{cite, Cited, SourceText};
+pub use prompt::{render_messages, PromptParts, PromptSource, REFUSAL};
+pub use relevance::{is_relevant, RelevanceConfig, RelevanceVerdict};
+
+use crate::ids::{ChatId, ChunkId, DocumentId, MessageId};
+use crate::ports::{GenerationParams, StopReason};
+use crate::search::SearchHit;
+use serde::{Deserialize, Serialize};
+
+/// A question to answer from the documents.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AskRequest {
+    pub question: String,
+    /// Continue this chat; a new chat is started when `None`.
+    pub chat: Option<ChatId>,
+    /// Only use these documents when given.
+    pub documents: Option<Vec<DocumentId>>,
+    pub settings: AnswerSettings,
+}
+
+impl AskRequest {
+    pub fn new(question: impl Into<String>) -> Self {
+        AskRequest {
+            question: question.into(),
+            chat: None,
+            documents: None,
+            settings: AnswerSettings::default(),
+        }
+    }
+}
+
+/// The knobs of answering, kept with every answer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AnswerSettings {
+    /// Passages retrieved for the question (before the context budget).
+    pub passages: usize,
+    pub generation: GenerationParams,
+    pub relevance: RelevanceConfig,
+    /// Earlier question–answer pairs of the chat shown to the model.
+    pub history_turns: usize,
+}
+
+impl Default for AnswerSettings {
+    fn default() -> Self {
+        AnswerSettings {
+            passages: 8,
+            generation: GenerationParams::default(),
+            relevance: RelevanceConfig::default(),
+            history_turns: 2,
+        }
+    }
+}
+
+/// A numbered passage handed to the model.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Source {
+    /// The number the model cites it by, from 1.
+    pub n: usize,
+    pub hit: SearchHit,
+    /// Tokens of the passage as the generator counts them.
+    pub tokens: usize,
+}
+
+/// A claim's source: the passage, where it is, and the sentence that supports the claim.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Citation {
+    /// The source number used in the answer.
+    pub n: usize,
+    pub chunk_id: ChunkId,
+    pub document_id: DocumentId,
+    pub document_path: String,
+    pub document_title: Option<String>,
+    /// The page of the quoted sentence, for paged documents.
+    pub page: Option<u32>,
+    pub heading_path: Vec<String>,
+    /// Verbatim sentence(s) of the source that best support the claim.
+    pub quote: String,
+    /// UTF-8 byte offsets of the quote in the document's extracted text.
+    pub quote_start: usize,
+    pub quote_end: usize,
+    /// The quote was found at those offsets of the stored extracted text.
+    pub verified: bool,
+}
+
+impl Citation {
+    /// `p. 12`, or the heading path where a document has no pages.
+    pub fn location(&self) -> String {
+        match self.page {
+            Some(p) => format!("p. {p}"),
+            None => self.heading_path.join(" › "),
+        }
+    }
+}
+
+/// How an answer ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AnswerOutcome {
+    /// The model answered (it may still have said the sources do not tell).
+    Answered,
+    /// Nothing relevant was found; the model was not asked.
+    Refused,
+    /// Stopped by the person; the partial answer is kept.
+    Cancelled,
+}
+
+/// Where the time went.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct Timings {
+    pub retrieval_ms: u64,
+    /// From the start of generation (after retrieval and packing) to the first token.
+    pub time_to_first_token_ms: Option<u64>,
+    pub generation_ms: u64,
+    pub prompt_tokens: usize,
+    pub generated_tokens: usize,
+    /// Prompt tokens per second until the first token.
+    pub prompt_tokens_per_s: Option<f64>,
+    /// Answer tokens per second after the first token.
+    pub decode_tokens_per_s: Option<f64>,
+}
+
+/// What an answer reports while it is made, in this order: `Started`, `Retrieved`, then
+/// either `Refused` or any number of `Token`s and `Done`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum AskEvent {
+    Started {
+        chat_id: ChatId,
+        /// The query the indexes were searched with (the question, expanded by the chat).
+        retrieval_query: String,
+    },
+    Retrieved {
+        sources: Vec<Source>,
+        budget: Budget,
+        retrieval_ms: u64,
+    },
+    Token {
+        text: String,
+    },
+    Refused {
+        message: String,
+        /// Names of the documents that were searched.
+        searched: Vec<String>,
+        best_similarity: Option<f32>,
+        message_id: MessageId,
+    },
+    Done {
+        answer: String,
+        outcome: AnswerOutcome,
+        stop: StopReason,
+        citations: Vec<Citation>,
+        /// Sources given to the model that the answer does not cite.
+        uncited: Vec<usize>,
+        timings: Timings,
+        message_id: MessageId,
+    },
+}
+
+/// Receives the events of an answer as they happen.
+pub trait AskSink: Send {
+    fn event(&mut self, event: AskEvent);
+}
+
+impl<F: FnMut(AskEvent) + Send> AskSink for F {
+    fn event(&mut self, event: AskEvent) {
+        self(event)
+    }
+}

@@ -1,0 +1,255 @@
+//! The generator: a GGUF chat model (Llama 3.1 8B Instruct by default) run by mistral.rs,
+//! with the chat template and tokenizer the GGUF carries. Loaded once, kept warm; streams
+//! tokens; dropping a stream stops the model at its next token.
+
+use crate::ModelError;
+use async_trait::async_trait;
+use cairn_core::error::PortError;
+use cairn_core::ports::{
+    ChatMessage, ChatRole, GenerationEvent, GenerationParams, GenerationStream, Generator,
+    PortResult, StopReason,
+};
+use cairn_core::ErrorCode;
+use either::Either;
+use mistralrs::{
+    GgufModelBuilder, Model, RequestBuilder, Response, TextMessageRole, TextMessages, TokenSource,
+};
+use std::path::Path;
+use std::sync::Arc;
+
+/// How to run the model.
+#[derive(Debug, Clone)]
+pub struct GeneratorOptions {
+    /// Tokens of prompt and answer together; `None` takes the model's own limit, capped at
+    /// [`GeneratorOptions::DEFAULT_CONTEXT`] (the KV cache grows with it).
+    pub context_tokens: Option<usize>,
+    /// Run on the CPU even when Cairn was built with `cuda` or `metal`.
+    pub force_cpu: bool,
+}
+
+impl GeneratorOptions {
+    pub const DEFAULT_CONTEXT: usize = 8192;
+}
+
+impl Default for GeneratorOptions {
+    fn default() -> Self {
+        GeneratorOptions {
+            context_tokens: None,
+            force_cpu: false,
+        }
+    }
+}
+
+/// A GGUF chat model on mistral.rs.
+pub struct MistralGenerator {
+    model: Arc<Model>,
+    model_id: String,
+    context_window: usize,
+}
+
+fn generation_error(e: impl std::fmt::Display) -> PortError {
+    PortError::from(ModelError::Generation(e.to_string()))
+}
+
+fn role(role: ChatRole) -> TextMessageRole {
+    match role {
+        ChatRole::System => TextMessageRole::System,
+        ChatRole::User => TextMessageRole::User,
+        ChatRole::Assistant => TextMessageRole::Assistant,
+    }
+}
+
+fn text_messages(messages: &[ChatMessage]) -> TextMessages {
+    messages
+        .iter()
+        .fold(TextMessages::new(), |m, msg| m.add_message(role(msg.role), &msg.content))
+}
+
+impl MistralGenerator {
+    /// Loads a GGUF file. The work runs on a blocking thread, so the async runtime (and any
+    /// UI on it) stays responsive while gigabytes of weights are read.
+    pub async fn load(path: &Path, options: GeneratorOptions) -> Result<Self, ModelError> {
+        let shown = path.display().to_string();
+        if !path.is_file() {
+            return Err(ModelError::Missing { path: shown });
+        }
+        let load_error = |message: String| ModelError::Load {
+            path: shown.clone(),
+            message,
+        };
+        let dir = path
+            .parent()
+            .map(|p| p.display().to_string())
+            .ok_or_else(|| load_error("the model file has no folder".into()))?;
+        let file = path
+            .file_name()
+            .map(|f| f.to_string_lossy().into_owned())
+            .ok_or_else(|| load_error("the model path names no file".into()))?;
+        // Local files only: no token, no hub, no network.
+        let mut builder = GgufModelBuilder::new(dir, vec![file.clone()])
+            .with_token_source(TokenSource::None)
+            // One answer at a time: a second would halve the speed of both on a CPU.
+            .with_max_num_seqs(1);
+        if options.force_cpu || !cfg!(any(feature = "cuda", feature = "metal")) {
+            builder = builder.with_force_cpu();
+        }
+        let runtime = tokio::runtime::Handle::current();
+        let model = tokio::task::spawn_blocking(move || runtime.block_on(builder.build()))
+            .await?
+            .map_err(|e| load_error(format!("{e:#}")))?;
+        let model_max = model
+            .max_sequence_length()
+            .map_err(|e| load_error(e.to_string()))?;
+        let context_window = match (options.context_tokens, model_max) {
+            (Some(wanted), Some(max)) => wanted.min(max),
+            (Some(wanted), None) => wanted,
+            (None, Some(max)) => max.min(GeneratorOptions::DEFAULT_CONTEXT),
+            (None, None) => GeneratorOptions::DEFAULT_CONTEXT,
+        };
+        tracing::info!(model = %file, context_window, "language model loaded");
+        Ok(MistralGenerator {
+            model: Arc::new(model),
+            model_id: file,
+            context_window,
+        })
+    }
+
+    /// The prompt exactly as the model's chat template renders `messages`, special tokens
+    /// included: what reaches the model.
+    pub async fn render_prompt(&self, messages: &[ChatMessage]) -> Result<String, ModelError> {
+        let tokens = self
+            .model
+            .tokenize(Either::Left(text_messages(messages)), None, true, true, None)
+            .await
+            .map_err(|e| ModelError::Generation(e.to_string()))?;
+        self.model
+            .detokenize(tokens, false)
+            .await
+            .map_err(|e| ModelError::Generation(e.to_string()))
+    }
+
+    /// Token ids of `text` in the model's vocabulary (special-token names map to their ids).
+    pub async fn token_ids(&self, text: &str) -> Result<Vec<u32>, ModelError> {
+        self.model
+            .tokenize(Either::Right(text.to_string()), None, false, false, None)
+            .await
+            .map_err(|e| ModelError::Generation(e.to_string()))
+    }
+
+    /// Streams a request built by hand (sampling options Cairn does not expose).
+    pub fn stream_request(&self, request: RequestBuilder) -> GenerationStream {
+        let (tx, mut rx) = tokio::sync::mpsc::channel::<PortResult<GenerationEvent>>(64);
+        let model = Arc::clone(&self.model);
+        tokio::spawn(async move {
+            let mut stream = match model.stream_chat_request(request).await {
+                Ok(stream) => stream,
+                Err(e) => {
+                    let _ = tx.send(Err(generation_error(e))).await;
+                    return;
+                }
+            };
+            loop {
+                // Stop reading as soon as the caller is gone: dropping `stream` makes
+                // mistral.rs cancel the sequence.
+                let response = tokio::select! {
+                    () = tx.closed() => break,
+                    r = stream.next() => r,
+                };
+                let Some(response) = response else { break };
+                let events = match response {
+                    Response::Chunk(chunk) => {
+                        let mut events = Vec::new();
+                        for choice in chunk.choices {
+                            if let Some(text) = choice.delta.content.filter(|t| !t.is_empty()) {
+                                events.push(Ok(GenerationEvent::Token(text)));
+                            }
+                            if let Some(reason) = choice.finish_reason {
+                                let (prompt_tokens, generated_tokens) = chunk
+                                    .usage
+                                    .as_ref()
+                                    .map_or((0, 0), |u| (u.prompt_tokens, u.completion_tokens));
+                                events.push(Ok(GenerationEvent::Finished {
+                                    stop: match reason.as_str() {
+                                        "length" => StopReason::Length,
+                                        "canceled" => StopReason::Cancelled,
+                                        _ => StopReason::EndOfAnswer,
+                                    },
+                                    prompt_tokens,
+                                    generated_tokens,
+                                }));
+                            }
+                        }
+                        events
+                    }
+                    Response::ModelError(message, _) | Response::CompletionModelError(message, _) => {
+                        vec![Err(generation_error(message))]
+                    }
+                    Response::InternalError(e) | Response::ValidationError(e) => {
+                        vec![Err(generation_error(e))]
+                    }
+                    _ => Vec::new(),
+                };
+                let last = events
+                    .iter()
+                    .any(|e| matches!(e, Ok(GenerationEvent::Finished { .. }) | Err(_)));
+                for event in events {
+                    if tx.send(event).await.is_err() {
+                        return;
+                    }
+                }
+                if last {
+                    break;
+                }
+            }
+        });
+        Box::pin(futures::stream::poll_fn(move |cx| rx.poll_recv(cx)))
+    }
+}
+
+#[async_trait]
+impl Generator for MistralGenerator {
+    fn model_id(&self) -> &str {
+        &self.model_id
+    }
+
+    fn context_window(&self) -> usize {
+        self.context_window
+    }
+
+    async fn count_tokens(&self, text: &str) -> PortResult<usize> {
+        self.model
+            .tokenize(Either::Right(text.to_string()), None, false, false, None)
+            .await
+            .map(|t| t.len())
+            .map_err(generation_error)
+    }
+
+    async fn prompt_tokens(&self, messages: &[ChatMessage]) -> PortResult<usize> {
+        self.model
+            .tokenize(Either::Left(text_messages(messages)), None, true, true, None)
+            .await
+            .map(|t| t.len())
+            .map_err(generation_error)
+    }
+
+    async fn generate(
+        &self,
+        messages: Vec<ChatMessage>,
+        params: GenerationParams,
+    ) -> PortResult<GenerationStream> {
+        if params.max_tokens == 0 {
+            return Err(PortError::new(
+                ErrorCode::InvalidRequest,
+                "an answer needs at least one token",
+            ));
+        }
+        let mut request = RequestBuilder::from(text_messages(&messages))
+            .set_sampler_max_len(params.max_tokens);
+        request = if params.temperature <= 0.0 {
+            request.set_deterministic_sampler()
+        } else {
+            request.set_sampler_temperature(params.temperature)
+        };
+        Ok(self.stream_request(request))
+    }
+}
