@@ -35,5 +35,6 @@ CREATE TABLE citations (
     quote_start    INTEGER NOT NULL,
     quote_end      INTEGER NOT NULL,
     verified       INTEGER NOT NULL,
+    inferred       INTEGER NOT NULL, -- Cairn attributed it; the model did not cite it
     PRIMARY KEY (message_id, n)
 );

@@ -37,7 +37,7 @@ pub(crate) fn extract(bytes: &[u8]) -> Result<ExtractedDocument, ExtractError> {
             let mut out = String::new();
             {
                 let mut sink = pdf_extract::PlainTextOutput::new(&mut out);
-                pdf_extract::output_doc_page(&doc, &mut sink, *number).map(|()| ())
+                pdf_extract::output_doc_page(&doc, &mut sink, *number)
             }
             .map(|()| out)
         });

@@ -18,7 +18,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 /// How to run the model.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct GeneratorOptions {
     /// Tokens of prompt and answer together; `None` takes the model's own limit, capped at
     /// [`GeneratorOptions::DEFAULT_CONTEXT`] (the KV cache grows with it).
@@ -29,15 +29,6 @@ pub struct GeneratorOptions {
 
 impl GeneratorOptions {
     pub const DEFAULT_CONTEXT: usize = 8192;
-}
-
-impl Default for GeneratorOptions {
-    fn default() -> Self {
-        GeneratorOptions {
-            context_tokens: None,
-            force_cpu: false,
-        }
-    }
 }
 
 /// A GGUF chat model on mistral.rs.

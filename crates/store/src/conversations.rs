@@ -77,6 +77,7 @@ fn citation_from_row(row: &SqliteRow) -> Result<Citation, StoreError> {
         quote_start: to_usize(row.try_get("quote_start")?),
         quote_end: to_usize(row.try_get("quote_end")?),
         verified: row.try_get::<i64, _>("verified")? != 0,
+        inferred: row.try_get::<i64, _>("inferred")? != 0,
     })
 }
 
@@ -111,8 +112,8 @@ impl SqliteCatalog {
                 serde_json::to_string(&c.heading_path).map_err(malformed("citation headings"))?;
             sqlx::query(
                 "INSERT INTO citations (message_id, n, chunk_id, document_id, document_path, \
-                 document_title, page, heading_path, quote, quote_start, quote_end, verified) \
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                 document_title, page, heading_path, quote, quote_start, quote_end, verified, \
+                 inferred) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             )
             .bind(id)
             .bind(to_i64(c.n))
@@ -126,6 +127,7 @@ impl SqliteCatalog {
             .bind(to_i64(c.quote_start))
             .bind(to_i64(c.quote_end))
             .bind(i64::from(c.verified))
+            .bind(i64::from(c.inferred))
             .execute(&mut *tx)
             .await?;
         }

@@ -243,13 +243,18 @@ fn citation_line(c: &Citation) -> String {
     let ellipsis = if quote.chars().count() > 300 { "…" } else { "" };
     let location = c.location();
     format!(
-        "[{}] {}{} — \"{shown}{ellipsis}\"",
+        "[{}] {}{} — \"{shown}{ellipsis}\"{}",
         c.n,
         cairn_core::answer::source_name(&c.document_path),
         if location.is_empty() {
             String::new()
         } else {
             format!(" {location}")
+        },
+        if c.inferred {
+            " (matched by Cairn: the model did not cite it)"
+        } else {
+            ""
         },
     )
 }

@@ -16,7 +16,8 @@ pub struct SourceText {
 /// An answer with its citations resolved.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Cited {
-    /// The answer with markers that name no source removed.
+    /// The answer with markers that name no source removed, and markers added to sentences
+    /// the model left uncited where a source clearly supports them.
     pub answer: String,
     /// One per cited source, in source order.
     pub citations: Vec<Citation>,
@@ -172,7 +173,7 @@ fn push_trimmed(text: &str, start: usize, end: usize, out: &mut Vec<(usize, usiz
 fn claim_before(answer: &str, marker: &Marker) -> String {
     let before = &answer[..marker.start];
     let begin = before
-        .rfind(|c: char| matches!(c, '.' | '!' | '?' | '\n' | '。'))
+        .rfind(['.', '!', '?', '\n', '。'])
         .map_or(0, |i| i + 1);
     // Markers directly before this one ("[1][2]") belong to the same claim.
     let mut claim = strip_markers(&answer[begin..marker.start]);
@@ -180,7 +181,7 @@ fn claim_before(answer: &str, marker: &Marker) -> String {
         // "[1] The bridge …": the claim follows the marker.
         let after = &answer[marker.end..];
         let stop = after
-            .find(|c: char| matches!(c, '.' | '!' | '?' | '\n' | '。'))
+            .find(['.', '!', '?', '\n', '。'])
             .unwrap_or(after.len());
         claim = strip_markers(&after[..stop]);
     }
@@ -219,6 +220,54 @@ fn page_at(pages: &[PageSpan], offset: usize) -> Option<u32> {
         .iter()
         .find(|p| p.start <= offset && offset < p.end.max(p.start + 1))
         .map(|p| p.number)
+}
+
+/// Least content words a sentence shares with a passage sentence to be attributed to it, and
+/// the least share of the sentence's content words that must be shared.
+const ATTRIBUTE_MIN_TERMS: usize = 2;
+const ATTRIBUTE_MIN_SHARE: f32 = 0.5;
+
+/// Adds a marker to each sentence of `answer` that has none but is clearly supported by a
+/// source; records the support in `best`. Returns the new answer and the sources attributed.
+fn attribute(
+    answer: &str,
+    sources: &[Source],
+    best: &mut BTreeMap<usize, ((usize, usize), usize)>,
+) -> (String, BTreeSet<usize>) {
+    let mut inserts: Vec<(usize, usize)> = Vec::new();
+    let mut attributed = BTreeSet::new();
+    for (start, end) in sentences(answer) {
+        let sentence = &answer[start..end];
+        if !markers(sentence).is_empty() {
+            continue;
+        }
+        let claim = terms(sentence);
+        if claim.len() < ATTRIBUTE_MIN_TERMS {
+            continue;
+        }
+        let found = sources
+            .iter()
+            .map(|s| (s.n, best_support(&s.hit.chunk.text, &claim)))
+            .max_by(|a, b| a.1 .1.cmp(&b.1 .1).then(b.0.cmp(&a.0)));
+        let Some((n, support)) = found else { continue };
+        let enough = support.1 >= ATTRIBUTE_MIN_TERMS
+            && support.1 as f32 >= ATTRIBUTE_MIN_SHARE * claim.len() as f32;
+        if !enough {
+            continue;
+        }
+        // Before the sentence's closing punctuation: "… 1932 [1]."
+        let body = sentence.trim_end_matches(['.', '!', '?', '。', '！', '？']);
+        inserts.push((start + body.len(), n));
+        attributed.insert(n);
+        if best.get(&n).is_none_or(|b| support.1 > b.1) {
+            best.insert(n, support);
+        }
+    }
+    let mut text = answer.to_string();
+    for (at, n) in inserts.into_iter().rev() {
+        text.insert_str(at, &format!(" [{n}]"));
+    }
+    (text, attributed)
 }
 
 /// Resolves the markers of `answer` against `sources`. Markers naming no source are removed.
@@ -278,6 +327,11 @@ pub fn cite(
         }
     }
 
+    // Sentences the model left uncited get the source that supports them best, when one
+    // clearly does: small models often answer from the sources without citing them.
+    let explicit: BTreeSet<usize> = best.keys().copied().collect();
+    let (answer_text, inferred) = attribute(&cleaned_answer, sources, &mut best);
+
     let citations = best
         .into_iter()
         .filter_map(|(n, ((s, e), _))| {
@@ -304,6 +358,7 @@ pub fn cite(
                 quote_start,
                 quote_end,
                 verified,
+                inferred: inferred.contains(&n) && !explicit.contains(&n),
             })
         })
         .collect::<Vec<_>>();
@@ -314,7 +369,7 @@ pub fn cite(
         .filter(|n| !cited.contains(n))
         .collect();
     Cited {
-        answer: cleaned_answer,
+        answer: answer_text,
         citations,
         uncited,
     }

@@ -90,6 +90,9 @@ pub struct Citation {
     pub quote_end: usize,
     /// The quote was found at those offsets of the stored extracted text.
     pub verified: bool,
+    /// Cairn, not the model, tied this source to the answer: a sentence left uncited shares
+    /// most of its content words with the quote.
+    pub inferred: bool,
 }
 
 impl Citation {

@@ -112,7 +112,7 @@ fn chunks_keep_their_section_heading_and_pages() {
 
 #[test]
 fn unbroken_cjk_text_is_split_within_budget() {
-    let text: String = std::iter::repeat("日本語のテキスト").take(50).collect();
+    let text: String = "日本語のテキスト".repeat(50);
     let d = doc(&text, vec![], vec![]);
     let chunks = chunk_document(DocumentId(1), &d, &WordCounter, &config(40, 0));
     assert!(chunks.len() >= 10);

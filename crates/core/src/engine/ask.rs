@@ -342,7 +342,7 @@ async fn generate(
                 sink.event(AskEvent::Token { text });
                 // The cap holds whatever the model or its runtime does.
                 let mut over = pieces >= params.max_tokens;
-                if !over && pieces % CAP_CHECK_EVERY == 0 {
+                if !over && pieces.is_multiple_of(CAP_CHECK_EVERY) {
                     let counted = generator
                         .count_tokens(&answer)
                         .await

@@ -141,3 +141,34 @@ fn sentences_split_on_ends_and_blank_lines() {
     let got: Vec<&str> = sentences(text).iter().map(|&(s, e)| &text[s..e]).collect();
     assert_eq!(got, vec!["One.", "Two?", "Three!", "Four 3.5 five"]);
 }
+
+#[test]
+fn uncited_sentences_that_a_source_clearly_supports_are_attributed() {
+    let cited = cite(
+        "The Harbour Bridge opened in 1932. Bananas are yellow and sweet.",
+        "When did the bridge open?",
+        &two_sources(),
+        &texts(),
+    );
+    assert_eq!(
+        cited.answer,
+        "The Harbour Bridge opened in 1932 [1]. Bananas are yellow and sweet."
+    );
+    assert_eq!(cited.citations.len(), 1);
+    let c = &cited.citations[0];
+    assert!(c.inferred && c.verified);
+    assert_eq!(c.quote, "The Harbour Bridge opened in 1932.");
+    assert_eq!(cited.uncited, vec![2]);
+}
+
+#[test]
+fn a_source_the_model_cited_is_not_marked_inferred() {
+    let cited = cite(
+        "Ferries cross the harbour every day [2]. The Harbour Bridge opened in 1932.",
+        "Tell me about Sydney",
+        &two_sources(),
+        &texts(),
+    );
+    let flags: Vec<(usize, bool)> = cited.citations.iter().map(|c| (c.n, c.inferred)).collect();
+    assert_eq!(flags, vec![(1, true), (2, false)]);
+}
