@@ -63,6 +63,17 @@ fn models_dir(dirs: Option<&directories::ProjectDirs>) -> anyhow::Result<PathBuf
         .context("no models folder could be determined: pass --embedder")
 }
 
+/// `folder`, or a temporary folder that lives as long as the returned guard.
+pub fn folder_or_temp(folder: Option<&Path>) -> anyhow::Result<(PathBuf, Option<tempfile::TempDir>)> {
+    Ok(match folder {
+        Some(f) => (f.to_path_buf(), None),
+        None => {
+            let temp = tempfile::tempdir()?;
+            (temp.path().to_path_buf(), Some(temp))
+        }
+    })
+}
+
 /// Loads the embedder (on a blocking thread: it reads ~90 MB of weights).
 pub async fn load_embedder(path: &Path) -> anyhow::Result<BertEmbedder> {
     let path = path.to_path_buf();

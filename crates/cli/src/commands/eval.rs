@@ -78,14 +78,7 @@ pub async fn run(paths: &Paths, command: EvalCommand) -> anyhow::Result<ExitCode
         args.queries.display()
     );
 
-    let temp;
-    let index_dir = match &args.index_dir {
-        Some(d) => d.clone(),
-        None => {
-            temp = tempfile::tempdir()?;
-            temp.path().to_path_buf()
-        }
-    };
+    let (index_dir, _temp) = app::folder_or_temp(args.index_dir.as_deref())?;
     let embedder = app::load_embedder(&paths.embedder).await?;
     let engine = app::open_engine(&index_dir, embedder).await?;
 

@@ -97,7 +97,22 @@ impl Engine {
             relevant = verdict.relevant,
             "ask.retrieved"
         );
-        if !verdict.relevant {
+        // The model is only called when a passage is relevant and fits its context.
+        let packed = if verdict.relevant {
+            let packed = pack_sources(
+                models.generator.as_ref(),
+                &question,
+                hits,
+                history,
+                settings.generation.max_tokens,
+            )
+            .await
+            .map_err(CoreError::Generator)?;
+            Some(packed).filter(|p| !p.sources.is_empty())
+        } else {
+            None
+        };
+        let Some(packed) = packed else {
             return self
                 .refuse(
                     conversations,
@@ -107,28 +122,7 @@ impl Engine {
                     sink,
                 )
                 .await;
-        }
-
-        let packed = pack_sources(
-            models.generator.as_ref(),
-            &question,
-            hits,
-            history,
-            settings.generation.max_tokens,
-        )
-        .await
-        .map_err(CoreError::Generator)?;
-        if packed.sources.is_empty() {
-            return self
-                .refuse(
-                    conversations,
-                    chat_id,
-                    &request,
-                    verdict.best_similarity,
-                    sink,
-                )
-                .await;
-        }
+        };
         sink.event(AskEvent::Retrieved {
             sources: packed.sources.clone(),
             budget: packed.budget.clone(),
