@@ -26,6 +26,9 @@ pub struct RefusalArgs {
     /// Passages retrieved per question, as `cairn ask` does.
     #[arg(short = 'k', long, default_value_t = 8)]
     passages: usize,
+    /// The gate's similarity threshold to score (default: Cairn's).
+    #[arg(long)]
+    min_similarity: Option<f32>,
     /// Keep the index here to reuse it (default: a temporary folder).
     #[arg(long)]
     index_dir: Option<PathBuf>,
@@ -104,7 +107,10 @@ pub async fn run(paths: &Paths, args: RefusalArgs) -> anyhow::Result<ExitCode> {
         report.failed.len()
     );
 
-    let config = RelevanceConfig::default();
+    let mut config = RelevanceConfig::default();
+    if let Some(min) = args.min_similarity {
+        config.min_similarity = min;
+    }
     let (answerable, unanswerable): (Vec<Question>, Vec<Question>) =
         questions.into_iter().partition(|q| indexed.contains(&q.doc));
     let answerable = every_nth(answerable, args.per_group);

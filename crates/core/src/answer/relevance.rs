@@ -9,7 +9,11 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct RelevanceConfig {
     /// Least cosine similarity between the question and a passage (embedder-specific; the
-    /// default suits all-MiniLM-L6-v2).
+    /// default suits all-MiniLM-L6-v2: `cairn eval refusal` on SQuAD, half the articles held
+    /// out, let 91.7% of answerable questions through and refused 93.3% of the others at 0.30,
+    /// 89.0%/96.3% at 0.35, 84.0%/98.3% at 0.40). A question let through wrongly still meets
+    /// the prompt's own refusal rule; a refusal here is final, so the gate leans to letting
+    /// through.
     pub min_similarity: f32,
     /// A passage containing at least this share of the question's content words is relevant
     /// whatever its similarity (names, codes and numbers embed poorly).
@@ -21,7 +25,7 @@ pub struct RelevanceConfig {
 impl Default for RelevanceConfig {
     fn default() -> Self {
         RelevanceConfig {
-            min_similarity: 0.35,
+            min_similarity: 0.30,
             min_term_coverage: 1.0,
             min_terms: 2,
         }
