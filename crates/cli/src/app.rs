@@ -14,8 +14,7 @@ use std::sync::Arc;
 pub const DEFAULT_EMBEDDER: &str = "all-MiniLM-L6-v2";
 
 /// The default language model, as a path under the models folder.
-pub const DEFAULT_GENERATOR: &str =
-    "Llama-3.1-8B-Instruct/Meta-Llama-3.1-8B-Instruct-Q4_K_M.gguf";
+pub const DEFAULT_GENERATOR: &str = "Llama-3.1-8B-Instruct/Meta-Llama-3.1-8B-Instruct-Q4_K_M.gguf";
 
 /// Where data and models are.
 #[derive(Debug, Clone)]
@@ -64,7 +63,9 @@ fn models_dir(dirs: Option<&directories::ProjectDirs>) -> anyhow::Result<PathBuf
 }
 
 /// `folder`, or a temporary folder that lives as long as the returned guard.
-pub fn folder_or_temp(folder: Option<&Path>) -> anyhow::Result<(PathBuf, Option<tempfile::TempDir>)> {
+pub fn folder_or_temp(
+    folder: Option<&Path>,
+) -> anyhow::Result<(PathBuf, Option<tempfile::TempDir>)> {
     Ok(match folder {
         Some(f) => (f.to_path_buf(), None),
         None => {

@@ -42,7 +42,11 @@ fn indexed_cairn() -> Cairn {
         &squad("Normans.md"),
         &squad("Super_Bowl_50.md"),
     ]);
-    assert_eq!(report["indexed"].as_array().map_or(0, Vec::len), 2, "{report}");
+    assert_eq!(
+        report["indexed"].as_array().map_or(0, Vec::len),
+        2,
+        "{report}"
+    );
     cairn
 }
 
@@ -74,10 +78,16 @@ fn ask_streams_a_cited_answer_follows_up_and_refuses_what_the_documents_do_not_s
     let done = answer.last().unwrap();
     assert_eq!(done["outcome"], "answered");
     let timings = &done["timings"];
-    assert!(timings["time_to_first_token_ms"].as_u64().is_some(), "{timings}");
+    assert!(
+        timings["time_to_first_token_ms"].as_u64().is_some(),
+        "{timings}"
+    );
     assert!(timings["generated_tokens"].as_u64().unwrap() <= 96);
     let citations = done["citations"].as_array().unwrap();
-    assert!(!citations.is_empty(), "the answer is tied to a source: {done}");
+    assert!(
+        !citations.is_empty(),
+        "the answer is tied to a source: {done}"
+    );
     for citation in citations {
         assert_eq!(citation["verified"], true, "{citation}");
         let n = citation["n"].as_u64().unwrap();
@@ -92,20 +102,34 @@ fn ask_streams_a_cited_answer_follows_up_and_refuses_what_the_documents_do_not_s
     for (i, _) in text.match_indices('[') {
         let rest = &text[i + 1..];
         if let Some(n) = rest.split(']').next().and_then(|n| n.parse::<u64>().ok()) {
-            assert!(sources.iter().any(|s| s["n"].as_u64() == Some(n)), "[{n}] in {text}");
+            assert!(
+                sources.iter().any(|s| s["n"].as_u64() == Some(n)),
+                "[{n}] in {text}"
+            );
         }
     }
 
     // A follow-up is searched together with the question before it.
     let chat = answer[0]["chat_id"].as_i64().unwrap().to_string();
     let (ok, stdout, stderr) = cairn.run(&[
-        "ask", "--json", "-k", "3", "--max-tokens", "32", "--chat", &chat, "Who did they beat?",
+        "ask",
+        "--json",
+        "-k",
+        "3",
+        "--max-tokens",
+        "32",
+        "--chat",
+        &chat,
+        "Who did they beat?",
     ]);
     assert!(ok, "{stderr}");
     let follow = events(&stdout);
     assert_eq!(follow[0]["chat_id"].as_i64().unwrap().to_string(), chat);
     let query = follow[0]["retrieval_query"].as_str().unwrap();
-    assert!(query.contains("Super Bowl 50") && query.contains("Who did they beat?"), "{query}");
+    assert!(
+        query.contains("Super Bowl 50") && query.contains("Who did they beat?"),
+        "{query}"
+    );
 
     // Nothing in the documents is about this: refused, and the model is never asked.
     let (ok, stdout, stderr) = cairn.run(&[

@@ -20,12 +20,12 @@ pub mod ingest;
 pub mod ports;
 pub mod search;
 
+pub use cancel::{Cancel, CancelHandle};
 pub use chunk::Chunk;
 pub use document::{
     DocumentKind, DocumentRecord, DocumentState, ExtractedDocument, Failure, PageSpan, SectionSpan,
 };
 pub use engine::Engine;
 pub use error::{CoreError, ErrorCode};
-pub use cancel::{Cancel, CancelHandle};
 pub use ids::{Bm25Score, ChatId, ChunkId, ContentHash, DocumentId, MessageId, VectorDistance};
 pub use search::{SearchHit, SearchMode, SearchRequest};

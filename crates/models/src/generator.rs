@@ -51,9 +51,9 @@ fn role(role: ChatRole) -> TextMessageRole {
 }
 
 fn text_messages(messages: &[ChatMessage]) -> TextMessages {
-    messages
-        .iter()
-        .fold(TextMessages::new(), |m, msg| m.add_message(role(msg.role), &msg.content))
+    messages.iter().fold(TextMessages::new(), |m, msg| {
+        m.add_message(role(msg.role), &msg.content)
+    })
 }
 
 impl MistralGenerator {
@@ -110,7 +110,13 @@ impl MistralGenerator {
     pub async fn render_prompt(&self, messages: &[ChatMessage]) -> Result<String, ModelError> {
         let tokens = self
             .model
-            .tokenize(Either::Left(text_messages(messages)), None, true, true, None)
+            .tokenize(
+                Either::Left(text_messages(messages)),
+                None,
+                true,
+                true,
+                None,
+            )
             .await
             .map_err(|e| ModelError::Generation(e.to_string()))?;
         self.model
@@ -172,7 +178,8 @@ impl MistralGenerator {
                         }
                         events
                     }
-                    Response::ModelError(message, _) | Response::CompletionModelError(message, _) => {
+                    Response::ModelError(message, _)
+                    | Response::CompletionModelError(message, _) => {
                         vec![Err(generation_error(message))]
                     }
                     Response::InternalError(e) | Response::ValidationError(e) => {
@@ -217,7 +224,13 @@ impl Generator for MistralGenerator {
 
     async fn prompt_tokens(&self, messages: &[ChatMessage]) -> PortResult<usize> {
         self.model
-            .tokenize(Either::Left(text_messages(messages)), None, true, true, None)
+            .tokenize(
+                Either::Left(text_messages(messages)),
+                None,
+                true,
+                true,
+                None,
+            )
             .await
             .map(|t| t.len())
             .map_err(generation_error)
@@ -234,8 +247,8 @@ impl Generator for MistralGenerator {
                 "an answer needs at least one token",
             ));
         }
-        let mut request = RequestBuilder::from(text_messages(&messages))
-            .set_sampler_max_len(params.max_tokens);
+        let mut request =
+            RequestBuilder::from(text_messages(&messages)).set_sampler_max_len(params.max_tokens);
         request = if params.temperature <= 0.0 {
             request.set_deterministic_sampler()
         } else {

@@ -16,9 +16,8 @@ use std::time::{Duration, Instant};
 fn smollm2() -> PathBuf {
     std::env::var_os("CAIRN_GENERATOR").map_or_else(
         || {
-            Path::new(&std::env::var_os("HOME").unwrap_or_default()).join(
-                ".cache/cairn/models/SmolLM2-135M-Instruct/SmolLM2-135M-Instruct.Q4_1.gguf",
-            )
+            Path::new(&std::env::var_os("HOME").unwrap_or_default())
+                .join(".cache/cairn/models/SmolLM2-135M-Instruct/SmolLM2-135M-Instruct.Q4_1.gguf")
         },
         PathBuf::from,
     )
@@ -40,10 +39,7 @@ async fn load(path: &Path) -> MistralGenerator {
 #[tokio::test(flavor = "multi_thread")]
 async fn smollm2_streams_an_answer_within_the_cap_and_counts_its_tokens() {
     let generator = load(&smollm2()).await;
-    assert_eq!(
-        generator.model_id(),
-        "SmolLM2-135M-Instruct.Q4_1.gguf"
-    );
+    assert_eq!(generator.model_id(), "SmolLM2-135M-Instruct.Q4_1.gguf");
     assert!(generator.context_window() >= 2048);
     let one = generator.count_tokens("hello").await.unwrap();
     let many = generator.count_tokens(&"hello ".repeat(50)).await.unwrap();
@@ -52,7 +48,13 @@ async fn smollm2_streams_an_answer_within_the_cap_and_counts_its_tokens() {
         .prompt_tokens(&chat("What is the capital of France?"))
         .await
         .unwrap();
-    assert!(prompt > generator.count_tokens("What is the capital of France?").await.unwrap());
+    assert!(
+        prompt
+            > generator
+                .count_tokens("What is the capital of France?")
+                .await
+                .unwrap()
+    );
 
     let mut stream = generator
         .generate(
@@ -95,8 +97,15 @@ async fn the_chat_template_comes_from_the_gguf() {
     );
     let messages = chat("Where is the bridge?");
 
-    let own = load(&smollm2()).await.render_prompt(&messages).await.unwrap();
-    assert!(own.contains("<|im_start|>user\nWhere is the bridge?<|im_end|>"), "{own}");
+    let own = load(&smollm2())
+        .await
+        .render_prompt(&messages)
+        .await
+        .unwrap();
+    assert!(
+        own.contains("<|im_start|>user\nWhere is the bridge?<|im_end|>"),
+        "{own}"
+    );
 
     let rendered = load(&llama).await.render_prompt(&messages).await.unwrap();
     // The GGUF's own BOS, then the Llama 3.1 system header with the date mistral.rs fills in.

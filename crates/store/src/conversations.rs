@@ -24,7 +24,9 @@ fn parse_role(name: &str) -> Result<ChatRole, StoreError> {
         "system" => Ok(ChatRole::System),
         "user" => Ok(ChatRole::User),
         "assistant" => Ok(ChatRole::Assistant),
-        other => Err(StoreError::Malformed(format!("unknown message role {other}"))),
+        other => Err(StoreError::Malformed(format!(
+            "unknown message role {other}"
+        ))),
     }
 }
 
@@ -215,11 +217,13 @@ impl Conversations for SqliteCatalog {
     }
 
     async fn chat(&self, id: ChatId) -> PortResult<Option<ChatSummary>> {
-        let row = sqlx::query(&format!("SELECT {CHAT_COLUMNS} FROM chats c WHERE c.id = ?"))
-            .bind(id.0)
-            .fetch_optional(self.pool())
-            .await
-            .map_err(StoreError::from);
+        let row = sqlx::query(&format!(
+            "SELECT {CHAT_COLUMNS} FROM chats c WHERE c.id = ?"
+        ))
+        .bind(id.0)
+        .fetch_optional(self.pool())
+        .await
+        .map_err(StoreError::from);
         port(row.and_then(|row| row.as_ref().map(summary_from_row).transpose()))
     }
 

@@ -103,8 +103,14 @@ impl Session {
         AskRequest {
             question,
             chat,
-            documents: (!self.args.documents.is_empty())
-                .then(|| self.args.documents.iter().copied().map(DocumentId).collect()),
+            documents: (!self.args.documents.is_empty()).then(|| {
+                self.args
+                    .documents
+                    .iter()
+                    .copied()
+                    .map(DocumentId)
+                    .collect()
+            }),
             settings,
         }
     }
@@ -157,7 +163,9 @@ impl Printer {
         let mut out = std::io::stdout().lock();
         match event {
             AskEvent::Started { .. } => {}
-            AskEvent::Retrieved { sources, budget, .. } => {
+            AskEvent::Retrieved {
+                sources, budget, ..
+            } => {
                 self.sources = sources.clone();
                 if !budget.dropped.is_empty() {
                     eprintln!(
@@ -240,7 +248,11 @@ impl Printer {
 fn citation_line(c: &Citation) -> String {
     let quote: String = c.quote.split_whitespace().collect::<Vec<_>>().join(" ");
     let shown: String = quote.chars().take(300).collect();
-    let ellipsis = if quote.chars().count() > 300 { "…" } else { "" };
+    let ellipsis = if quote.chars().count() > 300 {
+        "…"
+    } else {
+        ""
+    };
     let location = c.location();
     format!(
         "[{}] {}{} — \"{shown}{ellipsis}\"{}",
@@ -273,7 +285,9 @@ pub async fn chat(paths: &Paths, args: ChatArgs) -> anyhow::Result<ExitCode> {
     let mut chat = args.chat.map(ChatId);
     let stdin = std::io::stdin();
     if !session.args.json {
-        eprintln!("Ask a question (an empty line or Ctrl-D ends the chat; Ctrl-C stops an answer).");
+        eprintln!(
+            "Ask a question (an empty line or Ctrl-D ends the chat; Ctrl-C stops an answer)."
+        );
     }
     loop {
         if !session.args.json {

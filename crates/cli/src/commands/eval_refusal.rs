@@ -99,7 +99,11 @@ pub async fn run(paths: &Paths, args: RefusalArgs) -> anyhow::Result<ExitCode> {
     let embedder = app::load_embedder(&paths.embedder).await?;
     let engine = app::open_engine(&index_dir, embedder).await?;
     let files: Vec<PathBuf> = indexed.iter().map(|n| args.docs.join(n)).collect();
-    eprintln!("indexing {} of {} documents…", files.len(), indexed.len() + held_out.len());
+    eprintln!(
+        "indexing {} of {} documents…",
+        files.len(),
+        indexed.len() + held_out.len()
+    );
     let report = engine.ingest(&files, &|_: &IngestEvent| {}).await?;
     anyhow::ensure!(
         report.failed.is_empty(),
@@ -111,8 +115,9 @@ pub async fn run(paths: &Paths, args: RefusalArgs) -> anyhow::Result<ExitCode> {
     if let Some(min) = args.min_similarity {
         config.min_similarity = min;
     }
-    let (answerable, unanswerable): (Vec<Question>, Vec<Question>) =
-        questions.into_iter().partition(|q| indexed.contains(&q.doc));
+    let (answerable, unanswerable): (Vec<Question>, Vec<Question>) = questions
+        .into_iter()
+        .partition(|q| indexed.contains(&q.doc));
     let answerable = every_nth(answerable, args.per_group);
     let unanswerable = every_nth(unanswerable, args.per_group);
     eprintln!(

@@ -33,9 +33,8 @@ pub fn generator() -> PathBuf {
     let path = std::env::var_os("CAIRN_GENERATOR").map_or_else(
         || {
             let home = std::env::var_os("HOME").unwrap_or_default();
-            Path::new(&home).join(
-                ".cache/cairn/models/SmolLM2-135M-Instruct/SmolLM2-135M-Instruct.Q4_1.gguf",
-            )
+            Path::new(&home)
+                .join(".cache/cairn/models/SmolLM2-135M-Instruct/SmolLM2-135M-Instruct.Q4_1.gguf")
         },
         PathBuf::from,
     );
@@ -86,4 +85,3 @@ impl Cairn {
         serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout}"))
     }
 }
-

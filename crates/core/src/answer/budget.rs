@@ -244,7 +244,11 @@ mod tests {
         let packed = pack_sources(&generator, "why?", hits, vec![], 100)
             .await
             .unwrap();
-        let ids: Vec<&str> = packed.sources.iter().map(|s| s.hit.chunk.id.as_str()).collect();
+        let ids: Vec<&str> = packed
+            .sources
+            .iter()
+            .map(|s| s.hit.chunk.id.as_str())
+            .collect();
         // b (200 words) does not fit after a; the smaller c still does.
         assert_eq!(ids, vec!["a", "c"]);
         assert_eq!(

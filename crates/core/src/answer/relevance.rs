@@ -43,11 +43,17 @@ pub struct RelevanceVerdict {
 }
 
 /// Judges whether `hits` can answer `question`.
-pub fn is_relevant(question: &str, hits: &[SearchHit], config: &RelevanceConfig) -> RelevanceVerdict {
+pub fn is_relevant(
+    question: &str,
+    hits: &[SearchHit],
+    config: &RelevanceConfig,
+) -> RelevanceVerdict {
     let best_similarity = hits
         .iter()
         .filter_map(|h| h.vector.map(|v| 1.0 - v.score.0))
-        .fold(None, |best: Option<f32>, s| Some(best.map_or(s, |b| b.max(s))));
+        .fold(None, |best: Option<f32>, s| {
+            Some(best.map_or(s, |b| b.max(s)))
+        });
     let wanted = terms(question);
     let best_term_coverage = if wanted.len() < config.min_terms {
         0.0

@@ -3,7 +3,8 @@
 
 use super::Engine;
 use crate::answer::{
-    cite, is_relevant, pack_sources, AnswerOutcome, AskEvent, AskRequest, AskSink, Packed, SourceText, Timings,
+    cite, is_relevant, pack_sources, AnswerOutcome, AskEvent, AskRequest, AskSink, Packed,
+    SourceText, Timings,
 };
 use crate::cancel::Cancel;
 use crate::conversation::{NewMessage, StoredMessage};
@@ -49,7 +50,9 @@ impl Engine {
         }
         let conversations = models.conversations.as_ref();
         let settings = &request.settings;
-        let (chat_id, history) = self.open_chat(conversations, request.chat, &question).await?;
+        let (chat_id, history) = self
+            .open_chat(conversations, request.chat, &question)
+            .await?;
         let history: Vec<(String, String)> = history
             .into_iter()
             .rev()
@@ -129,7 +132,8 @@ impl Engine {
             retrieval_ms,
         });
 
-        let generated = generate(models.generator.as_ref(), &packed, &request, &cancel, sink).await?;
+        let generated =
+            generate(models.generator.as_ref(), &packed, &request, &cancel, sink).await?;
         let mut timings = generated.timings;
         timings.retrieval_ms = retrieval_ms;
         let texts = self.source_texts(&packed).await?;

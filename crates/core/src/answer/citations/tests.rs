@@ -3,7 +3,8 @@ use crate::chunk::Chunk;
 use crate::ids::{ChunkId, FusedScore};
 use crate::search::SearchHit;
 
-const DOC: &str = "Intro page.\nThe Harbour Bridge opened in 1932. It was designed by John Bradfield. \
+const DOC: &str =
+    "Intro page.\nThe Harbour Bridge opened in 1932. It was designed by John Bradfield. \
 Locals call it the Coathanger.\nAnother page about ferries. Ferries cross the harbour every day.";
 
 /// A source cut from [`DOC`] at `start..end`, on document 7 with pages at each newline.
@@ -105,7 +106,10 @@ fn markers_naming_no_source_are_removed_and_nothing_is_invented() {
         cited.citations.iter().map(|c| c.n).collect::<Vec<_>>(),
         vec![1]
     );
-    assert_eq!(cited.citations[0].quote, "The Harbour Bridge opened in 1932.");
+    assert_eq!(
+        cited.citations[0].quote,
+        "The Harbour Bridge opened in 1932."
+    );
     assert_eq!(cited.uncited, vec![2]);
 }
 
@@ -131,7 +135,10 @@ fn a_quote_that_is_not_in_the_stored_text_is_not_verified() {
 
 #[test]
 fn strip_markers_leaves_clean_prose() {
-    assert_eq!(strip_markers("It was 10 million [1][2]."), "It was 10 million.");
+    assert_eq!(
+        strip_markers("It was 10 million [1][2]."),
+        "It was 10 million."
+    );
     assert_eq!(strip_markers("[3] Leading."), " Leading.");
 }
 
