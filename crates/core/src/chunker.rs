@@ -177,7 +177,7 @@ fn pack(
 }
 
 /// Sentence and paragraph pieces of a block, trimmed of surrounding whitespace.
-fn sentence_units(text: &str, (start, end): Span) -> Vec<Span> {
+pub(crate) fn sentence_units(text: &str, (start, end): Span) -> Vec<Span> {
     let slice = &text[start..end];
     let mut units = Vec::new();
     let mut unit_start = 0;

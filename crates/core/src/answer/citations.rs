@@ -47,10 +47,7 @@ fn parse_marker(inner: &str) -> Option<Vec<usize>> {
     let mut numbers = Vec::new();
     for part in body.split([',', ';']) {
         let part = part.trim();
-        let part = part
-            .strip_prefix("source")
-            .map(str::trim)
-            .unwrap_or(part);
+        let part = part.strip_prefix("source").map(str::trim).unwrap_or(part);
         if let Some((a, b)) = part.split_once(['-', '–']) {
             let a: usize = a.trim().parse().ok()?;
             let b: usize = b.trim().parse().ok()?;
@@ -112,6 +109,7 @@ pub(crate) fn strip_markers(text: &str) -> String {
     remove_spans(text, &all.iter().collect::<Vec<_>>())
 }
 
+#[rustfmt::skip]
 const STOPWORDS: &[&str] = &[
     "the", "and", "for", "are", "was", "were", "with", "that", "this", "from", "what", "which",
     "who", "whom", "when", "where", "why", "how", "did", "does", "has", "have", "had", "its",
@@ -137,36 +135,9 @@ pub(crate) fn terms(text: &str) -> BTreeSet<String> {
         .collect()
 }
 
-/// Sentences of a passage as byte ranges, trimmed.
+/// Sentences of a passage as byte ranges, trimmed: the chunker's own sentence cuts.
 fn sentences(text: &str) -> Vec<(usize, usize)> {
-    let mut out = Vec::new();
-    let mut start = 0;
-    let mut chars = text.char_indices().peekable();
-    while let Some((i, c)) = chars.next() {
-        let next = chars.peek().map(|&(_, n)| n);
-        let boundary = match c {
-            '.' | '!' | '?' | ';' => next.is_none_or(char::is_whitespace),
-            '。' | '！' | '？' => true,
-            '\n' => next == Some('\n'),
-            _ => false,
-        };
-        if boundary {
-            let end = i + c.len_utf8();
-            push_trimmed(text, start, end, &mut out);
-            start = end;
-        }
-    }
-    push_trimmed(text, start, text.len(), &mut out);
-    out
-}
-
-fn push_trimmed(text: &str, start: usize, end: usize, out: &mut Vec<(usize, usize)>) {
-    let piece = &text[start..end];
-    let lead = piece.len() - piece.trim_start().len();
-    let trail = piece.len() - piece.trim_end().len();
-    if lead + trail < piece.len() {
-        out.push((start + lead, end - trail));
-    }
+    crate::chunker::sentence_units(text, (0, text.len()))
 }
 
 /// The claim a marker supports: the answer's text from the previous sentence end to it.
@@ -191,7 +162,11 @@ fn claim_before(answer: &str, marker: &Marker) -> String {
 /// Best supporting sentence(s) of `passage` for `claim`: byte range in the passage and score.
 fn best_support(passage: &str, claim: &BTreeSet<String>) -> ((usize, usize), usize) {
     let spans = sentences(passage);
-    let score = |range: (usize, usize)| terms(&passage[range.0..range.1]).intersection(claim).count();
+    let score = |range: (usize, usize)| {
+        terms(&passage[range.0..range.1])
+            .intersection(claim)
+            .count()
+    };
     let mut best = ((0, passage.trim_end().len()), 0);
     for (i, &span) in spans.iter().enumerate() {
         let s = score(span);
