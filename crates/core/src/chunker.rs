@@ -131,8 +131,13 @@ fn page_of(doc: &ExtractedDocument, offset: usize, at_start: bool) -> Option<u32
     .map(|p| p.number)
 }
 
-/// Greedily packs the sentence units of one block into chunks of at most `budget` tokens,
-/// each next chunk starting with up to `overlap` tokens of the previous one.
+/// Packs the sentence units of one block into chunks of at most `budget` tokens.
+///
+/// The units are first cut into runs at *anchors*: paragraph ends chosen by their own text
+/// (a content hash), once a run holds a quarter of the budget. Runs are then packed greedily,
+/// each next chunk starting with up to `overlap` tokens of the previous one. Because anchors
+/// depend on nearby text only, editing one paragraph changes the chunks between the anchors
+/// around it and leaves the rest of a long section, and their embeddings, as they were.
 fn pack(
     text: &str,
     block: Span,
@@ -149,6 +154,50 @@ fn pack(
         .map(|&(s, e)| counter.count(&text[s..e]))
         .collect();
     let mut out = Vec::new();
+    let mut run_start = 0;
+    let mut run_tokens = 0;
+    for k in 0..units.len() {
+        run_tokens += counts[k];
+        let last = k + 1 == units.len();
+        if last || (run_tokens >= budget / 4 && is_anchor(text, &units, k)) {
+            let run = run_start..k + 1;
+            pack_run(
+                text,
+                &units[run.clone()],
+                &counts[run],
+                counter,
+                budget,
+                overlap,
+                &mut out,
+            );
+            run_start = k + 1;
+            run_tokens = 0;
+        }
+    }
+    out
+}
+
+/// Whether unit `k` ends a paragraph whose last sentence hashes to an even byte: about every
+/// second paragraph end, decided by its own text.
+fn is_anchor(text: &str, units: &[Span], k: usize) -> bool {
+    let Some(next) = units.get(k + 1) else {
+        return true;
+    };
+    let gap = &text[units[k].1..next.0];
+    let paragraph_end = gap.matches('\n').count() >= 2;
+    paragraph_end && blake3::hash(text[units[k].0..units[k].1].as_bytes()).as_bytes()[0] % 2 == 0
+}
+
+/// Greedily packs consecutive units into chunks with overlap.
+fn pack_run(
+    text: &str,
+    units: &[Span],
+    counts: &[usize],
+    counter: &dyn TokenCounter,
+    budget: usize,
+    overlap: usize,
+    out: &mut Vec<Span>,
+) {
     let mut i = 0;
     while i < units.len() {
         let mut j = i;
@@ -173,7 +222,6 @@ fn pack(
         }
         i = next;
     }
-    out
 }
 
 /// Sentence and paragraph pieces of a block, trimmed of surrounding whitespace.

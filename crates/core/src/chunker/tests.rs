@@ -67,6 +67,40 @@ fn long_text_is_split_at_sentences_with_overlap() {
     }
 }
 
+fn paragraphs(n: usize, edited: Option<usize>) -> String {
+    (0..n)
+        .map(|p| {
+            // The edit adds a sentence, which moves every later cut of a greedy packer.
+            let sentences = if Some(p) == edited { 5 } else { 4 };
+            (0..sentences)
+                .map(|s| format!("Paragraph {p} sentence {s} is plain and has nine words."))
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .collect::<Vec<_>>()
+        .join("\n\n")
+}
+
+#[test]
+fn editing_one_paragraph_of_a_long_section_changes_only_nearby_chunks() {
+    let before = doc(&paragraphs(60, None), vec![], vec![]);
+    let after = doc(&paragraphs(60, Some(30)), vec![], vec![]);
+    let ids = |d: &ExtractedDocument| -> Vec<ChunkId> {
+        chunk_document(DocumentId(1), d, &WordCounter, &config(64, 8))
+            .into_iter()
+            .map(|c| c.id)
+            .collect()
+    };
+    let (old, new) = (ids(&before), ids(&after));
+    assert!(old.len() > 30, "{} chunks", old.len());
+    let changed = new.iter().filter(|id| !old.contains(id)).count();
+    assert!(
+        (1..=4).contains(&changed),
+        "{changed} of {} chunks changed for one edited paragraph",
+        new.len()
+    );
+}
+
 #[test]
 fn chunks_keep_their_section_heading_and_pages() {
     let text = "Intro text here.\n\nDetails on page two.";
