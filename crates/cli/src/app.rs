@@ -1,7 +1,8 @@
 //! Composition: the real extractor, stores and embedder plugged into the engine.
 
 use anyhow::Context;
-use cairn_core::engine::{EngineConfig, Ports};
+use cairn_core::engine::{EngineConfig, Ports, RepairReport};
+use cairn_core::ingest::IngestEvent;
 use cairn_core::ports::{Conversations, Embedder};
 use cairn_core::Engine;
 use cairn_extract::{IsolatedExtractor, Limits, WorkerCommand};
@@ -120,18 +121,34 @@ pub async fn load_generator(
 pub struct Opened {
     pub engine: Engine,
     pub conversations: Arc<dyn Conversations>,
+    /// The previous process on the folder was killed (or crashed) before closing it.
+    pub unclean_shutdown: bool,
+    /// Derived stores that were damaged, set aside and started empty.
+    pub recreated: Vec<String>,
 }
 
-/// Opens the engine on a data folder.
+/// Opens the engine on a data folder (recovering it after an unclean shutdown).
 pub async fn open_engine(data_dir: &Path, embedder: BertEmbedder) -> anyhow::Result<Engine> {
     Ok(open_stores(data_dir, embedder).await?.engine)
 }
 
-/// Opens the engine and the chat store on a data folder.
+/// Opens the engine and the chat store on a data folder; after an unclean shutdown, or when
+/// a derived store had to be started afresh, the stores are checked and repaired first.
 pub async fn open_stores(data_dir: &Path, embedder: BertEmbedder) -> anyhow::Result<Opened> {
+    let opened = open_unchecked(data_dir, embedder).await?;
+    if opened.unclean_shutdown || !opened.recreated.is_empty() {
+        recover(&opened).await?;
+    }
+    Ok(opened)
+}
+
+/// Opens the stores as they are, without the recovery check (`cairn doctor` looks first).
+pub async fn open_unchecked(data_dir: &Path, embedder: BertEmbedder) -> anyhow::Result<Opened> {
     let stores = Stores::open(data_dir, embedder.dimension())
         .await
         .with_context(|| format!("cannot open the data folder {}", data_dir.display()))?;
+    let unclean_shutdown = stores.unclean_shutdown();
+    let recreated = stores.recreated.clone();
     let embedder: Arc<dyn Embedder> = Arc::new(embedder);
     let config = EngineConfig::for_embedder(embedder.as_ref());
     let conversations: Arc<dyn Conversations> = stores.catalog.clone();
@@ -145,7 +162,68 @@ pub async fn open_stores(data_dir: &Path, embedder: BertEmbedder) -> anyhow::Res
     Ok(Opened {
         engine: Engine::new(ports, config),
         conversations,
+        unclean_shutdown,
+        recreated,
     })
+}
+
+/// Finishes what a killed process left and brings the indexes back in line.
+async fn recover(opened: &Opened) -> anyhow::Result<()> {
+    for note in &opened.recreated {
+        eprintln!("note: {note}");
+    }
+    if opened.unclean_shutdown {
+        eprintln!("note: Cairn did not close this data folder cleanly last time; checking it");
+    }
+    let report = opened.engine.repair(&|_: &IngestEvent| {}).await?;
+    eprintln!("note: {}", repair_summary(&report));
+    if !report.after.catalog_problems.is_empty() {
+        anyhow::bail!(
+            "the catalog is damaged ({}); restore catalog.sqlite from a backup",
+            report.after.catalog_problems.join("; ")
+        );
+    }
+    Ok(())
+}
+
+/// One line on what a repair did.
+pub fn repair_summary(report: &RepairReport) -> String {
+    let mut parts = Vec::new();
+    if report.rebuilt {
+        parts.push("rebuilt both indexes from the catalog".to_string());
+    }
+    if report.readded > 0 {
+        parts.push(format!(
+            "re-added {} documents to the indexes",
+            report.readded
+        ));
+    }
+    if report.strays_removed > 0 {
+        parts.push(format!(
+            "dropped {} stray documents from the indexes",
+            report.strays_removed
+        ));
+    }
+    let resumed = report.resumed.indexed.len() + report.resumed.failed.len();
+    if resumed > 0 {
+        parts.push(format!("finished {resumed} interrupted files"));
+    }
+    if !report.abandoned.is_empty() {
+        parts.push(format!(
+            "forgot {} interrupted files that are gone",
+            report.abandoned.len()
+        ));
+    }
+    let state = if report.after.healthy() {
+        "the stores agree"
+    } else {
+        "the stores still disagree: run `cairn doctor`"
+    };
+    if parts.is_empty() {
+        format!("nothing to repair; {state}")
+    } else {
+        format!("{}; {state}", parts.join(", "))
+    }
 }
 
 /// Opens the engine the command line points at.

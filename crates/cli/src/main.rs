@@ -45,6 +45,10 @@ enum Command {
     Rm(commands::docs::RmArgs),
     /// Rebuild the full-text index and the vector store from the catalog.
     Reindex,
+    /// Check that the catalog and both indexes agree (and repair them with --repair).
+    Doctor(commands::doctor::Args),
+    /// Keep folders in step with the index: new, edited, moved and deleted files.
+    Watch(commands::watch::Args),
     /// Measure retrieval quality.
     #[command(subcommand)]
     Eval(commands::eval::EvalCommand),
@@ -96,6 +100,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Docs(args) => commands::docs::run(&paths, args).await,
         Command::Rm(args) => commands::docs::rm(&paths, args).await,
         Command::Reindex => commands::docs::reindex(&paths).await,
+        Command::Doctor(args) => commands::doctor::run(&paths, args).await,
+        Command::Watch(args) => commands::watch::run(&paths, args).await,
         Command::Eval(cmd) => commands::eval::run(&paths, cmd).await,
         Command::ExtractWorker { .. } => Ok(ExitCode::SUCCESS),
     }

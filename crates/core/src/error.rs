@@ -15,6 +15,10 @@ pub enum ErrorCode {
     TooLarge,
     Timeout,
     ExtractorCrashed,
+    /// The file changed while it was being read; it is read again once it settles.
+    FileChanged,
+    /// Another Cairn process is using the data folder.
+    Busy,
     ModelMissing,
     NotFound,
     Cancelled,
@@ -33,6 +37,8 @@ impl ErrorCode {
             ErrorCode::TooLarge => "too_large",
             ErrorCode::Timeout => "timeout",
             ErrorCode::ExtractorCrashed => "extractor_crashed",
+            ErrorCode::FileChanged => "file_changed",
+            ErrorCode::Busy => "busy",
             ErrorCode::ModelMissing => "model_missing",
             ErrorCode::NotFound => "not_found",
             ErrorCode::Cancelled => "cancelled",
@@ -42,7 +48,7 @@ impl ErrorCode {
     }
 
     pub fn parse(code: &str) -> Option<Self> {
-        const ALL: [ErrorCode; 13] = [
+        const ALL: [ErrorCode; 15] = [
             ErrorCode::UnsupportedFile,
             ErrorCode::EmptyDocument,
             ErrorCode::Encrypted,
@@ -51,6 +57,8 @@ impl ErrorCode {
             ErrorCode::TooLarge,
             ErrorCode::Timeout,
             ErrorCode::ExtractorCrashed,
+            ErrorCode::FileChanged,
+            ErrorCode::Busy,
             ErrorCode::ModelMissing,
             ErrorCode::NotFound,
             ErrorCode::Cancelled,

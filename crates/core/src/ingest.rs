@@ -14,6 +14,12 @@ pub enum Outcome {
         embedded: u32,
     },
     Unchanged,
+    /// The file moved: same bytes at a new path, nothing extracted or embedded again.
+    Renamed {
+        from: String,
+    },
+    /// The file is gone from a synchronised folder; its document was removed.
+    Removed,
     Failed(Failure),
 }
 
@@ -46,13 +52,28 @@ pub struct IngestReport {
     pub indexed: Vec<(String, u32)>,
     pub unchanged: Vec<String>,
     pub failed: Vec<(String, Failure)>,
+    /// (from, to) of files that moved.
+    #[serde(default)]
+    pub renamed: Vec<(String, String)>,
+    #[serde(default)]
+    pub removed: Vec<String>,
+    /// Chunks whose embedding was computed in this run (the others were reused).
+    #[serde(default)]
+    pub embedded: u64,
 }
 
 impl IngestReport {
     pub(crate) fn record(&mut self, path: &str, outcome: &Outcome) {
         match outcome {
-            Outcome::Indexed { chunks, .. } => self.indexed.push((path.to_string(), *chunks)),
+            Outcome::Indexed {
+                chunks, embedded, ..
+            } => {
+                self.indexed.push((path.to_string(), *chunks));
+                self.embedded += u64::from(*embedded);
+            }
             Outcome::Unchanged => self.unchanged.push(path.to_string()),
+            Outcome::Renamed { from } => self.renamed.push((from.clone(), path.to_string())),
+            Outcome::Removed => self.removed.push(path.to_string()),
             Outcome::Failed(f) => self.failed.push((path.to_string(), f.clone())),
         }
     }

@@ -114,6 +114,23 @@ pub trait Catalog: Send + Sync {
         items: &[(ChunkId, Vec<f32>)],
         model_id: &str,
     ) -> PortResult<()>;
+    /// A document's chunks in order, with their embeddings of `model_id` where stored.
+    async fn document_chunks(
+        &self,
+        id: DocumentId,
+        model_id: &str,
+    ) -> PortResult<Vec<(Chunk, Option<Vec<f32>>)>>;
+    /// Every chunk id with its document (for consistency checks).
+    async fn chunk_ids(&self) -> PortResult<Vec<(ChunkId, DocumentId)>>;
+    /// Gives a settled document a new path (a file moved or renamed; its bytes are the same).
+    async fn rename_document(&self, id: DocumentId, path: &str, mtime_ms: i64) -> PortResult<()>;
+    /// Problems the store finds in its own files; empty when it is sound.
+    async fn check_integrity(&self) -> PortResult<Vec<String>>;
+    /// Folders kept in sync with the catalog, as absolute paths.
+    async fn watched_folders(&self) -> PortResult<Vec<String>>;
+    async fn add_watched_folder(&self, path: &str) -> PortResult<()>;
+    /// Returns whether the folder was watched.
+    async fn remove_watched_folder(&self, path: &str) -> PortResult<bool>;
 }
 
 /// The full-text index (derived from the catalog).
@@ -133,6 +150,10 @@ pub trait TextIndex: Send + Sync {
         documents: Option<&[DocumentId]>,
     ) -> PortResult<Vec<(ChunkId, Bm25Score)>>;
     async fn count(&self) -> PortResult<u64>;
+    /// Every indexed chunk id with its document, duplicates included.
+    async fn chunk_ids(&self) -> PortResult<Vec<(ChunkId, DocumentId)>>;
+    /// Problems found in the index files (checksums); empty when they are sound.
+    async fn check_integrity(&self) -> PortResult<Vec<String>>;
 }
 
 /// Rows for the vector store: a document's chunk ids and their embeddings.
@@ -156,6 +177,9 @@ pub trait VectorIndex: Send + Sync {
     /// Compacts small files and drops old versions.
     async fn optimize(&self) -> PortResult<()>;
     async fn count(&self) -> PortResult<u64>;
+    /// Every stored chunk id with its document, duplicates included (reading every row is
+    /// also the check that the table's files are readable).
+    async fn chunk_ids(&self) -> PortResult<Vec<(ChunkId, DocumentId)>>;
 }
 
 /// Who speaks in a chat turn handed to the generator.

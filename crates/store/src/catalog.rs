@@ -25,6 +25,8 @@ const BATCH: usize = 500;
 #[derive(Debug, Clone)]
 pub struct SqliteCatalog {
     pool: SqlitePool,
+    /// The data folder's lock, held as long as the catalog is open (see [`crate::DataLock`]).
+    lock: Option<std::sync::Arc<crate::DataLock>>,
 }
 
 impl SqliteCatalog {
@@ -42,7 +44,18 @@ impl SqliteCatalog {
             .connect_with(options)
             .await?;
         MIGRATOR.run(&pool).await?;
-        Ok(SqliteCatalog { pool })
+        Ok(SqliteCatalog { pool, lock: None })
+    }
+
+    /// Keeps the data folder locked while this catalog (or a clone) is alive.
+    pub fn hold(mut self, lock: crate::DataLock) -> Self {
+        self.lock = Some(std::sync::Arc::new(lock));
+        self
+    }
+
+    /// Whether the previous process on this data folder stopped without closing it.
+    pub fn unclean_shutdown(&self) -> bool {
+        self.lock.as_ref().is_some_and(|l| l.unclean_shutdown())
     }
 
     pub fn pool(&self) -> &SqlitePool {
@@ -473,5 +486,98 @@ impl Catalog for SqliteCatalog {
         insert_embeddings(&mut tx, &pairs, model_id).await?;
         tx.commit().await.map_err(StoreError::from)?;
         Ok(())
+    }
+
+    async fn document_chunks(
+        &self,
+        id: DocumentId,
+        model_id: &str,
+    ) -> PortResult<Vec<(Chunk, Option<Vec<f32>>)>> {
+        let rows = sqlx::query(
+            "SELECT c.*, e.vector FROM chunks c \
+             LEFT JOIN embeddings e ON e.chunk_id = c.id AND e.model = ? \
+             WHERE c.document_id = ? ORDER BY c.ordinal",
+        )
+        .bind(model_id)
+        .bind(id.0)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(StoreError::from)?;
+        let mut out = Vec::with_capacity(rows.len());
+        for row in rows {
+            let chunk = port(chunk_from_row(&row))?;
+            let vector: Option<Vec<u8>> = row.try_get("vector").map_err(StoreError::from)?;
+            out.push((chunk, vector.map(|b| blob_to_vector(&b))));
+        }
+        Ok(out)
+    }
+
+    async fn chunk_ids(&self) -> PortResult<Vec<(ChunkId, DocumentId)>> {
+        let rows: Vec<(String, i64)> = sqlx::query_as("SELECT id, document_id FROM chunks")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(StoreError::from)?;
+        Ok(rows
+            .into_iter()
+            .map(|(c, d)| (ChunkId(c), DocumentId(d)))
+            .collect())
+    }
+
+    async fn rename_document(&self, id: DocumentId, path: &str, mtime_ms: i64) -> PortResult<()> {
+        sqlx::query("UPDATE documents SET path = ?, mtime_ms = ?, updated_at_ms = ? WHERE id = ?")
+            .bind(path)
+            .bind(mtime_ms)
+            .bind(now_ms())
+            .bind(id.0)
+            .execute(&self.pool)
+            .await
+            .map_err(StoreError::from)?;
+        Ok(())
+    }
+
+    async fn check_integrity(&self) -> PortResult<Vec<String>> {
+        let rows: Vec<String> = sqlx::query_scalar("PRAGMA quick_check")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(StoreError::from)?;
+        let mut problems: Vec<String> = rows.into_iter().filter(|r| r != "ok").collect();
+        let broken: Vec<(String, i64, String, i64)> = sqlx::query_as("PRAGMA foreign_key_check")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(StoreError::from)?;
+        problems.extend(
+            broken
+                .into_iter()
+                .map(|(table, row, parent, _)| format!("{table} row {row} points at no {parent}")),
+        );
+        Ok(problems)
+    }
+
+    async fn watched_folders(&self) -> PortResult<Vec<String>> {
+        Ok(
+            sqlx::query_scalar("SELECT path FROM watched_folders ORDER BY path")
+                .fetch_all(&self.pool)
+                .await
+                .map_err(StoreError::from)?,
+        )
+    }
+
+    async fn add_watched_folder(&self, path: &str) -> PortResult<()> {
+        sqlx::query("INSERT OR IGNORE INTO watched_folders (path, added_at_ms) VALUES (?, ?)")
+            .bind(path)
+            .bind(now_ms())
+            .execute(&self.pool)
+            .await
+            .map_err(StoreError::from)?;
+        Ok(())
+    }
+
+    async fn remove_watched_folder(&self, path: &str) -> PortResult<bool> {
+        let done = sqlx::query("DELETE FROM watched_folders WHERE path = ?")
+            .bind(path)
+            .execute(&self.pool)
+            .await
+            .map_err(StoreError::from)?;
+        Ok(done.rows_affected() > 0)
     }
 }

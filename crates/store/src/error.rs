@@ -26,6 +26,11 @@ pub enum StoreError {
     Arrow(#[from] arrow_schema::ArrowError),
     #[error("background task failed: {0}")]
     Join(#[from] tokio::task::JoinError),
+    #[error(
+        "another Cairn is using the data folder {path} ({holder}): close it first, or point \
+         --data-dir at another folder"
+    )]
+    Busy { path: String, holder: String },
     #[error("vectors have {got} dimensions, the store holds {want}")]
     Dimension { got: usize, want: usize },
 }
@@ -34,6 +39,7 @@ impl From<StoreError> for PortError {
     fn from(e: StoreError) -> Self {
         let code = match &e {
             StoreError::Dimension { .. } => ErrorCode::InvalidRequest,
+            StoreError::Busy { .. } => ErrorCode::Busy,
             _ => ErrorCode::Internal,
         };
         PortError {

@@ -197,6 +197,42 @@ impl Inner {
     }
 }
 
+impl Inner {
+    fn ids_blocking(&self) -> Result<Vec<(ChunkId, DocumentId)>, StoreError> {
+        let f = self.fields;
+        let searcher = self.reader.searcher();
+        let mut out = Vec::new();
+        for segment in searcher.segment_readers() {
+            let store = segment
+                .get_store_reader(1)
+                .map_err(|e| StoreError::Tantivy(tantivy::TantivyError::from(e)))?;
+            let documents = segment.fast_fields().i64("document_id")?;
+            for doc_id in segment.doc_ids_alive() {
+                let doc: TantivyDocument = store.get(doc_id)?;
+                let chunk = doc.get_first(f.chunk_id).and_then(|v| v.as_str());
+                let (Some(chunk), Some(document)) = (chunk, documents.first(doc_id)) else {
+                    return Err(StoreError::Malformed(
+                        "a full-text entry has no chunk or document id".into(),
+                    ));
+                };
+                out.push((ChunkId(chunk.to_string()), DocumentId(document)));
+            }
+        }
+        Ok(out)
+    }
+
+    fn integrity_blocking(&self) -> Result<Vec<String>, StoreError> {
+        let mut damaged: Vec<String> = self
+            .index
+            .validate_checksum()?
+            .into_iter()
+            .map(|p| format!("{} fails its checksum", p.display()))
+            .collect();
+        damaged.sort();
+        Ok(damaged)
+    }
+}
+
 /// Query syntax characters are dropped so that every question is read as plain words.
 fn sanitise(query: &str) -> String {
     query
@@ -364,6 +400,16 @@ impl TextIndex for TantivyIndex {
 
     async fn count(&self) -> PortResult<u64> {
         Ok(self.0.reader.searcher().num_docs())
+    }
+
+    async fn chunk_ids(&self) -> PortResult<Vec<(ChunkId, DocumentId)>> {
+        let this = Arc::clone(&self.0);
+        blocking(move || this.ids_blocking()).await
+    }
+
+    async fn check_integrity(&self) -> PortResult<Vec<String>> {
+        let this = Arc::clone(&self.0);
+        blocking(move || this.integrity_blocking()).await
     }
 }
 

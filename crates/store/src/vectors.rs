@@ -187,6 +187,35 @@ impl LanceVectors {
         Ok(())
     }
 
+    async fn all_ids(&self) -> Result<Vec<(ChunkId, DocumentId)>, StoreError> {
+        let batches: Vec<RecordBatch> = self
+            .table
+            .query()
+            .select(Select::columns(&["chunk_id", "document_id"]))
+            .execute()
+            .await?
+            .try_collect()
+            .await?;
+        let mut out = Vec::new();
+        for batch in batches {
+            let ids = batch
+                .column_by_name("chunk_id")
+                .and_then(|c| c.as_any().downcast_ref::<StringArray>());
+            let docs = batch
+                .column_by_name("document_id")
+                .and_then(|c| c.as_any().downcast_ref::<Int64Array>());
+            let (Some(ids), Some(docs)) = (ids, docs) else {
+                return Err(StoreError::Malformed(
+                    "the vector table has no chunk or document ids".into(),
+                ));
+            };
+            for i in 0..batch.num_rows() {
+                out.push((ChunkId(ids.value(i).to_string()), DocumentId(docs.value(i))));
+            }
+        }
+        Ok(out)
+    }
+
     /// Versions the table keeps on disk (for tests of compaction).
     pub async fn version_count(&self) -> Result<usize, StoreError> {
         Ok(self.table.list_versions().await?.len())
@@ -234,5 +263,9 @@ impl VectorIndex for LanceVectors {
             .await
             .map_err(StoreError::from)?;
         Ok(n as u64)
+    }
+
+    async fn chunk_ids(&self) -> PortResult<Vec<(ChunkId, DocumentId)>> {
+        Ok(self.all_ids().await?)
     }
 }

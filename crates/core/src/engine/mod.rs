@@ -2,11 +2,14 @@
 //! re-index.
 
 mod ask;
+mod doctor;
 mod pipeline;
 mod reindex;
 mod retrieve;
+mod sync;
 
 pub use ask::AnswerPorts;
+pub use doctor::{HealthReport, IndexCheck, PendingDocument, RepairReport};
 pub use reindex::ReindexReport;
 
 use crate::chunker::ChunkerConfig;

@@ -16,7 +16,7 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use tracing::Instrument;
 
-enum Job {
+pub(super) enum Job {
     File(FileInfo),
     Inline(InlineDocument),
     Unreadable(PathBuf, Failure),
@@ -86,7 +86,7 @@ impl Engine {
             .await
     }
 
-    async fn run(
+    pub(super) async fn run(
         &self,
         jobs: Vec<Job>,
         observer: &dyn IngestObserver,

@@ -20,6 +20,10 @@ impl Engine {
     /// catalog's chunks and stored embeddings.
     pub async fn reindex(&self) -> Result<ReindexReport, CoreError> {
         let _writer = self.writer.lock().await;
+        self.reindex_locked().await
+    }
+
+    pub(super) async fn reindex_locked(&self) -> Result<ReindexReport, CoreError> {
         let model = self.ports.embedder.model_id().to_string();
         self.ports
             .text
@@ -108,7 +112,7 @@ impl Engine {
         Ok(report)
     }
 
-    async fn embed_missing(
+    pub(super) async fn embed_missing(
         &self,
         chunks: &[crate::Chunk],
     ) -> Result<Vec<(crate::ChunkId, Vec<f32>)>, CoreError> {

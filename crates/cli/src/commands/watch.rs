@@ -1,0 +1,188 @@
+//! `cairn watch`: keep folders in step with the index. New and edited files are indexed
+//! (an edit re-embeds only the chunks whose text changed), moved files are renamed without
+//! re-embedding, deleted files are removed; changes are gathered for a moment (debounced)
+//! and applied together.
+
+use crate::app::{self, Paths};
+use anyhow::{bail, Context};
+use cairn_core::ingest::{IngestEvent, IngestReport, Outcome};
+use notify::{EventKind, RecursiveMode, Watcher};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Folders to add to the watched ones (kept across runs).
+    folders: Vec<PathBuf>,
+    /// Stop watching a folder (its documents stay indexed).
+    #[arg(long, value_name = "FOLDER")]
+    forget: Vec<PathBuf>,
+    /// List the watched folders and exit.
+    #[arg(long)]
+    list: bool,
+    /// Bring the watched folders up to date once, then exit.
+    #[arg(long)]
+    once: bool,
+    /// Quiet time, in milliseconds, that ends a burst of changes.
+    #[arg(long, default_value_t = 1000)]
+    debounce_ms: u64,
+    /// Print one JSON object per line (file outcomes, `synced`, `watching`).
+    #[arg(long)]
+    json: bool,
+}
+
+pub async fn run(paths: &Paths, args: Args) -> anyhow::Result<ExitCode> {
+    let engine = app::open(paths).await?;
+    for folder in &args.folders {
+        if !folder.is_dir() {
+            bail!("{} is not a folder", folder.display());
+        }
+        engine.watch_folder(folder).await?;
+    }
+    for folder in &args.forget {
+        if !engine.unwatch_folder(folder).await? {
+            eprintln!("{} was not watched", folder.display());
+        }
+    }
+    let folders = engine.watched_folders().await?;
+    if args.list || (!args.forget.is_empty() && args.folders.is_empty()) {
+        for folder in &folders {
+            println!("{}", folder.display());
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    if folders.is_empty() {
+        bail!("no folder is watched: `cairn watch <folder>` adds one");
+    }
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let data_dir = std::path::absolute(&paths.data_dir)?;
+    let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
+        if event.is_ok_and(|e| relevant(&e, &data_dir)) {
+            let _ = tx.send(());
+        }
+    })
+    .context("cannot watch for file changes")?;
+    // Watch first, then sync: a change made during the first sync is not missed.
+    for folder in &folders {
+        if let Err(e) = watcher.watch(folder, RecursiveMode::Recursive) {
+            eprintln!("warning: cannot watch {}: {e}", folder.display());
+        }
+    }
+    let printer = Printer { json: args.json };
+    sync(&engine, &folders, &printer).await?;
+    if args.once {
+        return Ok(ExitCode::SUCCESS);
+    }
+    printer.watching(&folders);
+    let quiet = Duration::from_millis(args.debounce_ms.max(50));
+    let ctrl_c = tokio::signal::ctrl_c();
+    tokio::pin!(ctrl_c);
+    loop {
+        tokio::select! {
+            _ = &mut ctrl_c => break,
+            change = rx.recv() => {
+                if change.is_none() {
+                    break;
+                }
+                // Gather the burst: wait for `quiet` without changes, at most 10 × `quiet`.
+                let deadline = Instant::now() + quiet * 10;
+                while Instant::now() < deadline {
+                    match tokio::time::timeout(quiet, rx.recv()).await {
+                        Ok(Some(())) => continue,
+                        _ => break,
+                    }
+                }
+                sync(&engine, &folders, &printer).await?;
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Changes to files, not reads, and not Cairn's own writes to its data folder.
+fn relevant(event: &notify::Event, data_dir: &Path) -> bool {
+    !matches!(event.kind, EventKind::Access(_))
+        && event.paths.iter().any(|p| !p.starts_with(data_dir))
+}
+
+async fn sync(
+    engine: &cairn_core::Engine,
+    folders: &[PathBuf],
+    printer: &Printer,
+) -> anyhow::Result<()> {
+    let observer = |event: &IngestEvent| printer.event(event);
+    let report = engine.sync(folders, &observer).await?;
+    printer.synced(&report);
+    Ok(())
+}
+
+struct Printer {
+    json: bool,
+}
+
+impl Printer {
+    fn event(&self, event: &IngestEvent) {
+        let IngestEvent::File { path, outcome } = event else {
+            return;
+        };
+        if *outcome == Outcome::Unchanged {
+            return;
+        }
+        if self.json {
+            if let Ok(line) = serde_json::to_string(event) {
+                println!("{line}");
+            }
+            return;
+        }
+        match outcome {
+            Outcome::Indexed {
+                chunks, embedded, ..
+            } => println!("indexed  {path} ({chunks} chunks, {embedded} embedded)"),
+            Outcome::Renamed { from } => println!("renamed  {from} -> {path}"),
+            Outcome::Removed => println!("removed  {path}"),
+            Outcome::Failed(f) => println!("failed   {path}: {} [{}]", f.message, f.code),
+            Outcome::Unchanged => {}
+        }
+    }
+
+    fn synced(&self, r: &IngestReport) {
+        if self.json {
+            let line = serde_json::json!({
+                "event": "synced",
+                "indexed": r.indexed.len(),
+                "embedded": r.embedded,
+                "unchanged": r.unchanged.len(),
+                "renamed": r.renamed.len(),
+                "removed": r.removed.len(),
+                "failed": r.failed.len(),
+            });
+            println!("{line}");
+        } else if r.indexed.len() + r.renamed.len() + r.removed.len() + r.failed.len() > 0 {
+            println!(
+                "synced: {} indexed ({} chunks embedded), {} renamed, {} removed, {} failed, {} unchanged",
+                r.indexed.len(),
+                r.embedded,
+                r.renamed.len(),
+                r.removed.len(),
+                r.failed.len(),
+                r.unchanged.len()
+            );
+        }
+    }
+
+    fn watching(&self, folders: &[PathBuf]) {
+        if self.json {
+            let folders: Vec<String> = folders.iter().map(|f| f.display().to_string()).collect();
+            println!(
+                "{}",
+                serde_json::json!({ "event": "watching", "folders": folders })
+            );
+        } else {
+            println!(
+                "watching {} folder(s); changes are indexed as they happen (Ctrl-C to stop)",
+                folders.len()
+            );
+        }
+    }
+}
