@@ -7,7 +7,7 @@ use cairn_core::ports::{Conversations, Embedder};
 use cairn_core::Engine;
 use cairn_extract::{IsolatedExtractor, Limits, WorkerCommand};
 use cairn_models::{BertEmbedder, EmbedderOptions, GeneratorOptions, MistralGenerator};
-use cairn_store::Stores;
+use cairn_store::{DataLock, Stores};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -125,6 +125,17 @@ pub struct Opened {
     pub unclean_shutdown: bool,
     /// Derived stores that were damaged, set aside and started empty.
     pub recreated: Vec<String>,
+    /// The data folder's lock (told when the stores were recovered).
+    pub lock: Option<Arc<DataLock>>,
+}
+
+impl Opened {
+    /// After a repair that left the stores healthy, closing counts as a clean close.
+    pub fn mark_recovered(&self, report: &RepairReport) {
+        if let (true, Some(lock)) = (report.after.healthy(), &self.lock) {
+            lock.mark_recovered();
+        }
+    }
 }
 
 /// Opens the engine on a data folder (recovering it after an unclean shutdown).
@@ -149,6 +160,7 @@ pub async fn open_unchecked(data_dir: &Path, embedder: BertEmbedder) -> anyhow::
         .with_context(|| format!("cannot open the data folder {}", data_dir.display()))?;
     let unclean_shutdown = stores.unclean_shutdown();
     let recreated = stores.recreated.clone();
+    let lock = stores.catalog.lock();
     let embedder: Arc<dyn Embedder> = Arc::new(embedder);
     let config = EngineConfig::for_embedder(embedder.as_ref());
     let conversations: Arc<dyn Conversations> = stores.catalog.clone();
@@ -164,6 +176,7 @@ pub async fn open_unchecked(data_dir: &Path, embedder: BertEmbedder) -> anyhow::
         conversations,
         unclean_shutdown,
         recreated,
+        lock,
     })
 }
 
@@ -177,6 +190,7 @@ async fn recover(opened: &Opened) -> anyhow::Result<()> {
     }
     let report = opened.engine.repair(&|_: &IngestEvent| {}).await?;
     eprintln!("note: {}", repair_summary(&report));
+    opened.mark_recovered(&report);
     if !report.after.catalog_problems.is_empty() {
         anyhow::bail!(
             "the catalog is damaged ({}); restore catalog.sqlite from a backup",

@@ -65,9 +65,8 @@ impl IsolatedExtractor {
                 ),
             ));
         }
-        let size = std::fs::metadata(path)
-            .map_err(|e| io_failure(path, &e))?
-            .len();
+        let before = regular_file(path)?;
+        let size = before.len();
         if size > self.limits.max_file_bytes {
             return Err(Failure::new(
                 ErrorCode::TooLarge,
@@ -77,7 +76,16 @@ impl IsolatedExtractor {
                 ),
             ));
         }
-        self.run_worker(path)
+        let doc = self.run_worker(path)?;
+        // A file still being written (a download, a save in progress) is read again later.
+        let after = std::fs::metadata(path).map_err(|e| io_failure(path, &e))?;
+        if after.len() != before.len() || after.modified().ok() != before.modified().ok() {
+            return Err(Failure::new(
+                ErrorCode::FileChanged,
+                "the file changed while it was being read; it is read again once it settles",
+            ));
+        }
+        Ok(doc)
     }
 
     fn run_worker(&self, path: &Path) -> Result<ExtractedDocument, Failure> {
@@ -127,6 +135,19 @@ impl IsolatedExtractor {
             None => Err(crash_failure(&status, &err)),
         }
     }
+}
+
+/// The metadata of a regular file; a pipe, socket or device is refused before it is opened
+/// (opening a pipe would wait for a writer forever).
+fn regular_file(path: &Path) -> Result<std::fs::Metadata, Failure> {
+    let meta = std::fs::metadata(path).map_err(|e| io_failure(path, &e))?;
+    if !meta.is_file() {
+        return Err(Failure::new(
+            ErrorCode::Unreadable,
+            "not a regular file (a pipe, socket or device): Cairn reads files only",
+        ));
+    }
+    Ok(meta)
 }
 
 /// Reads a pipe to its end on a thread (keeping at most `cap` bytes), so a chatty worker
@@ -188,6 +209,7 @@ impl Extractor for IsolatedExtractor {
     async fn fingerprint(&self, path: &Path) -> Result<ContentHash, Failure> {
         let path = path.to_path_buf();
         tokio::task::spawn_blocking(move || {
+            regular_file(&path)?;
             let mut hasher = blake3::Hasher::new();
             let file = std::fs::File::open(&path).map_err(|e| io_failure(&path, &e))?;
             hasher

@@ -53,6 +53,11 @@ impl SqliteCatalog {
         self
     }
 
+    /// The data folder's lock, when this catalog holds one.
+    pub fn lock(&self) -> Option<std::sync::Arc<crate::DataLock>> {
+        self.lock.clone()
+    }
+
     /// Whether the previous process on this data folder stopped without closing it.
     pub fn unclean_shutdown(&self) -> bool {
         self.lock.as_ref().is_some_and(|l| l.unclean_shutdown())

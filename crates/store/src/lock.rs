@@ -10,6 +10,7 @@ use crate::StoreError;
 use std::fs::{File, OpenOptions, TryLockError};
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// The lock of one data folder; released when dropped.
 #[derive(Debug)]
@@ -17,6 +18,9 @@ pub struct DataLock {
     _file: File,
     marker: PathBuf,
     unclean: bool,
+    /// Whether closing may remove the marker: false after an unclean shutdown until the
+    /// stores were checked and repaired, so a look without repair keeps the warning.
+    settled: AtomicBool,
 }
 
 impl DataLock {
@@ -57,6 +61,7 @@ impl DataLock {
             _file: file,
             marker,
             unclean,
+            settled: AtomicBool::new(!unclean),
         })
     }
 
@@ -64,11 +69,18 @@ impl DataLock {
     pub fn unclean_shutdown(&self) -> bool {
         self.unclean
     }
+
+    /// The stores were repaired after an unclean shutdown: closing now is a clean close.
+    pub fn mark_recovered(&self) {
+        self.settled.store(true, Ordering::SeqCst);
+    }
 }
 
 impl Drop for DataLock {
     fn drop(&mut self) {
         // Closed cleanly; the file lock itself goes with the file handle.
-        let _ = std::fs::remove_file(&self.marker);
+        if self.settled.load(Ordering::SeqCst) {
+            let _ = std::fs::remove_file(&self.marker);
+        }
     }
 }

@@ -32,7 +32,9 @@ pub async fn run(paths: &Paths, args: Args) -> anyhow::Result<ExitCode> {
     let engine = &opened.engine;
     let health = engine.check().await?;
     let repair = if args.repair {
-        Some(engine.repair(&|_: &IngestEvent| {}).await?)
+        let report = engine.repair(&|_: &IngestEvent| {}).await?;
+        opened.mark_recovered(&report);
+        Some(report)
     } else {
         None
     };

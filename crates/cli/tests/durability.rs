@@ -1,0 +1,520 @@
+//! Never losing work: `kill -9` during ingestion, damaged indexes, a second process on the
+//! same data folder, watched folders and hostile files, all through the real `cairn` binary
+//! with the real stores and embedder.
+
+mod support;
+
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+use support::{shared_data, Cairn};
+
+/// A folder of real documents: a long PDF, two Wikipedia articles and short notes.
+fn real_folder() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let data = shared_data();
+    std::fs::copy(data.join("docs/pdf/dmca.pdf"), dir.path().join("dmca.pdf")).unwrap();
+    for name in ["Computational_complexity_theory.md", "Nikola_Tesla.md"] {
+        let text = std::fs::read_to_string(data.join("squad-dev/docs").join(name))
+            .unwrap_or_else(|_| panic!("{name} is in squad-dev"));
+        // The first 12,000 bytes (on a paragraph end) keep the test quick.
+        let cut = text[..text.len().min(12_000)]
+            .rfind("\n\n")
+            .unwrap_or(text.len());
+        std::fs::write(dir.path().join(name), &text[..cut]).unwrap();
+    }
+    for i in 0..4 {
+        std::fs::write(
+            dir.path().join(format!("note-{i}.txt")),
+            format!(
+                "Note {i}: the shed key is under stone number {i}. Water the ferns on day {i}."
+            ),
+        )
+        .unwrap();
+    }
+    dir
+}
+
+/// Path → (state, chunk count) of every document.
+fn documents(cairn: &Cairn) -> BTreeMap<String, (String, u64)> {
+    cairn
+        .json(&["docs", "--json"])
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            (
+                d["path"].as_str().unwrap().to_string(),
+                (
+                    d["state"].as_str().unwrap().to_string(),
+                    d["chunk_count"].as_u64().unwrap(),
+                ),
+            )
+        })
+        .collect()
+}
+
+/// `cairn doctor --json` without repair: (exit success, report).
+fn doctor(cairn: &Cairn) -> (bool, Value) {
+    let (ok, stdout, stderr) = cairn.run(&["doctor", "--json"]);
+    let report = serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stderr}"));
+    (ok, report)
+}
+
+/// A small deterministic generator for kill delays (xorshift).
+struct Delays(u64);
+
+impl Delays {
+    fn next_ms(&mut self, low: u64, high: u64) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        low + self.0 % (high - low)
+    }
+}
+
+#[test]
+fn ingestion_killed_at_random_points_resumes_without_losing_or_duplicating_anything() {
+    let folder = real_folder();
+    let path = folder.path().to_str().unwrap();
+    let reference = Cairn::new();
+    reference.json(&["ingest", path, "--json"]);
+    let expected = documents(&reference);
+    let chunks: u64 = expected.values().map(|(_, c)| c).sum();
+    assert_eq!(expected.len(), 7, "{expected:?}");
+
+    let cairn = Cairn::new();
+    let mut delays = Delays(0x5eed_cafe);
+    let mut kills = 0;
+    let mut finished = false;
+    while kills < 12 && !finished {
+        let mut child = cairn
+            .command()
+            .args(["ingest", path, "--json"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let delay = Duration::from_millis(delays.next_ms(300, 7000));
+        let started = Instant::now();
+        while started.elapsed() < delay {
+            if let Some(status) = child.try_wait().unwrap() {
+                assert!(status.success(), "an interrupted ingest could not resume");
+                finished = true;
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        if !finished {
+            child.kill().unwrap(); // SIGKILL: no clean-up runs
+            child.wait().unwrap();
+            kills += 1;
+            // Whatever the moment, the stores agree on every settled document.
+            let (consistent, report) = doctor(&cairn);
+            assert!(consistent, "after kill {kills} at {delay:?}: {report:#}");
+        }
+    }
+    assert!(
+        kills >= 5,
+        "only {kills} kills landed before the ingest finished"
+    );
+    // The next run finishes the job.
+    let (ok, _, stderr) = cairn.run(&["ingest", path, "--json"]);
+    assert!(ok, "{stderr}");
+    let (healthy, report) = doctor(&cairn);
+    assert!(healthy, "{report:#}");
+    assert!(
+        report["health"]["pending"].as_array().unwrap().is_empty(),
+        "{report:#}"
+    );
+    assert_eq!(report["health"]["text"]["rows"], chunks, "{report:#}");
+    assert_eq!(report["health"]["vectors"]["rows"], chunks, "{report:#}");
+    assert_eq!(documents(&cairn), expected, "documents or chunks were lost");
+    eprintln!(
+        "kill-and-resume: {kills} kills survived, 0 of {} documents and 0 of {chunks} chunks lost",
+        expected.len()
+    );
+}
+
+#[test]
+fn a_second_process_on_the_same_data_folder_is_refused_with_a_clear_message() {
+    let cairn = Cairn::new();
+    let notes = tempfile::tempdir().unwrap();
+    std::fs::write(notes.path().join("a.txt"), "Alpha notes about gardening.").unwrap();
+    let mut watch = Watch::start(&cairn, notes.path());
+    watch.until("watching");
+    let (ok, _, stderr) = cairn.run(&["docs"]);
+    assert!(!ok);
+    assert!(
+        stderr.contains("another Cairn is using the data folder"),
+        "{stderr}"
+    );
+    watch.stop();
+    // Closed cleanly: the next process opens the folder without a recovery check.
+    let (ok, _, stderr) = cairn.run(&["docs"]);
+    assert!(ok, "{stderr}");
+    assert!(!stderr.contains("did not close"), "{stderr}");
+}
+
+#[test]
+fn doctor_finds_drift_and_damage_and_repairs_them_from_the_catalog() {
+    let cairn = Cairn::new();
+    let notes = tempfile::tempdir().unwrap();
+    for (name, text) in [
+        (
+            "tea.md",
+            "# Tea\n\nGreen tea steeps for two minutes at eighty degrees.",
+        ),
+        (
+            "bread.md",
+            "# Bread\n\nSourdough needs a lively starter and a long proof.",
+        ),
+    ] {
+        std::fs::write(notes.path().join(name), text).unwrap();
+    }
+    cairn.json(&["ingest", notes.path().to_str().unwrap(), "--json"]);
+    let (consistent, _) = doctor(&cairn);
+    assert!(consistent);
+
+    // The full-text index vanishes: every chunk is missing from it.
+    std::fs::remove_dir_all(cairn.data.path().join("fulltext")).unwrap();
+    let (consistent, report) = doctor(&cairn);
+    assert!(!consistent);
+    assert_eq!(report["health"]["text"]["missing"], 2, "{report:#}");
+    assert_eq!(report["health"]["drifted"].as_array().unwrap().len(), 2);
+    let (ok, stdout, stderr) = cairn.run(&["doctor", "--repair"]);
+    assert!(ok, "{stdout}{stderr}");
+    assert!(stdout.contains("re-added 2 documents"), "{stdout}");
+    let hits = cairn.json(&["search", "sourdough starter", "--mode", "bm25", "--json"]);
+    assert!(hits.to_string().contains("bread.md"), "{hits}");
+
+    // A byte inside a segment file flips (its footer intact): its checksum fails, and the
+    // index is rebuilt.
+    let fulltext = cairn.data.path().join("fulltext");
+    let segment = std::fs::read_dir(&fulltext)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "store"))
+        .max_by_key(|p| std::fs::metadata(p).unwrap().len())
+        .expect("a segment's document store");
+    let mut bytes = std::fs::read(&segment).unwrap();
+    let middle = bytes.len() / 3;
+    bytes[middle] ^= 0xff;
+    std::fs::write(&segment, bytes).unwrap();
+    let (consistent, report) = doctor(&cairn);
+    assert!(!consistent);
+    assert!(
+        report["health"]["text"]["problems"]
+            .to_string()
+            .contains("checksum"),
+        "{report:#}"
+    );
+    let repaired = cairn.json(&["doctor", "--repair", "--json"]);
+    assert_eq!(repaired["repair"]["rebuilt"], true, "{repaired:#}");
+    assert!(doctor(&cairn).0);
+
+    // The index's metadata is unreadable: the store is set aside and rebuilt on open.
+    std::fs::write(fulltext.join("meta.json"), "{ not json").unwrap();
+    let (ok, _, stderr) = cairn.run(&["search", "green tea", "--mode", "bm25", "--json"]);
+    assert!(ok, "{stderr}");
+    assert!(stderr.contains("moved to"), "{stderr}");
+    let (consistent, report) = doctor(&cairn);
+    assert!(consistent, "{report:#}");
+    assert_eq!(report["health"]["text"]["rows"], 2, "{report:#}");
+}
+
+/// `cairn watch --json` running in the background, read line by line.
+struct Watch {
+    child: Child,
+    lines: mpsc::Receiver<Value>,
+}
+
+impl Watch {
+    fn start(cairn: &Cairn, folder: &Path) -> Self {
+        let mut child = cairn
+            .command()
+            .args(["watch", "--json", "--debounce-ms", "300"])
+            .arg(folder)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (tx, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Ok(value) = serde_json::from_str(&line) {
+                    if tx.send(value).is_err() {
+                        break;
+                    }
+                }
+            }
+        });
+        Watch { child, lines }
+    }
+
+    /// The lines up to and including the next `event`, within a minute.
+    fn until(&mut self, event: &str) -> Vec<Value> {
+        let mut seen = Vec::new();
+        loop {
+            let line = self
+                .lines
+                .recv_timeout(Duration::from_secs(60))
+                .unwrap_or_else(|_| panic!("no {event} event; saw {seen:?}"));
+            let done = line["event"] == event;
+            seen.push(line);
+            if done {
+                return seen;
+            }
+        }
+    }
+
+    /// Ctrl-C, as a person stops it.
+    fn stop(mut self) {
+        let pid = self.child.id().to_string();
+        assert!(Command::new("kill")
+            .args(["-INT", &pid])
+            .status()
+            .unwrap()
+            .success());
+        let status = self.child.wait().unwrap();
+        assert!(status.success(), "{status}");
+    }
+}
+
+fn file_outcome<'a>(lines: &'a [Value], name: &str) -> &'a Value {
+    lines
+        .iter()
+        .find(|l| l["event"] == "file" && l["path"].as_str().is_some_and(|p| p.ends_with(name)))
+        .map(|l| &l["outcome"])
+        .unwrap_or_else(|| panic!("no outcome for {name} in {lines:?}"))
+}
+
+#[test]
+fn a_watched_folder_follows_edits_renames_and_deletions() {
+    let cairn = Cairn::new();
+    let folder = real_folder();
+    std::fs::remove_file(folder.path().join("dmca.pdf")).unwrap();
+    let article = folder.path().join("Nikola_Tesla.md");
+    let mut watch = Watch::start(&cairn, folder.path());
+    let first = watch.until("synced");
+    let chunks = file_outcome(&first, "Nikola_Tesla.md")["chunks"]
+        .as_u64()
+        .unwrap();
+    assert!(chunks >= 8, "{first:?}");
+    watch.until("watching");
+
+    // One paragraph in the middle of a long article gets a sentence more.
+    let text = std::fs::read_to_string(&article).unwrap();
+    let mut paragraphs: Vec<&str> = text.split("\n\n").collect();
+    let middle = paragraphs.len() / 2;
+    let edited = format!(
+        "{} The canopy hums with cicadas at dusk.",
+        paragraphs[middle]
+    );
+    paragraphs[middle] = &edited;
+    std::fs::write(&article, paragraphs.join("\n\n")).unwrap();
+    let lines = watch.until("synced");
+    let outcome = file_outcome(&lines, "Nikola_Tesla.md");
+    let embedded = outcome["embedded"].as_u64().unwrap();
+    assert!(
+        (1..=3).contains(&embedded),
+        "one edited paragraph re-embedded {embedded} of {chunks} chunks"
+    );
+    eprintln!("watch: one paragraph edited, {embedded} of {chunks} chunks re-embedded");
+
+    // A rename is not a re-embed.
+    let moved = folder.path().join("tesla.md");
+    std::fs::rename(&article, &moved).unwrap();
+    let lines = watch.until("synced");
+    let outcome = file_outcome(&lines, "tesla.md");
+    assert_eq!(outcome["outcome"], "renamed", "{lines:?}");
+    assert_eq!(lines.last().unwrap()["embedded"], 0, "{lines:?}");
+
+    // New and deleted files.
+    std::fs::write(
+        folder.path().join("new.txt"),
+        "Fresh notes about the heron by the pond.",
+    )
+    .unwrap();
+    std::fs::remove_file(folder.path().join("note-0.txt")).unwrap();
+    let mut lines = watch.until("synced");
+    while !lines.iter().any(|l| {
+        l["path"]
+            .as_str()
+            .is_some_and(|p| p.ends_with("note-0.txt"))
+    }) {
+        lines.extend(watch.until("synced"));
+    }
+    assert_eq!(
+        file_outcome(&lines, "note-0.txt")["outcome"],
+        "removed",
+        "{lines:?}"
+    );
+    watch.stop();
+    let docs = documents(&cairn);
+    assert!(docs.keys().any(|p| p.ends_with("new.txt")), "{docs:?}");
+    assert!(docs.keys().any(|p| p.ends_with("tesla.md")), "{docs:?}");
+    assert!(!docs.keys().any(|p| p.ends_with("note-0.txt")), "{docs:?}");
+    assert!(doctor(&cairn).0);
+}
+
+#[test]
+fn hostile_files_each_end_indexed_or_failed_with_a_clear_reason() {
+    let cairn = Cairn::new();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let pdf = std::fs::read(shared_data().join("docs/pdf/dmca.pdf")).unwrap();
+    std::fs::write(d.join("truncated.pdf"), &pdf[..pdf.len() / 3]).unwrap();
+    std::fs::write(
+        d.join("garbage.pdf"),
+        b"%PDF-1.7\n\x00\xff garbage \x01 obj << >>",
+    )
+    .unwrap();
+    std::fs::write(d.join("empty.txt"), b"").unwrap();
+    std::fs::write(
+        d.join("latin1.txt"),
+        b"Caf\xe9 cr\xe8me br\xfbl\xe9e recipe notes",
+    )
+    .unwrap();
+    std::fs::write(d.join("bomb.docx"), zip_bomb()).unwrap();
+    std::fs::write(d.join("broken.docx"), b"PK\x03\x04 not really a zip").unwrap();
+    // A 3 GiB sparse file: over the size limit, refused before it is read.
+    std::fs::File::create(d.join("huge.txt"))
+        .unwrap()
+        .set_len(3 << 30)
+        .unwrap();
+    // A name that is not UTF-8.
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        let name = std::ffi::OsStr::from_bytes(b"r\xe9sum\xe9.md");
+        std::fs::write(d.join(name), "# Skills\n\nWelding and beekeeping.").unwrap();
+    }
+    // A folder that contains itself, through a symlink.
+    std::fs::create_dir(d.join("loop")).unwrap();
+    std::os::unix::fs::symlink("..", d.join("loop/up")).unwrap();
+    // A pipe named like a text file, named directly: refused, never opened.
+    let fifo = d.join("pipe.txt");
+    assert!(Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success());
+    // A file that keeps growing while it is read.
+    let growing = d.join("growing.log");
+    std::fs::write(&growing, "line\n".repeat(1000)).unwrap();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let writer = {
+        let (stop, growing) = (stop.clone(), growing.clone());
+        std::thread::spawn(move || {
+            use std::io::Write;
+            let mut f = std::fs::OpenOptions::new()
+                .append(true)
+                .open(growing)
+                .unwrap();
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                f.write_all(b"another line\n").unwrap();
+                std::thread::sleep(Duration::from_millis(2));
+            }
+        })
+    };
+    let report = cairn.json(&[
+        "ingest",
+        d.to_str().unwrap(),
+        fifo.to_str().unwrap(),
+        "--json",
+    ]);
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    writer.join().unwrap();
+
+    let failed: BTreeMap<String, (String, String)> = report["failed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            let name = Path::new(f[0].as_str().unwrap())
+                .file_name()
+                .unwrap()
+                .to_string_lossy()
+                .into_owned();
+            (
+                name,
+                (
+                    f[1]["code"].as_str().unwrap().to_string(),
+                    f[1]["message"].as_str().unwrap().to_string(),
+                ),
+            )
+        })
+        .collect();
+    let code = |name: &str| {
+        failed
+            .get(name)
+            .map(|(c, _)| c.as_str())
+            .unwrap_or_else(|| panic!("{name} did not fail: {report:#}"))
+    };
+    assert_eq!(code("empty.txt"), "empty_document");
+    assert_eq!(code("huge.txt"), "too_large");
+    assert_eq!(code("pipe.txt"), "unreadable");
+    assert_eq!(code("growing.log"), "file_changed");
+    assert_eq!(code("broken.docx"), "corrupt_file");
+    assert!(
+        ["corrupt_file", "too_large"].contains(&code("bomb.docx")),
+        "{report:#}"
+    );
+    assert!(
+        ["corrupt_file", "empty_document"].contains(&code("garbage.pdf")),
+        "{report:#}"
+    );
+    for (name, (_, message)) in &failed {
+        assert!(message.len() > 15, "{name}: {message}");
+    }
+    let indexed: Vec<String> = report["indexed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            Path::new(i[0].as_str().unwrap())
+                .file_name()
+                .unwrap()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .collect();
+    assert!(indexed.contains(&"latin1.txt".to_string()), "{report:#}");
+    assert!(
+        indexed.contains(&"r\u{fffd}sum\u{fffd}.md".to_string()),
+        "{report:#}"
+    );
+    // The truncated PDF is readable up to where it was cut, or fails with a reason.
+    assert!(indexed.contains(&"truncated.pdf".to_string()) || failed.contains_key("truncated.pdf"));
+    assert_eq!(indexed.len() + failed.len(), 10, "{report:#}");
+
+    // Once the file stops growing it is indexed.
+    let again = cairn.json(&["ingest", growing.to_str().unwrap(), "--json"]);
+    assert_eq!(again["indexed"].as_array().unwrap().len(), 1, "{again:#}");
+    assert!(doctor(&cairn).0);
+}
+
+/// A DOCX whose document.xml expands from about a megabyte to a gigabyte.
+fn zip_bomb() -> Vec<u8> {
+    use std::io::Write;
+    let mut out = std::io::Cursor::new(Vec::new());
+    {
+        let mut zip = zip::ZipWriter::new(&mut out);
+        let options = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Deflated)
+            .large_file(true);
+        zip.start_file("word/document.xml", options).unwrap();
+        let block = vec![b' '; 1 << 20];
+        for _ in 0..1024 {
+            zip.write_all(&block).unwrap();
+        }
+        zip.finish().unwrap();
+    }
+    out.into_inner()
+}
