@@ -1,0 +1,258 @@
+//! Random sequences of adds, edits, renames, deletions and re-indexes in a synchronised
+//! folder, checked after every step against a simple model of what should be indexed; and
+//! searches running while an ingest writes. The engine runs on the real extraction worker,
+//! SQLite, Tantivy, LanceDB and the real all-MiniLM-L6-v2 embedder.
+
+mod support;
+
+use cairn_core::engine::{EngineConfig, Ports};
+use cairn_core::ingest::{IngestEvent, IngestReport};
+use cairn_core::ports::Embedder;
+use cairn_core::{DocumentState, Engine, SearchMode, SearchRequest};
+use cairn_extract::{IsolatedExtractor, Limits, WorkerCommand};
+use cairn_models::{BertEmbedder, EmbedderOptions};
+use cairn_store::Stores;
+use proptest::prelude::*;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
+
+fn embedder() -> BertEmbedder {
+    static EMBEDDER: OnceLock<BertEmbedder> = OnceLock::new();
+    EMBEDDER
+        .get_or_init(|| {
+            BertEmbedder::load(&support::embedder(), EmbedderOptions::default()).unwrap()
+        })
+        .clone()
+}
+
+async fn engine(data: &Path) -> Engine {
+    let embedder: Arc<dyn Embedder> = Arc::new(embedder());
+    let stores = Stores::open(data, embedder.dimension()).await.unwrap();
+    let worker = WorkerCommand {
+        program: PathBuf::from(env!("CARGO_BIN_EXE_cairn")),
+        args: vec!["extract-worker".into()],
+    };
+    let config = EngineConfig::for_embedder(embedder.as_ref());
+    Engine::new(
+        Ports {
+            extractor: Arc::new(IsolatedExtractor::new(worker, Limits::default())),
+            catalog: stores.catalog,
+            text: stores.text,
+            vectors: stores.vectors,
+            embedder,
+        },
+        config,
+    )
+}
+
+#[derive(Debug, Clone)]
+enum Op {
+    Add(u8),
+    /// Adds a sentence to one paragraph of a file.
+    Edit(usize, usize),
+    Rename(usize),
+    Delete(usize),
+    Reindex,
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        3 => any::<u8>().prop_map(Op::Add),
+        3 => (any::<usize>(), any::<usize>()).prop_map(|(f, p)| Op::Edit(f, p)),
+        2 => any::<usize>().prop_map(Op::Rename),
+        2 => any::<usize>().prop_map(Op::Delete),
+        1 => Just(Op::Reindex),
+    ]
+}
+
+/// What the folder holds: file name → (its unique word, its paragraphs).
+#[derive(Default)]
+struct Model {
+    files: BTreeMap<String, (String, Vec<String>)>,
+    next: usize,
+}
+
+const WORDS: [&str; 8] = [
+    "river", "granite", "lantern", "orchard", "compass", "meadow", "harbour", "ember",
+];
+
+impl Model {
+    fn text(&self, name: &str) -> String {
+        self.files[name].1.join("\n\n")
+    }
+
+    fn nth(&self, i: usize) -> Option<String> {
+        let n = self.files.len();
+        (n > 0).then(|| self.files.keys().nth(i % n).cloned().unwrap_or_default())
+    }
+}
+
+async fn apply(engine: &Engine, root: &Path, model: &mut Model, op: &Op) -> Option<IngestReport> {
+    let path = |name: &str| root.join(name);
+    let mut rename = false;
+    match op {
+        Op::Add(seed) => {
+            model.next += 1;
+            let name = format!("f{}.md", model.next);
+            let unique = format!("zq{}x", model.next);
+            let paragraphs = (0..1 + usize::from(*seed % 4))
+                .map(|p| {
+                    format!(
+                        "Paragraph {p} of {unique} tells of the {} and the {}.",
+                        WORDS[(usize::from(*seed) + p) % 8],
+                        WORDS[p % 8]
+                    )
+                })
+                .collect();
+            model.files.insert(name.clone(), (unique, paragraphs));
+            std::fs::write(path(&name), model.text(&name)).unwrap();
+        }
+        Op::Edit(f, p) => {
+            let name = model.nth(*f)?;
+            let paragraphs = &mut model.files.get_mut(&name)?.1;
+            let at = p % paragraphs.len();
+            paragraphs[at].push_str(" A heron waded through the shallows.");
+            std::fs::write(path(&name), model.text(&name)).unwrap();
+        }
+        Op::Rename(f) => {
+            let name = model.nth(*f)?;
+            model.next += 1;
+            let to = format!("f{}.md", model.next);
+            let entry = model.files.remove(&name)?;
+            model.files.insert(to.clone(), entry);
+            std::fs::rename(path(&name), path(&to)).unwrap();
+            rename = true;
+        }
+        Op::Delete(f) => {
+            let name = model.nth(*f)?;
+            model.files.remove(&name);
+            std::fs::remove_file(path(&name)).unwrap();
+        }
+        Op::Reindex => {
+            engine.reindex().await.unwrap();
+            return None;
+        }
+    }
+    let report = engine
+        .sync(&[root.to_path_buf()], &|_: &IngestEvent| {})
+        .await
+        .unwrap();
+    if rename {
+        assert_eq!(report.renamed.len(), 1, "{report:?}");
+        assert_eq!(report.embedded, 0, "a rename re-embedded: {report:?}");
+    }
+    Some(report)
+}
+
+async fn check(engine: &Engine, root: &Path, model: &Model, after: &Op) {
+    let docs = engine.documents().await.unwrap();
+    let indexed: Vec<String> = docs
+        .iter()
+        .filter(|d| d.state == DocumentState::Indexed)
+        .map(|d| d.path.clone())
+        .collect();
+    let expected: Vec<String> = model
+        .files
+        .keys()
+        .map(|n| root.join(n).to_string_lossy().into_owned())
+        .collect();
+    let mut sorted = indexed.clone();
+    sorted.sort();
+    assert_eq!(sorted, expected, "after {after:?}");
+    assert_eq!(docs.len(), expected.len(), "after {after:?}: {docs:?}");
+    let health = engine.check().await.unwrap();
+    assert!(health.healthy(), "after {after:?}: {health:?}");
+    for (name, (unique, _)) in &model.files {
+        let hits = engine
+            .search(&SearchRequest {
+                query: unique.clone(),
+                limit: 3,
+                mode: SearchMode::Bm25,
+                documents: None,
+            })
+            .await
+            .unwrap();
+        assert!(
+            hits.iter()
+                .any(|h| h.document_path.ends_with(name.as_str())),
+            "after {after:?}: {unique} does not find {name}"
+        );
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+
+    #[test]
+    fn random_folder_changes_keep_the_three_stores_in_step_with_the_folder(
+        ops in proptest::collection::vec(op(), 1..9)
+    ) {
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        runtime.block_on(async {
+            let root = tempfile::tempdir().unwrap();
+            let data = tempfile::tempdir().unwrap();
+            let engine = engine(data.path()).await;
+            let mut model = Model::default();
+            for op in &ops {
+                apply(&engine, root.path(), &mut model, op).await;
+                check(&engine, root.path(), &model, op).await;
+            }
+        });
+    }
+}
+
+#[test]
+fn searches_while_an_ingest_writes_see_only_whole_documents() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let data = tempfile::tempdir().unwrap();
+        let engine = Arc::new(engine(data.path()).await);
+        let source = support::shared_data().join("squad-dev/docs");
+        let dir = tempfile::tempdir().unwrap();
+        for name in ["Nikola_Tesla.md", "Warsaw.md", "Normans.md"] {
+            let text = std::fs::read_to_string(source.join(name)).unwrap();
+            let cut = text[..text.len().min(12_000)]
+                .rfind("\n\n")
+                .unwrap_or(text.len());
+            std::fs::write(dir.path().join(name), &text[..cut]).unwrap();
+        }
+        let folder = dir.path().to_path_buf();
+        let writer = {
+            let engine = engine.clone();
+            tokio::spawn(async move {
+                engine
+                    .ingest(&[folder], &|_: &IngestEvent| {})
+                    .await
+                    .unwrap()
+            })
+        };
+        let mut searches = 0;
+        while !writer.is_finished() {
+            let hits = engine
+                .search(&SearchRequest::hybrid("Who did Tesla work for?", 5))
+                .await
+                .unwrap();
+            let docs = engine.documents().await.unwrap();
+            for hit in &hits {
+                let doc = docs
+                    .iter()
+                    .find(|d| d.id == hit.chunk.document_id)
+                    .expect("a hit of a document the catalog knows");
+                assert!(hit.chunk.text.len() > 20);
+                assert_eq!(hit.document_path, doc.path);
+            }
+            searches += 1;
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        }
+        let report = writer.await.unwrap();
+        assert_eq!(report.indexed.len(), 3);
+        assert!(searches > 3, "{searches} searches ran during the ingest");
+        let hits = engine
+            .search(&SearchRequest::hybrid("Who did Tesla work for?", 5))
+            .await
+            .unwrap();
+        assert!(hits[0].document_path.ends_with("Nikola_Tesla.md"));
+        assert!(engine.check().await.unwrap().healthy());
+    });
+}
