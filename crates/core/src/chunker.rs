@@ -185,7 +185,8 @@ fn is_anchor(text: &str, units: &[Span], k: usize) -> bool {
     };
     let gap = &text[units[k].1..next.0];
     let paragraph_end = gap.matches('\n').count() >= 2;
-    paragraph_end && blake3::hash(text[units[k].0..units[k].1].as_bytes()).as_bytes()[0] % 2 == 0
+    paragraph_end
+        && blake3::hash(&text.as_bytes()[units[k].0..units[k].1]).as_bytes()[0].is_multiple_of(2)
 }
 
 /// Greedily packs consecutive units into chunks with overlap.
