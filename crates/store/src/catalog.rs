@@ -127,6 +127,12 @@ fn chunk_from_row(row: &SqliteRow) -> Result<Chunk, StoreError> {
     })
 }
 
+/// A chunk row with the `vector` column of a left-joined embedding.
+fn chunk_with_vector(row: &SqliteRow) -> Result<(Chunk, Option<Vec<f32>>), StoreError> {
+    let vector: Option<Vec<u8>> = row.try_get("vector")?;
+    Ok((chunk_from_row(row)?, vector.map(|b| blob_to_vector(&b))))
+}
+
 pub(crate) fn vector_to_blob(v: &[f32]) -> Vec<u8> {
     v.iter().flat_map(|x| x.to_le_bytes()).collect()
 }
@@ -469,13 +475,7 @@ impl Catalog for SqliteCatalog {
         .fetch_all(&self.pool)
         .await
         .map_err(StoreError::from)?;
-        let mut out = Vec::with_capacity(rows.len());
-        for row in rows {
-            let chunk = port(chunk_from_row(&row))?;
-            let vector: Option<Vec<u8>> = row.try_get("vector").map_err(StoreError::from)?;
-            out.push((chunk, vector.map(|b| blob_to_vector(&b))));
-        }
-        Ok(out)
+        port(rows.iter().map(chunk_with_vector).collect())
     }
 
     async fn store_embeddings(
@@ -508,13 +508,7 @@ impl Catalog for SqliteCatalog {
         .fetch_all(&self.pool)
         .await
         .map_err(StoreError::from)?;
-        let mut out = Vec::with_capacity(rows.len());
-        for row in rows {
-            let chunk = port(chunk_from_row(&row))?;
-            let vector: Option<Vec<u8>> = row.try_get("vector").map_err(StoreError::from)?;
-            out.push((chunk, vector.map(|b| blob_to_vector(&b))));
-        }
-        Ok(out)
+        port(rows.iter().map(chunk_with_vector).collect())
     }
 
     async fn chunk_ids(&self) -> PortResult<Vec<(ChunkId, DocumentId)>> {

@@ -195,17 +195,24 @@ impl Engine {
             .filter(|p| p.state == DocumentState::Queued)
             .collect();
         let paths: Vec<PathBuf> = queued.iter().map(|p| PathBuf::from(&p.path)).collect();
+        // Matched by path: the scan sorts its own way.
+        let mut scanned: HashMap<String, Scanned> = self
+            .ports
+            .extractor
+            .scan(&paths)
+            .await
+            .into_iter()
+            .filter_map(|s| match &s {
+                Scanned::File(info) => Some((info.path.to_string_lossy().into_owned(), s)),
+                Scanned::Unreadable { .. } => None,
+            })
+            .collect();
         let mut jobs = Vec::new();
-        for (pending, scanned) in queued.iter().zip(self.ports.extractor.scan(&paths).await) {
-            match scanned {
-                Scanned::File(info) => jobs.push(Job::File(info)),
-                Scanned::Unreadable { .. } => {
-                    self.drop_from_indexes(pending.id).await?;
-                    self.ports
-                        .catalog
-                        .remove_document(pending.id)
-                        .await
-                        .map_err(CoreError::Catalog)?;
+        for pending in queued {
+            match scanned.remove(&pending.path) {
+                Some(Scanned::File(info)) => jobs.push(Job::File(info)),
+                _ => {
+                    self.forget(pending.id).await?;
                     report.abandoned.push(pending.path.clone());
                 }
             }

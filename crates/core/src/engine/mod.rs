@@ -95,14 +95,19 @@ impl Engine {
             .await
             .map_err(CoreError::Catalog)?
             .ok_or(CoreError::DocumentNotFound(id))?;
+        self.forget(id).await?;
+        tracing::info!(document = %id, "document removed");
+        Ok(record)
+    }
+
+    /// Takes a document out of both indexes, then out of the catalog.
+    async fn forget(&self, id: DocumentId) -> Result<(), CoreError> {
         self.drop_from_indexes(id).await?;
         self.ports
             .catalog
             .remove_document(id)
             .await
-            .map_err(CoreError::Catalog)?;
-        tracing::info!(document = %id, "document removed");
-        Ok(record)
+            .map_err(CoreError::Catalog)
     }
 
     /// Takes a document's chunks out of both indexes, committed.

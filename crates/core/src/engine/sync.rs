@@ -75,12 +75,7 @@ impl Engine {
             observer.on_event(&IngestEvent::File { path: to, outcome });
         }
         for doc in gone {
-            self.drop_from_indexes(doc.id).await?;
-            self.ports
-                .catalog
-                .remove_document(doc.id)
-                .await
-                .map_err(CoreError::Catalog)?;
+            self.forget(doc.id).await?;
             tracing::info!(document = %doc.id, "document removed: its file is gone");
             settled.record(&doc.path, &Outcome::Removed);
             observer.on_event(&IngestEvent::File {
