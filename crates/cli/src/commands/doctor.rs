@@ -30,13 +30,13 @@ pub async fn run(paths: &Paths, args: Args) -> anyhow::Result<ExitCode> {
     let embedder = app::load_embedder(&paths.embedder).await?;
     let opened = app::open_unchecked(&paths.data_dir, embedder).await?;
     let engine = &opened.engine;
-    let health = engine.check().await?;
-    let repair = if args.repair {
+    // A repair starts with the same check: it is run once either way.
+    let (health, repair) = if args.repair {
         let report = engine.repair(&|_: &IngestEvent| {}).await?;
         opened.mark_recovered(&report);
-        Some(report)
+        (report.before.clone(), Some(report))
     } else {
-        None
+        (engine.check().await?, None)
     };
     let after = repair.as_ref().map_or(&health, |r| &r.after);
     if args.json {

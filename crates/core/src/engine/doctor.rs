@@ -8,7 +8,7 @@ use crate::document::DocumentState;
 use crate::error::CoreError;
 use crate::ids::{ChunkId, DocumentId};
 use crate::ingest::{IngestObserver, IngestReport};
-use crate::ports::{PortResult, Scanned, VectorRows};
+use crate::ports::{PortResult, Scanned};
 use serde::Serialize;
 use std::collections::{BTreeSet, HashMap};
 use std::path::PathBuf;
@@ -75,6 +75,8 @@ impl HealthReport {
 /// What a repair did.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct RepairReport {
+    /// The check the repair started from.
+    pub before: HealthReport,
     /// Both indexes were rebuilt from the catalog (an index was damaged).
     pub rebuilt: bool,
     /// Documents re-added to the indexes from the catalog (drifted or left `extracted`).
@@ -131,16 +133,14 @@ impl Engine {
         report.indexed_chunks = expected.len() as u64;
         let mut drifted = BTreeSet::new();
         let mut strays = BTreeSet::new();
-        let text_rows = match ports.text.check_integrity().await {
-            Ok(problems) if problems.is_empty() => ports.text.chunk_ids().await,
-            Ok(problems) => {
-                report.text.problems = problems;
-                Ok(Vec::new())
-            }
-            Err(e) => Err(e),
+        // Rows of an index whose files fail their checksums are not worth comparing.
+        let (text_problems, text_rows) = match ports.text.check_integrity().await {
+            Ok(problems) if problems.is_empty() => (problems, ports.text.chunk_ids().await),
+            Ok(problems) => (problems, Ok(Vec::new())),
+            Err(e) => (Vec::new(), Err(e)),
         };
         report.text = compare(
-            std::mem::take(&mut report.text.problems),
+            text_problems,
             text_rows,
             &expected,
             &states,
@@ -168,7 +168,8 @@ impl Engine {
         let mut report = RepairReport::default();
         if !before.catalog_problems.is_empty() {
             // The source of truth itself is damaged: nothing is rewritten from it.
-            report.after = before;
+            report.after = before.clone();
+            report.before = before;
             return Ok(report);
         }
         let mut readd: BTreeSet<DocumentId> = before
@@ -219,6 +220,7 @@ impl Engine {
         }
         report.resumed = self.run(jobs, observer).await?;
         report.after = self.check_locked().await?;
+        report.before = before;
         Ok(report)
     }
 
@@ -229,7 +231,7 @@ impl Engine {
             return Ok(());
         }
         let model = self.ports.embedder.model_id().to_string();
-        let mut rows: VectorRows = Vec::new();
+        let mut docs = Vec::with_capacity(ids.len());
         for id in ids {
             let items = self
                 .ports
@@ -237,50 +239,12 @@ impl Engine {
                 .document_chunks(*id, &model)
                 .await
                 .map_err(CoreError::Catalog)?;
-            let missing: Vec<_> = items
-                .iter()
-                .filter(|(_, e)| e.is_none())
-                .map(|(c, _)| c.clone())
-                .collect();
-            let fresh: HashMap<_, _> = self.embed_missing(&missing).await?.into_iter().collect();
-            if !fresh.is_empty() {
-                let stored: Vec<_> = fresh.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
-                self.ports
-                    .catalog
-                    .store_embeddings(&stored, &model)
-                    .await
-                    .map_err(CoreError::Catalog)?;
-            }
-            let chunks: Vec<_> = items.iter().map(|(c, _)| c.clone()).collect();
-            self.ports
-                .text
-                .replace_document(*id, &chunks)
-                .await
-                .map_err(CoreError::TextIndex)?;
-            let vectors = items
-                .into_iter()
-                .map(|(c, e)| {
-                    let e = e.or_else(|| fresh.get(&c.id).cloned()).unwrap_or_default();
-                    (c.id, e)
-                })
-                .collect();
-            rows.push((*id, vectors));
+            let (items, _) = self.complete_vectors(items).await?;
+            let (chunks, vectors) = items.into_iter().unzip();
+            docs.push((*id, chunks, vectors));
         }
-        self.ports
-            .text
-            .commit()
-            .await
-            .map_err(CoreError::TextIndex)?;
-        self.ports
-            .vectors
-            .replace_documents(rows)
-            .await
-            .map_err(CoreError::VectorIndex)?;
-        self.ports
-            .catalog
-            .mark_indexed(ids)
-            .await
-            .map_err(CoreError::Catalog)
+        self.index_documents(docs).await?;
+        Ok(())
     }
 }
 

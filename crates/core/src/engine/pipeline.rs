@@ -376,6 +376,25 @@ impl Engine {
         }
         let docs = std::mem::take(&mut pending.docs);
         pending.chunks = 0;
+        let ids = self.index_documents(docs).await?;
+        observer.on_event(&IngestEvent::Committed {
+            documents: ids.len(),
+        });
+        for (path, outcome) in pending.events.drain(..) {
+            report.record(&path, &outcome);
+            observer.on_event(&IngestEvent::File { path, outcome });
+        }
+        Ok(())
+    }
+}
+
+impl Engine {
+    /// Writes documents' chunks and vectors to both indexes (replacing what they held of
+    /// them), then marks the documents indexed in the catalog.
+    pub(super) async fn index_documents(
+        &self,
+        docs: Vec<(DocumentId, Vec<Chunk>, Vec<Vec<f32>>)>,
+    ) -> Result<Vec<DocumentId>, CoreError> {
         let text = &self.ports.text;
         for (id, chunks, _) in &docs {
             text.replace_document(*id, chunks)
@@ -403,14 +422,7 @@ impl Engine {
             .mark_indexed(&ids)
             .await
             .map_err(CoreError::Catalog)?;
-        observer.on_event(&IngestEvent::Committed {
-            documents: ids.len(),
-        });
-        for (path, outcome) in pending.events.drain(..) {
-            report.record(&path, &outcome);
-            observer.on_event(&IngestEvent::File { path, outcome });
-        }
-        Ok(())
+        Ok(ids)
     }
 }
 

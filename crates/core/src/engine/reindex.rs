@@ -4,7 +4,8 @@ use super::Engine;
 use crate::error::CoreError;
 use crate::ids::DocumentId;
 use crate::ports::{EmbedKind, VectorRows};
-use std::collections::BTreeMap;
+use crate::{Chunk, ChunkId};
+use std::collections::{BTreeMap, HashMap};
 
 /// What a re-index did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
@@ -47,29 +48,19 @@ impl Engine {
                 .map_err(CoreError::Catalog)?;
             let Some((last, _)) = page.last() else { break };
             after = Some(last.id.clone());
+            let (page, embedded) = self.complete_vectors(page).await?;
+            report.embedded += embedded;
             let mut by_doc: BTreeMap<DocumentId, Vec<_>> = BTreeMap::new();
-            let mut missing = Vec::new();
-            for (chunk, embedding) in page {
-                if embedding.is_none() {
-                    missing.push(chunk.clone());
-                }
+            for (chunk, vector) in page {
                 by_doc
                     .entry(chunk.document_id)
                     .or_default()
-                    .push((chunk, embedding));
+                    .push((chunk, vector));
             }
-            let fresh = self.embed_missing(&missing).await?;
-            report.embedded += fresh.len();
-            self.ports
-                .catalog
-                .store_embeddings(&fresh, &model)
-                .await
-                .map_err(CoreError::Catalog)?;
-            let fresh: std::collections::HashMap<_, _> = fresh.into_iter().collect();
             let mut rows: VectorRows = Vec::new();
             for (doc, items) in by_doc {
                 documents.insert(doc);
-                let chunks: Vec<_> = items.iter().map(|(c, _)| c.clone()).collect();
+                let (chunks, vectors): (Vec<_>, Vec<_>) = items.into_iter().unzip();
                 report.chunks += chunks.len();
                 // Chunks are paged by id, so a document may span pages: add, never replace.
                 self.ports
@@ -77,14 +68,7 @@ impl Engine {
                     .add_chunks(&chunks)
                     .await
                     .map_err(CoreError::TextIndex)?;
-                let vectors = items
-                    .into_iter()
-                    .map(|(c, e)| {
-                        let e = e.or_else(|| fresh.get(&c.id).cloned()).unwrap_or_default();
-                        (c.id, e)
-                    })
-                    .collect();
-                rows.push((doc, vectors));
+                rows.push((doc, chunks.into_iter().map(|c| c.id).zip(vectors).collect()));
             }
             self.ports
                 .vectors
@@ -112,12 +96,19 @@ impl Engine {
         Ok(report)
     }
 
-    pub(super) async fn embed_missing(
+    /// Gives every chunk its vector: the stored one, or one embedded now (and stored in the
+    /// catalog). Returns the pairs and how many were embedded.
+    pub(super) async fn complete_vectors(
         &self,
-        chunks: &[crate::Chunk],
-    ) -> Result<Vec<(crate::ChunkId, Vec<f32>)>, CoreError> {
-        let mut out = Vec::with_capacity(chunks.len());
-        for batch in chunks.chunks(self.config.embed_batch.max(1)) {
+        items: Vec<(Chunk, Option<Vec<f32>>)>,
+    ) -> Result<(Vec<(Chunk, Vec<f32>)>, usize), CoreError> {
+        let missing: Vec<&Chunk> = items
+            .iter()
+            .filter(|(_, v)| v.is_none())
+            .map(|(c, _)| c)
+            .collect();
+        let mut fresh: Vec<(ChunkId, Vec<f32>)> = Vec::with_capacity(missing.len());
+        for batch in missing.chunks(self.config.embed_batch.max(1)) {
             let texts = batch.iter().map(|c| c.embedding_text()).collect();
             let vectors = self
                 .ports
@@ -125,8 +116,24 @@ impl Engine {
                 .embed(texts, EmbedKind::Passage)
                 .await
                 .map_err(CoreError::Embedder)?;
-            out.extend(batch.iter().map(|c| c.id.clone()).zip(vectors));
+            fresh.extend(batch.iter().map(|c| c.id.clone()).zip(vectors));
         }
-        Ok(out)
+        let embedded = fresh.len();
+        if embedded > 0 {
+            self.ports
+                .catalog
+                .store_embeddings(&fresh, self.ports.embedder.model_id())
+                .await
+                .map_err(CoreError::Catalog)?;
+        }
+        let mut fresh: HashMap<ChunkId, Vec<f32>> = fresh.into_iter().collect();
+        let items = items
+            .into_iter()
+            .map(|(c, v)| {
+                let v = v.or_else(|| fresh.remove(&c.id)).unwrap_or_default();
+                (c, v)
+            })
+            .collect();
+        Ok((items, embedded))
     }
 }
