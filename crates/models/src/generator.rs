@@ -105,11 +105,10 @@ impl MistralGenerator {
         })
     }
 
-    /// The prompt exactly as the model's chat template renders `messages`, special tokens
-    /// included: what reaches the model.
-    pub async fn render_prompt(&self, messages: &[ChatMessage]) -> Result<String, ModelError> {
-        let tokens = self
-            .model
+    /// The tokens of `messages` with the chat template applied and the assistant's turn
+    /// opened.
+    async fn template_tokens(&self, messages: &[ChatMessage]) -> Result<Vec<u32>, ModelError> {
+        self.model
             .tokenize(
                 Either::Left(text_messages(messages)),
                 None,
@@ -118,7 +117,13 @@ impl MistralGenerator {
                 None,
             )
             .await
-            .map_err(|e| ModelError::Generation(e.to_string()))?;
+            .map_err(|e| ModelError::Generation(e.to_string()))
+    }
+
+    /// The prompt exactly as the model's chat template renders `messages`, special tokens
+    /// included: what reaches the model.
+    pub async fn render_prompt(&self, messages: &[ChatMessage]) -> Result<String, ModelError> {
+        let tokens = self.template_tokens(messages).await?;
         self.model
             .detokenize(tokens, false)
             .await
@@ -223,17 +228,7 @@ impl Generator for MistralGenerator {
     }
 
     async fn prompt_tokens(&self, messages: &[ChatMessage]) -> PortResult<usize> {
-        self.model
-            .tokenize(
-                Either::Left(text_messages(messages)),
-                None,
-                true,
-                true,
-                None,
-            )
-            .await
-            .map(|t| t.len())
-            .map_err(generation_error)
+        Ok(self.template_tokens(messages).await?.len())
     }
 
     async fn generate(
