@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 /// A passage of a document. `text` is exactly `document.text[start..end]`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct Chunk {
     pub id: ChunkId,
     pub document_id: DocumentId,

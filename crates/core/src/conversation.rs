@@ -7,11 +7,14 @@ use serde::{Deserialize, Serialize};
 
 /// A chat in the list of chats.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct ChatSummary {
     pub id: ChatId,
     pub title: String,
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub created_ms: i64,
     /// Time of the newest message.
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub updated_ms: i64,
     pub message_count: u32,
 }
@@ -32,6 +35,7 @@ pub struct NewMessage {
 
 /// A message of a chat as stored.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct StoredMessage {
     pub id: MessageId,
     pub chat_id: ChatId,
@@ -40,6 +44,8 @@ pub struct StoredMessage {
     pub outcome: Option<AnswerOutcome>,
     pub citations: Vec<Citation>,
     pub model: Option<String>,
+    #[cfg_attr(feature = "ts", ts(type = "unknown | null"))]
     pub details: Option<serde_json::Value>,
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub created_ms: i64,
 }

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 /// The format a document was read as.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub enum DocumentKind {
     Pdf,
     Markdown,
@@ -85,6 +86,7 @@ impl ExtractedDocument {
 /// Where a document is in its life: queued → extracted → indexed, or failed with a reason.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub enum DocumentState {
     Queued,
     Extracted,
@@ -116,6 +118,7 @@ impl DocumentState {
 
 /// Why a document could not be indexed, in words a person can act on.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct Failure {
     pub code: ErrorCode,
     pub message: String,
@@ -138,6 +141,7 @@ impl std::fmt::Display for Failure {
 
 /// A document as the catalog records it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct DocumentRecord {
     pub id: DocumentId,
     /// Absolute path of the file, or a `scheme:id` key for documents that came from a dataset.
@@ -145,8 +149,10 @@ pub struct DocumentRecord {
     pub kind: Option<DocumentKind>,
     pub title: Option<String>,
     pub content_hash: ContentHash,
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub size_bytes: u64,
     /// Modification time in milliseconds since the Unix epoch.
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub mtime_ms: i64,
     pub state: DocumentState,
     pub failure: Option<Failure>,

@@ -6,6 +6,7 @@ use std::fmt;
 /// What went wrong, as a stable code: the UI and scripts branch on this, never on message text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub enum ErrorCode {
     UnsupportedFile,
     EmptyDocument,
@@ -129,6 +130,8 @@ pub enum CoreError {
     DocumentNotFound(crate::DocumentId),
     #[error("the search query is empty")]
     EmptyQuery,
+    #[error("{0}")]
+    InvalidRequest(String),
     #[error("cancelled")]
     Cancelled,
 }
@@ -146,7 +149,7 @@ impl CoreError {
             | CoreError::Conversations(e) => e.code,
             CoreError::ChatNotFound(_) => ErrorCode::NotFound,
             CoreError::DocumentNotFound(_) => ErrorCode::NotFound,
-            CoreError::EmptyQuery => ErrorCode::InvalidRequest,
+            CoreError::EmptyQuery | CoreError::InvalidRequest(_) => ErrorCode::InvalidRequest,
             CoreError::Cancelled => ErrorCode::Cancelled,
         }
     }

@@ -8,6 +8,7 @@ use std::collections::HashMap;
 
 /// A candidate's position in one retriever's ranking (1-based) and that retriever's score.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct Ranked<S> {
     pub rank: u32,
     pub score: S,

@@ -6,7 +6,8 @@ use std::fmt;
 /// Catalog id of a document; assigned by the catalog, stable across re-ingests of one path.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(transparent)]
-pub struct DocumentId(pub i64);
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+pub struct DocumentId(#[cfg_attr(feature = "ts", ts(type = "number"))] pub i64);
 
 impl fmt::Display for DocumentId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -18,6 +19,7 @@ impl fmt::Display for DocumentId {
 /// gets the same id, so unchanged chunks keep their embeddings across edits.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(transparent)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct ChunkId(pub String);
 
 impl ChunkId {
@@ -51,6 +53,7 @@ impl fmt::Display for ChunkId {
 /// BLAKE3 hash of a file's bytes, hex encoded.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct ContentHash(pub String);
 
 impl ContentHash {
@@ -62,16 +65,19 @@ impl ContentHash {
 /// BM25 score from the full-text index; larger is better.
 #[derive(Debug, Clone, Copy, PartialEq, PartialOrd, Serialize, Deserialize)]
 #[serde(transparent)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct Bm25Score(pub f32);
 
 /// Cosine distance from the vector store; smaller is better (0 = same direction).
 #[derive(Debug, Clone, Copy, PartialEq, PartialOrd, Serialize, Deserialize)]
 #[serde(transparent)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct VectorDistance(pub f32);
 
 /// Reciprocal-rank-fusion score; larger is better.
 #[derive(Debug, Clone, Copy, PartialEq, PartialOrd, Serialize, Deserialize)]
 #[serde(transparent)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct FusedScore(pub f32);
 
 #[cfg(test)]
@@ -94,7 +100,8 @@ mod tests {
 /// Catalog id of a chat (a conversation).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(transparent)]
-pub struct ChatId(pub i64);
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+pub struct ChatId(#[cfg_attr(feature = "ts", ts(type = "number"))] pub i64);
 
 impl fmt::Display for ChatId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -105,7 +112,8 @@ impl fmt::Display for ChatId {
 /// Catalog id of one message of a chat.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(transparent)]
-pub struct MessageId(pub i64);
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+pub struct MessageId(#[cfg_attr(feature = "ts", ts(type = "number"))] pub i64);
 
 impl fmt::Display for MessageId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

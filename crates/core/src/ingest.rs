@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 /// How one file ended.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "outcome", rename_all = "snake_case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub enum Outcome {
     Indexed {
         chunks: u32,
@@ -26,13 +27,27 @@ pub enum Outcome {
 /// Progress of an ingest, in the order things happen.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub enum IngestEvent {
     /// The paths were scanned; `total` files will be looked at.
     Scanned { total: usize },
+    /// Work on a file started a stage (a file may be reported unchanged without any).
+    Stage { path: String, stage: Stage },
     /// One file is done (or failed, or was unchanged).
     File { path: String, outcome: Outcome },
     /// Pending documents were committed to both indexes.
     Committed { documents: usize },
+}
+
+/// The stages a file goes through before it is indexed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+pub enum Stage {
+    /// Its text is being read.
+    Extracting,
+    /// Its chunks are being embedded.
+    Embedding,
 }
 
 /// Receives ingest progress; the CLI draws a bar, the app forwards events to the window.
@@ -48,6 +63,7 @@ impl<F: Fn(&IngestEvent) + Send + Sync> IngestObserver for F {
 
 /// The summary of one ingest run.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct IngestReport {
     pub indexed: Vec<(String, u32)>,
     pub unchanged: Vec<String>,
@@ -59,6 +75,7 @@ pub struct IngestReport {
     pub removed: Vec<String>,
     /// Chunks whose embedding was computed in this run (the others were reused).
     #[serde(default)]
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub embedded: u64,
 }
 

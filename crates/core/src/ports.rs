@@ -185,6 +185,7 @@ pub trait VectorIndex: Send + Sync {
 /// Who speaks in a chat turn handed to the generator.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub enum ChatRole {
     System,
     User,
@@ -228,6 +229,7 @@ impl Default for GenerationParams {
 /// Why generation ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub enum StopReason {
     /// The model ended its answer.
     EndOfAnswer,

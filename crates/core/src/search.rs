@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 /// Which retrievers a search uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub enum SearchMode {
     /// BM25 and vector candidates fused.
     Hybrid,
@@ -39,6 +40,7 @@ impl SearchRequest {
 
 /// A retrieved chunk with its document and what each retriever said about it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct SearchHit {
     pub chunk: Chunk,
     pub document_path: String,

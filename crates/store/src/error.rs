@@ -35,13 +35,20 @@ pub enum StoreError {
     Dimension { got: usize, want: usize },
 }
 
-impl From<StoreError> for PortError {
-    fn from(e: StoreError) -> Self {
-        let code = match &e {
+impl StoreError {
+    /// The stable code the front ends branch on.
+    pub fn code(&self) -> ErrorCode {
+        match self {
             StoreError::Dimension { .. } => ErrorCode::InvalidRequest,
             StoreError::Busy { .. } => ErrorCode::Busy,
             _ => ErrorCode::Internal,
-        };
+        }
+    }
+}
+
+impl From<StoreError> for PortError {
+    fn from(e: StoreError) -> Self {
+        let code = e.code();
         PortError {
             code,
             context: e.to_string(),

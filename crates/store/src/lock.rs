@@ -74,13 +74,20 @@ impl DataLock {
     pub fn mark_recovered(&self) {
         self.settled.store(true, Ordering::SeqCst);
     }
+
+    /// Records a clean close now, for a process that exits without dropping the lock (a
+    /// desktop app's event loop ends the process). Nothing may be written afterwards.
+    pub fn close(&self) {
+        if self.settled.load(Ordering::SeqCst) {
+            // Already gone when closed twice.
+            let _ = std::fs::remove_file(&self.marker);
+        }
+    }
 }
 
 impl Drop for DataLock {
     fn drop(&mut self) {
         // Closed cleanly; the file lock itself goes with the file handle.
-        if self.settled.load(Ordering::SeqCst) {
-            let _ = std::fs::remove_file(&self.marker);
-        }
+        self.close();
     }
 }

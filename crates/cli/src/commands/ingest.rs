@@ -34,7 +34,7 @@ pub async fn run(paths: &Paths, args: Args) -> anyhow::Result<ExitCode> {
                 .unwrap_or_default();
             bar.set_message(name);
         }
-        IngestEvent::Committed { .. } => {}
+        IngestEvent::Stage { .. } | IngestEvent::Committed { .. } => {}
     };
     let report = engine.ingest(&args.paths, &observer).await?;
     bar.finish_and_clear();

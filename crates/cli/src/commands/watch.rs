@@ -4,12 +4,11 @@
 //! and applied together.
 
 use crate::app::{self, Paths};
-use anyhow::{bail, Context};
+use anyhow::bail;
 use cairn_core::ingest::{IngestEvent, IngestReport, Outcome};
-use notify::{EventKind, RecursiveMode, Watcher};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -55,19 +54,9 @@ pub async fn run(paths: &Paths, args: Args) -> anyhow::Result<ExitCode> {
     if folders.is_empty() {
         bail!("no folder is watched: `cairn watch <folder>` adds one");
     }
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-    let data_dir = std::path::absolute(&paths.data_dir)?;
-    let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
-        if event.is_ok_and(|e| relevant(&e, &data_dir)) {
-            let _ = tx.send(());
-        }
-    })
-    .context("cannot watch for file changes")?;
-    // Watch first, then sync: a change made during the first sync is not missed.
-    for folder in &folders {
-        if let Err(e) = watcher.watch(folder, RecursiveMode::Recursive) {
-            eprintln!("warning: cannot watch {}: {e}", folder.display());
-        }
+    let mut changes = app::watch::Changes::watch(&folders, &paths.data_dir)?;
+    for (folder, e) in &changes.unwatched {
+        eprintln!("warning: cannot watch {}: {e}", folder.display());
     }
     let printer = Printer { json: args.json };
     sync(&engine, &folders, &printer).await?;
@@ -81,29 +70,15 @@ pub async fn run(paths: &Paths, args: Args) -> anyhow::Result<ExitCode> {
     loop {
         tokio::select! {
             _ = &mut ctrl_c => break,
-            change = rx.recv() => {
-                if change.is_none() {
+            more = changes.next_burst(quiet) => {
+                if !more {
                     break;
-                }
-                // Gather the burst: wait for `quiet` without changes, at most 10 × `quiet`.
-                let deadline = Instant::now() + quiet * 10;
-                while Instant::now() < deadline {
-                    match tokio::time::timeout(quiet, rx.recv()).await {
-                        Ok(Some(())) => continue,
-                        _ => break,
-                    }
                 }
                 sync(&engine, &folders, &printer).await?;
             }
         }
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// Changes to files, not reads, and not Cairn's own writes to its data folder.
-fn relevant(event: &notify::Event, data_dir: &Path) -> bool {
-    !matches!(event.kind, EventKind::Access(_))
-        && event.paths.iter().any(|p| !p.starts_with(data_dir))
 }
 
 async fn sync(

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 /// How the context window was spent.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct Budget {
     pub context_window: usize,
     /// Tokens kept free for the answer.
@@ -27,6 +28,7 @@ pub struct Budget {
 
 /// A retrieved passage that was not given to the model.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct Dropped {
     pub chunk_id: ChunkId,
     pub document_path: String,

@@ -63,6 +63,7 @@ impl Default for AnswerSettings {
 
 /// A numbered passage handed to the model.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct Source {
     /// The number the model cites it by, from 1.
     pub n: usize,
@@ -73,6 +74,7 @@ pub struct Source {
 
 /// A claim's source: the passage, where it is, and the sentence that supports the claim.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct Citation {
     /// The source number used in the answer.
     pub n: usize,
@@ -108,6 +110,7 @@ impl Citation {
 /// How an answer ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub enum AnswerOutcome {
     /// The model answered (it may still have said the sources do not tell).
     Answered,
@@ -119,10 +122,14 @@ pub enum AnswerOutcome {
 
 /// Where the time went.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct Timings {
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub retrieval_ms: u64,
     /// From the start of generation (after retrieval and packing) to the first token.
+    #[cfg_attr(feature = "ts", ts(type = "number | null"))]
     pub time_to_first_token_ms: Option<u64>,
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub generation_ms: u64,
     pub prompt_tokens: usize,
     pub generated_tokens: usize,
@@ -136,6 +143,7 @@ pub struct Timings {
 /// either `Refused` or any number of `Token`s and `Done`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub enum AskEvent {
     Started {
         chat_id: ChatId,
@@ -145,6 +153,7 @@ pub enum AskEvent {
     Retrieved {
         sources: Vec<Source>,
         budget: Budget,
+        #[cfg_attr(feature = "ts", ts(type = "number"))]
         retrieval_ms: u64,
     },
     Token {

@@ -3,6 +3,7 @@
 
 mod ask;
 mod doctor;
+mod passage;
 mod pipeline;
 mod reindex;
 mod retrieve;
@@ -10,6 +11,7 @@ mod sync;
 
 pub use ask::AnswerPorts;
 pub use doctor::{HealthReport, IndexCheck, PendingDocument, RepairReport};
+pub use passage::Passage;
 pub use reindex::ReindexReport;
 
 use crate::chunker::ChunkerConfig;

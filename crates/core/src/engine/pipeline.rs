@@ -9,7 +9,7 @@ use crate::chunker::chunk_document;
 use crate::document::{DocumentState, ExtractedDocument, Failure};
 use crate::error::{CoreError, ErrorCode};
 use crate::ids::{ChunkId, ContentHash, DocumentId};
-use crate::ingest::{IngestEvent, IngestObserver, IngestReport, InlineDocument, Outcome};
+use crate::ingest::{IngestEvent, IngestObserver, IngestReport, InlineDocument, Outcome, Stage};
 use crate::ports::{EmbedKind, FileInfo, NewDocument, Scanned};
 use futures::StreamExt;
 use std::collections::HashMap;
@@ -18,6 +18,8 @@ use tracing::Instrument;
 
 pub(super) enum Job {
     File(FileInfo),
+    /// A file read again even when it looks unchanged.
+    Reread(FileInfo),
     Inline(InlineDocument),
     Unreadable(PathBuf, Failure),
 }
@@ -86,6 +88,40 @@ impl Engine {
             .await
     }
 
+    /// Reads one document's file again even when it looks unchanged: to retry a failure
+    /// (an encrypted file since unlocked, a file that was busy) or to refresh its text.
+    /// Embeddings of unchanged chunks are reused.
+    pub async fn reread(
+        &self,
+        id: DocumentId,
+        observer: &dyn IngestObserver,
+    ) -> Result<IngestReport, CoreError> {
+        let _writer = self.writer.lock().await;
+        let record = self
+            .ports
+            .catalog
+            .document(id)
+            .await
+            .map_err(CoreError::Catalog)?
+            .ok_or(CoreError::DocumentNotFound(id))?;
+        let scanned = self
+            .ports
+            .extractor
+            .scan(&[PathBuf::from(&record.path)])
+            .await;
+        observer.on_event(&IngestEvent::Scanned {
+            total: scanned.len(),
+        });
+        let jobs = scanned
+            .into_iter()
+            .map(|s| match s {
+                Scanned::File(info) => Job::Reread(info),
+                Scanned::Unreadable { path, failure } => Job::Unreadable(path, failure),
+            })
+            .collect();
+        self.run(jobs, observer).await
+    }
+
     pub(super) async fn run(
         &self,
         jobs: Vec<Job>,
@@ -94,7 +130,7 @@ impl Engine {
         let mut report = IngestReport::default();
         let mut pending = Pending::default();
         let mut prepared = futures::stream::iter(jobs)
-            .map(|job| self.prepare(job))
+            .map(|job| self.prepare(job, observer))
             .buffered(self.config.extract_ahead.max(1));
         while let Some(next) = prepared.next().await {
             match next? {
@@ -103,6 +139,10 @@ impl Engine {
                     observer.on_event(&IngestEvent::File { path, outcome });
                 }
                 Prepared::Ready(path, id, doc) => {
+                    observer.on_event(&IngestEvent::Stage {
+                        path: path.clone(),
+                        stage: Stage::Embedding,
+                    });
                     let staged = self.stage(path, id, doc).await?;
                     pending.staged_missing += staged.missing;
                     pending.staged.push(staged);
@@ -126,7 +166,11 @@ impl Engine {
         Ok(report)
     }
 
-    async fn prepare(&self, job: Job) -> Result<Prepared, CoreError> {
+    async fn prepare(
+        &self,
+        job: Job,
+        observer: &dyn IngestObserver,
+    ) -> Result<Prepared, CoreError> {
         let catalog = &self.ports.catalog;
         match job {
             Job::Unreadable(path, failure) => {
@@ -156,11 +200,17 @@ impl Engine {
                     .map_err(CoreError::Catalog)?;
                 self.check_text(inline.key, id, inline.document).await
             }
-            Job::File(info) => self.prepare_file(info).await,
+            Job::File(info) => self.prepare_file(info, false, observer).await,
+            Job::Reread(info) => self.prepare_file(info, true, observer).await,
         }
     }
 
-    async fn prepare_file(&self, info: FileInfo) -> Result<Prepared, CoreError> {
+    async fn prepare_file(
+        &self,
+        info: FileInfo,
+        force: bool,
+        observer: &dyn IngestObserver,
+    ) -> Result<Prepared, CoreError> {
         let catalog = &self.ports.catalog;
         let key = info.path.to_string_lossy().into_owned();
         let existing = catalog
@@ -168,7 +218,7 @@ impl Engine {
             .await
             .map_err(CoreError::Catalog)?;
         let settled = |d: &crate::DocumentRecord| {
-            matches!(d.state, DocumentState::Indexed | DocumentState::Failed)
+            !force && matches!(d.state, DocumentState::Indexed | DocumentState::Failed)
         };
         if let Some(d) = &existing {
             if settled(d) && d.size_bytes == info.size_bytes && d.mtime_ms == info.mtime_ms {
@@ -202,6 +252,10 @@ impl Engine {
             .begin_document(&new)
             .await
             .map_err(CoreError::Catalog)?;
+        observer.on_event(&IngestEvent::Stage {
+            path: key.clone(),
+            stage: Stage::Extracting,
+        });
         let span = tracing::debug_span!("ingest.extract", document = %id);
         match self
             .ports

@@ -1,0 +1,243 @@
+//! Composition: the real extractor, stores and models plugged into the engine, shared by the
+//! `cairn` CLI and the desktop app. Nothing here prints: what a person should know (a
+//! recovery after a crash, a store set aside) is returned as notes.
+
+pub mod watch;
+
+use anyhow::Context;
+use cairn_core::engine::{EngineConfig, Ports, RepairReport};
+use cairn_core::ingest::IngestEvent;
+use cairn_core::ports::{Conversations, Embedder};
+use cairn_core::Engine;
+use cairn_extract::{IsolatedExtractor, Limits, WorkerCommand};
+use cairn_models::{BertEmbedder, EmbedderOptions, GeneratorOptions, MistralGenerator};
+use cairn_store::{DataLock, Stores};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// The default embedding model, as a folder name under the models folder.
+pub const DEFAULT_EMBEDDER: &str = "all-MiniLM-L6-v2";
+
+/// The default language model, as a path under the models folder.
+pub const DEFAULT_GENERATOR: &str = "Llama-3.1-8B-Instruct/Meta-Llama-3.1-8B-Instruct-Q4_K_M.gguf";
+
+/// Where data and models are.
+#[derive(Debug, Clone)]
+pub struct Paths {
+    pub data_dir: PathBuf,
+    pub embedder: PathBuf,
+    pub generator: PathBuf,
+}
+
+impl Paths {
+    pub fn resolve(
+        data_dir: Option<PathBuf>,
+        embedder: Option<PathBuf>,
+        generator: Option<PathBuf>,
+    ) -> anyhow::Result<Self> {
+        let dirs = directories::ProjectDirs::from("", "", "cairn");
+        let data_dir = match data_dir {
+            Some(d) => d,
+            None => dirs
+                .as_ref()
+                .map(|d| d.data_dir().to_path_buf())
+                .context("no data folder could be determined: pass --data-dir")?,
+        };
+        let embedder = match embedder {
+            Some(e) => e,
+            None => models_dir(dirs.as_ref())?.join(DEFAULT_EMBEDDER),
+        };
+        let generator = match generator {
+            Some(g) => g,
+            None => models_dir(dirs.as_ref())?.join(DEFAULT_GENERATOR),
+        };
+        Ok(Paths {
+            data_dir,
+            embedder,
+            generator,
+        })
+    }
+}
+
+fn models_dir(dirs: Option<&directories::ProjectDirs>) -> anyhow::Result<PathBuf> {
+    if let Some(dir) = std::env::var_os("CAIRN_MODELS") {
+        return Ok(PathBuf::from(dir));
+    }
+    dirs.map(|d| d.cache_dir().join("models"))
+        .context("no models folder could be determined: pass --embedder")
+}
+
+/// `folder`, or a temporary folder that lives as long as the returned guard.
+pub fn folder_or_temp(
+    folder: Option<&Path>,
+) -> anyhow::Result<(PathBuf, Option<tempfile::TempDir>)> {
+    Ok(match folder {
+        Some(f) => (f.to_path_buf(), None),
+        None => {
+            let temp = tempfile::tempdir()?;
+            (temp.path().to_path_buf(), Some(temp))
+        }
+    })
+}
+
+/// Loads the embedder (on a blocking thread: it reads ~90 MB of weights).
+pub async fn load_embedder(path: &Path) -> anyhow::Result<BertEmbedder> {
+    let path = path.to_path_buf();
+    let shown = path.display().to_string();
+    tokio::task::spawn_blocking(move || BertEmbedder::load(&path, EmbedderOptions::default()))
+        .await?
+        .with_context(|| {
+            format!("cannot load the embedding model from {shown} (run scripts/setup to fetch it)")
+        })
+}
+
+/// The extractor, running workers of this very binary.
+pub fn extractor() -> anyhow::Result<IsolatedExtractor> {
+    let exe = std::env::current_exe().context("cannot find the cairn executable")?;
+    Ok(IsolatedExtractor::new(
+        WorkerCommand {
+            program: exe,
+            args: vec!["extract-worker".into()],
+        },
+        Limits::default(),
+    ))
+}
+
+/// Loads the language model, saying what to do when it is missing.
+pub async fn load_generator(
+    path: &Path,
+    options: GeneratorOptions,
+) -> anyhow::Result<MistralGenerator> {
+    if !path.is_file() {
+        anyhow::bail!(
+            "no language model at {}: download Meta-Llama-3.1-8B-Instruct-Q4_K_M.gguf (for \
+             example from bartowski/Meta-Llama-3.1-8B-Instruct-GGUF on Hugging Face) to that \
+             path, or point --model (CAIRN_GENERATOR) at another GGUF chat model",
+            path.display()
+        );
+    }
+    MistralGenerator::load(path, options)
+        .await
+        .with_context(|| format!("cannot load the language model {}", path.display()))
+}
+
+/// The engine and the chat store of a data folder.
+pub struct Opened {
+    pub engine: Engine,
+    pub conversations: Arc<dyn Conversations>,
+    /// The previous process on the folder was killed (or crashed) before closing it.
+    pub unclean_shutdown: bool,
+    /// Derived stores that were damaged, set aside and started empty.
+    pub recreated: Vec<String>,
+    /// The data folder's lock (told when the stores were recovered).
+    pub lock: Option<Arc<DataLock>>,
+    /// What opening did that a person should hear about (recovery after a crash, say).
+    pub notes: Vec<String>,
+}
+
+impl Opened {
+    /// After a repair that left the stores healthy, closing counts as a clean close.
+    pub fn mark_recovered(&self, report: &RepairReport) {
+        if let (true, Some(lock)) = (report.after.healthy(), &self.lock) {
+            lock.mark_recovered();
+        }
+    }
+}
+
+/// Opens the engine and the chat store on a data folder; after an unclean shutdown, or when
+/// a derived store had to be started afresh, the stores are checked and repaired first.
+pub async fn open_stores(data_dir: &Path, embedder: BertEmbedder) -> anyhow::Result<Opened> {
+    let mut opened = open_unchecked(data_dir, embedder).await?;
+    if opened.unclean_shutdown || !opened.recreated.is_empty() {
+        recover(&mut opened).await?;
+    }
+    Ok(opened)
+}
+
+/// Opens the stores as they are, without the recovery check (`cairn doctor` looks first).
+pub async fn open_unchecked(data_dir: &Path, embedder: BertEmbedder) -> anyhow::Result<Opened> {
+    let stores = Stores::open(data_dir, embedder.dimension())
+        .await
+        .with_context(|| format!("cannot open the data folder {}", data_dir.display()))?;
+    let unclean_shutdown = stores.unclean_shutdown();
+    let recreated = stores.recreated.clone();
+    let lock = stores.catalog.lock();
+    let embedder: Arc<dyn Embedder> = Arc::new(embedder);
+    let config = EngineConfig::for_embedder(embedder.as_ref());
+    let conversations: Arc<dyn Conversations> = stores.catalog.clone();
+    let ports = Ports {
+        extractor: Arc::new(extractor()?),
+        catalog: stores.catalog,
+        text: stores.text,
+        vectors: stores.vectors,
+        embedder,
+    };
+    Ok(Opened {
+        engine: Engine::new(ports, config),
+        conversations,
+        unclean_shutdown,
+        recreated,
+        lock,
+        notes: Vec::new(),
+    })
+}
+
+/// Finishes what a killed process left and brings the indexes back in line.
+async fn recover(opened: &mut Opened) -> anyhow::Result<()> {
+    opened.notes.extend(opened.recreated.iter().cloned());
+    if opened.unclean_shutdown {
+        opened.notes.push(
+            "Cairn did not close this data folder cleanly last time; it was checked".to_string(),
+        );
+    }
+    let report = opened.engine.repair(&|_: &IngestEvent| {}).await?;
+    opened.notes.push(repair_summary(&report));
+    opened.mark_recovered(&report);
+    if !report.after.catalog_problems.is_empty() {
+        anyhow::bail!(
+            "the catalog is damaged ({}); restore catalog.sqlite from a backup",
+            report.after.catalog_problems.join("; ")
+        );
+    }
+    Ok(())
+}
+
+/// One line on what a repair did.
+pub fn repair_summary(report: &RepairReport) -> String {
+    let mut parts = Vec::new();
+    if report.rebuilt {
+        parts.push("rebuilt both indexes from the catalog".to_string());
+    }
+    if report.readded > 0 {
+        parts.push(format!(
+            "re-added {} documents to the indexes",
+            report.readded
+        ));
+    }
+    if report.strays_removed > 0 {
+        parts.push(format!(
+            "dropped {} stray documents from the indexes",
+            report.strays_removed
+        ));
+    }
+    let resumed = report.resumed.indexed.len() + report.resumed.failed.len();
+    if resumed > 0 {
+        parts.push(format!("finished {resumed} interrupted files"));
+    }
+    if !report.abandoned.is_empty() {
+        parts.push(format!(
+            "forgot {} interrupted files that are gone",
+            report.abandoned.len()
+        ));
+    }
+    let state = if report.after.healthy() {
+        "the stores agree"
+    } else {
+        "the stores still disagree: run `cairn doctor`"
+    };
+    if parts.is_empty() {
+        format!("nothing to repair; {state}")
+    } else {
+        format!("{}; {state}", parts.join(", "))
+    }
+}
