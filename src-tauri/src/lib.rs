@@ -1,0 +1,119 @@
+//! The Cairn desktop app: a thin Tauri shell over the engine. Commands are in [`commands`],
+//! background ingestion and watched folders in [`library`]; files dropped on the window are
+//! taken here, from the window's own drag-and-drop event.
+
+pub mod commands;
+pub mod error;
+pub mod library;
+pub mod settings;
+pub mod state;
+
+use settings::Settings;
+use state::AppState;
+use std::process::ExitCode;
+use tauri::{AppHandle, DragDropEvent, Emitter, Manager, RunEvent, WindowEvent};
+
+/// The event telling the window to read the status again.
+pub const STATUS_EVENT: &str = "status";
+
+/// Runs the app until its window closes.
+pub fn run() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("CAIRN_LOG").unwrap_or_else(|_| {
+                tracing_subscriber::EnvFilter::new("warn,mistralrs_core=error,mistralrs_quant=error")
+            }),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let state = match settings::settings_file()
+        .and_then(|file| Ok((Settings::load(&file)?, file)))
+        .and_then(|(settings, file)| AppState::new(file, settings))
+    {
+        Ok(state) => state,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let app = tauri::Builder::default()
+        .plugin(tauri_plugin_dialog::init())
+        .plugin(tauri_plugin_opener::init())
+        .manage(state)
+        .setup(|app| {
+            open_in_background(app.handle().clone());
+            Ok(())
+        })
+        .on_window_event(|window, event| {
+            if let WindowEvent::DragDrop(DragDropEvent::Drop { paths, .. }) = event {
+                if !paths.is_empty() {
+                    library::spawn(window.app_handle(), library::Job::Ingest(paths.clone()));
+                }
+            }
+        })
+        .invoke_handler(tauri::generate_handler![
+            commands::status,
+            commands::get_settings,
+            commands::save_settings,
+            commands::choose_model_file,
+            commands::list_documents,
+            commands::add_from_dialog,
+            commands::remove_document,
+            commands::reread_document,
+            commands::reveal_document,
+            commands::open_document,
+            commands::ask,
+            commands::stop_answer,
+            commands::list_chats,
+            commands::chat_messages,
+            commands::delete_chat,
+            commands::passage,
+            commands::watched_folders,
+            commands::watch_folder,
+            commands::unwatch_folder,
+            commands::restart,
+        ])
+        .build(tauri::generate_context!());
+    let app = match app {
+        Ok(app) => app,
+        Err(e) => {
+            eprintln!("error: cannot start the window: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    app.run(|handle, event| {
+        if let RunEvent::Exit = event {
+            handle.state::<AppState>().close();
+        }
+    });
+    ExitCode::SUCCESS
+}
+
+/// Opens the data folder (repairing it after a crash), then starts the watched folders and
+/// loads the language model, telling the window after each step.
+fn open_in_background(app: AppHandle) {
+    tauri::async_runtime::spawn(async move {
+        let state = app.state::<AppState>();
+        let opened = state.core().await;
+        announce(&app);
+        let Ok(core) = opened else {
+            return;
+        };
+        library::watch(&app, core.clone());
+        let settings = state.settings();
+        if let Ok(paths) = settings.paths() {
+            if paths.generator.is_file() {
+                if let Err(e) = core.generator(&paths.generator, !settings.use_gpu).await {
+                    tracing::warn!(error = %e, "cannot load the language model");
+                }
+                announce(&app);
+            }
+        }
+    });
+}
+
+fn announce(app: &AppHandle) {
+    if let Err(e) = app.emit(STATUS_EVENT, ()) {
+        tracing::warn!(error = %e, "cannot tell the window about the status");
+    }
+}

@@ -1,0 +1,155 @@
+//! What a person can set in the app, kept as JSON in the platform's config folder.
+//!
+//! Empty paths mean "the default": `CAIRN_DATA_DIR`, `CAIRN_EMBEDDER` and `CAIRN_GENERATOR`
+//! when set (the README's run command points them at the test models), otherwise the
+//! platform's data and model folders.
+
+use crate::error::{AppError, AppResult};
+use cairn_core::ErrorCode;
+use cairn_host::Paths;
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+use ts_rs::TS;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(default)]
+#[ts(export)]
+pub struct Settings {
+    /// GGUF chat model; empty for the default.
+    pub generator: String,
+    /// Sentence-transformers folder; empty for the default.
+    pub embedder: String,
+    /// Where the catalog and indexes live; empty for the default.
+    pub data_dir: String,
+    /// Passages retrieved for each question.
+    pub passages: u32,
+    /// Most tokens of an answer.
+    pub max_tokens: u32,
+    /// Run the language model on the GPU when this build has one (CUDA or Metal).
+    pub use_gpu: bool,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            generator: String::new(),
+            embedder: String::new(),
+            data_dir: String::new(),
+            passages: 8,
+            max_tokens: 512,
+            use_gpu: true,
+        }
+    }
+}
+
+impl Settings {
+    /// Reads the settings file; a missing file gives the defaults.
+    pub fn load(file: &Path) -> AppResult<Settings> {
+        match std::fs::read(file) {
+            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| {
+                AppError::new(
+                    ErrorCode::InvalidRequest,
+                    format!("the settings file {} is not valid: {e}", file.display()),
+                )
+            }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Settings::default()),
+            Err(e) => Err(AppError::new(
+                ErrorCode::Unreadable,
+                format!("cannot read the settings file {}: {e}", file.display()),
+            )),
+        }
+    }
+
+    /// Checks the values and writes them (through a temporary file, so a crash keeps the old).
+    pub fn save(&self, file: &Path) -> AppResult<()> {
+        self.validate()?;
+        let io = |e: std::io::Error| {
+            AppError::new(
+                ErrorCode::Unreadable,
+                format!("cannot write the settings file {}: {e}", file.display()),
+            )
+        };
+        if let Some(dir) = file.parent() {
+            std::fs::create_dir_all(dir).map_err(io)?;
+        }
+        let json = serde_json::to_vec_pretty(self)
+            .map_err(|e| AppError::new(ErrorCode::Internal, e.to_string()))?;
+        let tmp = file.with_extension("json.tmp");
+        std::fs::write(&tmp, json).map_err(io)?;
+        std::fs::rename(&tmp, file).map_err(io)
+    }
+
+    pub fn validate(&self) -> AppResult<()> {
+        let invalid = |m: &str| Err(AppError::new(ErrorCode::InvalidRequest, m));
+        if !(1..=50).contains(&self.passages) {
+            return invalid("retrieval depth must be between 1 and 50 passages");
+        }
+        if !(16..=4096).contains(&self.max_tokens) {
+            return invalid("the answer length must be between 16 and 4096 tokens");
+        }
+        if !self.generator.is_empty() && !Path::new(&self.generator).is_file() {
+            return invalid("the language model must be an existing .gguf file");
+        }
+        if !self.embedder.is_empty() && !Path::new(&self.embedder).is_dir() {
+            return invalid("the embedding model must be an existing folder");
+        }
+        Ok(())
+    }
+
+    /// The paths these settings resolve to (empty settings fall back to the environment, then
+    /// to the platform folders).
+    pub fn paths(&self) -> AppResult<Paths> {
+        let given = |s: &str| (!s.is_empty()).then(|| PathBuf::from(s));
+        let env = |k: &str| std::env::var_os(k).map(PathBuf::from);
+        Paths::resolve(
+            given(&self.data_dir).or_else(|| env("CAIRN_DATA_DIR")),
+            given(&self.embedder).or_else(|| env("CAIRN_EMBEDDER")),
+            given(&self.generator).or_else(|| env("CAIRN_GENERATOR")),
+        )
+        .map_err(AppError::from)
+    }
+}
+
+/// The settings file: `$CAIRN_SETTINGS`, or `settings.json` in the platform's config folder.
+pub fn settings_file() -> AppResult<PathBuf> {
+    if let Some(file) = std::env::var_os("CAIRN_SETTINGS") {
+        return Ok(PathBuf::from(file));
+    }
+    directories::ProjectDirs::from("", "", "cairn")
+        .map(|d| d.config_dir().join("settings.json"))
+        .ok_or_else(|| AppError::new(ErrorCode::Internal, "no config folder could be determined"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn settings_round_trip_and_bad_values_are_refused() -> Result<(), AppError> {
+        let dir = tempfile::tempdir().map_err(|e| AppError::new(ErrorCode::Internal, e.to_string()))?;
+        let file = dir.path().join("cfg").join("settings.json");
+        assert_eq!(Settings::load(&file)?, Settings::default());
+        let mine = Settings {
+            passages: 12,
+            max_tokens: 256,
+            use_gpu: false,
+            ..Settings::default()
+        };
+        mine.save(&file)?;
+        assert_eq!(Settings::load(&file)?, mine);
+        let bad = Settings {
+            passages: 0,
+            ..Settings::default()
+        };
+        assert_eq!(bad.save(&file).map_err(|e| e.code), Err(ErrorCode::InvalidRequest));
+        let missing_model = Settings {
+            generator: "/nowhere/model.gguf".into(),
+            ..Settings::default()
+        };
+        assert!(missing_model.validate().is_err());
+        // A file written by an older version (fewer fields) still loads.
+        std::fs::write(&file, br#"{"passages": 5}"#).map_err(|e| AppError::new(ErrorCode::Internal, e.to_string()))?;
+        assert_eq!(Settings::load(&file)?.passages, 5);
+        Ok(())
+    }
+}

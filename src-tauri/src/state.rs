@@ -1,0 +1,187 @@
+//! What the app holds while it runs: the settings, the engine once the data folder is open,
+//! the language model once loaded, and the answers being generated.
+
+use crate::error::{AppError, AppResult};
+use crate::settings::Settings;
+use cairn_core::ports::{Conversations, Generator};
+use cairn_core::{CancelHandle, Engine, ErrorCode};
+use cairn_host::Paths;
+use cairn_models::GeneratorOptions;
+use cairn_store::DataLock;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+/// The open data folder.
+pub struct Core {
+    pub engine: Engine,
+    pub conversations: Arc<dyn Conversations>,
+    pub paths: Paths,
+    /// What opening did that a person should hear about.
+    pub notes: Vec<String>,
+    lock: Option<Arc<DataLock>>,
+    generator: tokio::sync::Mutex<Option<LoadedGenerator>>,
+}
+
+struct LoadedGenerator {
+    path: PathBuf,
+    force_cpu: bool,
+    model: Arc<dyn Generator>,
+}
+
+impl Core {
+    /// Opens the data folder: loads the embedder, takes the folder's lock, and repairs the
+    /// stores when the last process was killed.
+    pub async fn open(paths: Paths) -> AppResult<Core> {
+        let embedder = cairn_host::load_embedder(&paths.embedder).await?;
+        let opened = cairn_host::open_stores(&paths.data_dir, embedder).await?;
+        Ok(Core {
+            engine: opened.engine,
+            conversations: opened.conversations,
+            notes: opened.notes,
+            lock: opened.lock,
+            paths,
+            generator: tokio::sync::Mutex::new(None),
+        })
+    }
+
+    /// The language model at `path`, loaded on first use (or again when the path or the
+    /// device changed).
+    pub async fn generator(&self, path: &Path, force_cpu: bool) -> AppResult<Arc<dyn Generator>> {
+        let mut slot = self.generator.lock().await;
+        if let Some(loaded) = slot.as_ref() {
+            if loaded.path == path && loaded.force_cpu == force_cpu {
+                return Ok(Arc::clone(&loaded.model));
+            }
+        }
+        *slot = None;
+        if !path.is_file() {
+            return Err(AppError::new(
+                ErrorCode::ModelMissing,
+                format!(
+                    "no language model at {}: download Meta-Llama-3.1-8B-Instruct-Q4_K_M.gguf \
+                     and choose it in Settings",
+                    path.display()
+                ),
+            ));
+        }
+        let options = GeneratorOptions {
+            context_tokens: None,
+            force_cpu,
+        };
+        let model: Arc<dyn Generator> =
+            Arc::new(cairn_host::load_generator(path, options).await?);
+        *slot = Some(LoadedGenerator {
+            path: path.to_path_buf(),
+            force_cpu,
+            model: Arc::clone(&model),
+        });
+        Ok(model)
+    }
+
+    /// Whether a model is loaded now.
+    pub fn generator_loaded(&self) -> bool {
+        self.generator.try_lock().is_ok_and(|g| g.is_some())
+    }
+
+    /// Records a clean close of the data folder.
+    pub fn close(&self) {
+        if let Some(lock) = &self.lock {
+            lock.close();
+        }
+    }
+}
+
+pub struct AppState {
+    pub settings_file: PathBuf,
+    settings: Mutex<Settings>,
+    /// The settings the data folder was opened with.
+    opened_with: Paths,
+    core: tokio::sync::OnceCell<Result<Arc<Core>, AppError>>,
+    asks: Mutex<HashMap<String, CancelHandle>>,
+    /// Ingest, re-read and sync jobs not yet finished.
+    pub writes: AtomicUsize,
+    next_job: AtomicU32,
+    pub watcher: Mutex<Option<tauri::async_runtime::JoinHandle<()>>>,
+}
+
+/// A std mutex whose holder cannot have panicked in a way that matters here: the data it
+/// guards is replaced whole.
+fn locked<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+impl AppState {
+    pub fn new(settings_file: PathBuf, settings: Settings) -> AppResult<Self> {
+        let opened_with = settings.paths()?;
+        Ok(AppState {
+            settings_file,
+            settings: Mutex::new(settings),
+            opened_with,
+            core: tokio::sync::OnceCell::new(),
+            asks: Mutex::new(HashMap::new()),
+            writes: AtomicUsize::new(0),
+            next_job: AtomicU32::new(1),
+            watcher: Mutex::new(None),
+        })
+    }
+
+    pub fn settings(&self) -> Settings {
+        locked(&self.settings).clone()
+    }
+
+    pub fn set_settings(&self, settings: Settings) {
+        *locked(&self.settings) = settings;
+    }
+
+    pub fn opened_with(&self) -> &Paths {
+        &self.opened_with
+    }
+
+    /// The open data folder, opening it on first use; every caller waits for the same open.
+    pub async fn core(&self) -> AppResult<Arc<Core>> {
+        self.core
+            .get_or_init(|| async {
+                Core::open(self.opened_with.clone()).await.map(Arc::new)
+            })
+            .await
+            .clone()
+    }
+
+    /// The data folder if it finished opening (successfully or not).
+    pub fn core_now(&self) -> Option<&Result<Arc<Core>, AppError>> {
+        self.core.get()
+    }
+
+    pub fn next_job(&self) -> u32 {
+        self.next_job.fetch_add(1, Ordering::SeqCst)
+    }
+
+    pub fn start_answer(&self, id: String, handle: CancelHandle) {
+        locked(&self.asks).insert(id, handle);
+    }
+
+    pub fn end_answer(&self, id: &str) -> Option<CancelHandle> {
+        locked(&self.asks).remove(id)
+    }
+
+    pub fn replace_watcher(&self, task: Option<tauri::async_runtime::JoinHandle<()>>) {
+        if let Some(old) = std::mem::replace(&mut *locked(&self.watcher), task) {
+            old.abort();
+        }
+    }
+
+    /// Records a clean close unless a write is still running (then the next start checks).
+    pub fn close(&self) {
+        for (_, handle) in locked(&self.asks).drain() {
+            handle.cancel();
+        }
+        if self.writes.load(Ordering::SeqCst) > 0 {
+            return;
+        }
+        if let Some(Ok(core)) = self.core.get() {
+            core.close();
+        }
+    }
+}

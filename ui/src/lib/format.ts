@@ -1,0 +1,26 @@
+/** The file name of a path (either separator). */
+export function basename(path: string): string {
+  const parts = path.split(/[\\/]/).filter((p) => p.length > 0);
+  return parts[parts.length - 1] ?? path;
+}
+
+/** The folder of a path, for a second line under the name. */
+export function dirname(path: string): string {
+  const i = Math.max(path.lastIndexOf("/"), path.lastIndexOf("\\"));
+  return i > 0 ? path.slice(0, i) : "";
+}
+
+/** "about 3 min", "about 40 s", "less than 5 s". */
+export function duration(seconds: number): string {
+  if (!Number.isFinite(seconds) || seconds < 0) return "";
+  if (seconds < 5) return "less than 5 s";
+  if (seconds < 60) return `about ${Math.round(seconds / 5) * 5} s`;
+  if (seconds < 3600) return `about ${Math.round(seconds / 60)} min`;
+  const h = Math.floor(seconds / 3600);
+  const m = Math.round((seconds % 3600) / 60);
+  return m > 0 ? `about ${h} h ${m} min` : `about ${h} h`;
+}
+
+export function plural(n: number, one: string, many = `${one}s`): string {
+  return `${n} ${n === 1 ? one : many}`;
+}

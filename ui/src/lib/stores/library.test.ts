@@ -1,0 +1,110 @@
+import { describe, expect, it } from "vitest";
+import type { DocumentRecord } from "../bindings/DocumentRecord";
+import type { LibraryEvent } from "../bindings/LibraryEvent";
+import { applyLibraryEvent, counts, emptyLibrary, filterRows, progress, rows, type LibraryState } from "./library";
+
+function doc(id: number, path: string, state: DocumentRecord["state"], extra: Partial<DocumentRecord> = {}): DocumentRecord {
+  return {
+    id,
+    path,
+    kind: "pdf",
+    title: null,
+    content_hash: "h",
+    size_bytes: 10,
+    mtime_ms: 0,
+    state,
+    failure: null,
+    page_count: 3,
+    chunk_count: 7,
+    ...extra,
+  };
+}
+
+function run(events: Array<[LibraryEvent, number]>, start: LibraryState = emptyLibrary): LibraryState {
+  return events.reduce((s, [e, t]) => applyLibraryEvent(s, e, t), start);
+}
+
+describe("library progress", () => {
+  it("counts files and estimates the time left from the rate so far", () => {
+    const s = run([
+      [{ kind: "queued", job: 1, roots: ["/docs"] }, 0],
+      [{ kind: "progress", job: 1, event: { event: "scanned", total: 10 } }, 1000],
+      [{ kind: "progress", job: 1, event: { event: "stage", path: "/docs/a.pdf", stage: "extracting" } }, 1000],
+      [{ kind: "progress", job: 1, event: { event: "file", path: "/docs/a.pdf", outcome: { outcome: "indexed", chunks: 3, pages: 1, embedded: 3 } } }, 3000],
+      [{ kind: "progress", job: 1, event: { event: "file", path: "/docs/b.pdf", outcome: { outcome: "failed", code: "encrypted", message: "locked" } } }, 5000],
+    ]);
+    const p = progress(s, 5000);
+    expect(p.running).toBe(true);
+    expect(p.total).toBe(10);
+    expect(p.done).toBe(2);
+    expect(p.fraction).toBeCloseTo(0.2);
+    // 2 files in 4 s since the scan: 8 more take about 16 s.
+    expect(p.etaSeconds).toBeCloseTo(16);
+    expect(s.jobs[0]?.failed).toBe(1);
+    expect(s.active).toEqual({});
+  });
+
+  it("has no estimate before the first file and stops when the job finishes", () => {
+    let s = run([
+      [{ kind: "queued", job: 4, roots: ["/x"] }, 0],
+      [{ kind: "progress", job: 4, event: { event: "scanned", total: 3 } }, 10],
+    ]);
+    expect(progress(s, 500).etaSeconds).toBeNull();
+    s = applyLibraryEvent(s, { kind: "finished", job: 4, summary: { indexed: 3, unchanged: 0, failed: 0, renamed: 0, removed: 0, embedded: 9 } }, 900);
+    expect(progress(s, 1000).running).toBe(false);
+    expect(s.jobs[0]?.state).toBe("finished");
+  });
+
+  it("adds up several queued jobs", () => {
+    const s = run([
+      [{ kind: "queued", job: 1, roots: ["/a"] }, 0],
+      [{ kind: "queued", job: 2, roots: ["/b"] }, 0],
+      [{ kind: "progress", job: 1, event: { event: "scanned", total: 4 } }, 0],
+    ]);
+    expect(progress(s, 10)).toMatchObject({ running: true, total: 4, done: 0 });
+    const t = applyLibraryEvent(s, { kind: "progress", job: 2, event: { event: "scanned", total: 6 } }, 20);
+    expect(progress(t, 30).total).toBe(10);
+  });
+
+  it("keeps a failed job's error", () => {
+    const s = run([
+      [{ kind: "queued", job: 1, roots: ["/a"] }, 0],
+      [{ kind: "failed", job: 1, error: { code: "busy", message: "another Cairn" } }, 5],
+    ]);
+    expect(s.jobs[0]?.error?.code).toBe("busy");
+    expect(progress(s, 10).running).toBe(false);
+  });
+});
+
+describe("library rows", () => {
+  const base: LibraryState = {
+    documents: [
+      doc(1, "/p/report.pdf", "indexed", { title: "Annual Report 2019" }),
+      doc(2, "/p/scan.pdf", "failed", { failure: { code: "empty_document", message: "no text: a scan" }, chunk_count: 0 }),
+      doc(3, "/p/notes.md", "queued", { kind: "markdown" }),
+    ],
+    jobs: [],
+    active: { "/p/notes.md": "embedding", "/p/new.pdf": "extracting" },
+  };
+
+  it("shows the live stage over the catalog state and lists files the catalog has not seen", () => {
+    const r = rows(base);
+    expect(r.map((x) => [x.path, x.state])).toEqual([
+      ["/p/report.pdf", "indexed"],
+      ["/p/scan.pdf", "failed"],
+      ["/p/notes.md", "embedding"],
+      ["/p/new.pdf", "extracting"],
+    ]);
+    expect(r[1]?.reason).toBe("no text: a scan");
+    expect(r[3]?.id).toBeNull();
+  });
+
+  it("filters by words of the name or title and by state", () => {
+    const r = rows(base);
+    expect(filterRows(r, "annual 2019", "all").map((x) => x.id)).toEqual([1]);
+    expect(filterRows(r, "", "failed").map((x) => x.id)).toEqual([2]);
+    expect(filterRows(r, "", "working").map((x) => x.path)).toEqual(["/p/notes.md", "/p/new.pdf"]);
+    expect(filterRows(r, "nothing-like-this", "all")).toEqual([]);
+    expect(counts(r)).toEqual({ all: 4, indexed: 1, failed: 1, working: 2 });
+  });
+});

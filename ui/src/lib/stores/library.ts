@@ -1,0 +1,219 @@
+// The library as the window shows it: the catalog's documents, merged with what the running
+// ingest jobs report (the stage of each file, progress and time left).
+import type { DocumentRecord } from "../bindings/DocumentRecord";
+import type { LibraryEvent } from "../bindings/LibraryEvent";
+import type { JobSummary } from "../bindings/JobSummary";
+import type { AppError } from "../bindings/AppError";
+import type { Stage } from "../bindings/Stage";
+
+export type JobState = "queued" | "running" | "finished" | "failed";
+
+export interface Job {
+  job: number;
+  roots: string[];
+  state: JobState;
+  /** Files the job will look at, once scanned. */
+  total: number | null;
+  done: number;
+  failed: number;
+  /** When the scan finished (ms), the start of the rate estimate. */
+  startedAt: number | null;
+  finishedAt: number | null;
+  summary: JobSummary | null;
+  error: AppError | null;
+}
+
+export interface LibraryState {
+  documents: DocumentRecord[];
+  jobs: Job[];
+  /** Files being worked on, by path. */
+  active: Record<string, Stage>;
+}
+
+export type RowState = "queued" | "extracting" | "embedding" | "indexed" | "failed";
+
+export interface Row {
+  key: string;
+  id: number | null;
+  path: string;
+  title: string | null;
+  state: RowState;
+  reason: string | null;
+  pages: number;
+  chunks: number;
+}
+
+export const emptyLibrary: LibraryState = { documents: [], jobs: [], active: {} };
+
+function updateJob(state: LibraryState, job: number, f: (j: Job) => Job): Job[] {
+  return state.jobs.map((j) => (j.job === job ? f(j) : j));
+}
+
+/** The state after one event from the app; `now` is the time in ms. */
+export function applyLibraryEvent(state: LibraryState, ev: LibraryEvent, now: number): LibraryState {
+  switch (ev.kind) {
+    case "queued":
+      return {
+        ...state,
+        jobs: [
+          ...state.jobs,
+          {
+            job: ev.job,
+            roots: ev.roots,
+            state: "queued",
+            total: null,
+            done: 0,
+            failed: 0,
+            startedAt: null,
+            finishedAt: null,
+            summary: null,
+            error: null,
+          },
+        ],
+      };
+    case "progress": {
+      const e = ev.event;
+      switch (e.event) {
+        case "scanned":
+          return {
+            ...state,
+            jobs: updateJob(state, ev.job, (j) => ({
+              ...j,
+              state: "running",
+              total: (j.total ?? 0) + e.total,
+              startedAt: j.startedAt ?? now,
+            })),
+          };
+        case "stage":
+          return {
+            ...state,
+            jobs: updateJob(state, ev.job, (j) => ({ ...j, state: "running", startedAt: j.startedAt ?? now })),
+            active: { ...state.active, [e.path]: e.stage },
+          };
+        case "file": {
+          const active = { ...state.active };
+          delete active[e.path];
+          const failed = e.outcome.outcome === "failed" ? 1 : 0;
+          return {
+            ...state,
+            active,
+            jobs: updateJob(state, ev.job, (j) => ({ ...j, done: j.done + 1, failed: j.failed + failed })),
+          };
+        }
+        case "committed":
+          return state;
+      }
+      return state;
+    }
+    case "finished":
+      return {
+        ...state,
+        jobs: updateJob(state, ev.job, (j) => ({ ...j, state: "finished", finishedAt: now, summary: ev.summary })),
+      };
+    case "failed":
+      return {
+        ...state,
+        jobs: updateJob(state, ev.job, (j) => ({ ...j, state: "failed", finishedAt: now, error: ev.error })),
+      };
+    case "changed":
+      return state;
+  }
+}
+
+export interface Progress {
+  running: boolean;
+  total: number;
+  done: number;
+  /** 0..1, or null before the first scan. */
+  fraction: number | null;
+  /** Seconds left, once at least one file finished. */
+  etaSeconds: number | null;
+}
+
+/** Overall progress of the unfinished jobs. */
+export function progress(state: LibraryState, now: number): Progress {
+  const open = state.jobs.filter((j) => j.state === "queued" || j.state === "running");
+  if (open.length === 0) return { running: false, total: 0, done: 0, fraction: null, etaSeconds: null };
+  const total = open.reduce((s, j) => s + (j.total ?? 0), 0);
+  const done = open.reduce((s, j) => s + j.done, 0);
+  const scanned = open.some((j) => j.total !== null);
+  const started = open
+    .map((j) => j.startedAt)
+    .filter((t): t is number => t !== null)
+    .reduce((a, b) => Math.min(a, b), Infinity);
+  let etaSeconds: number | null = null;
+  if (done > 0 && Number.isFinite(started) && now > started) {
+    const perFile = (now - started) / 1000 / done;
+    etaSeconds = Math.max(0, (total - done) * perFile);
+  }
+  return {
+    running: true,
+    total,
+    done,
+    fraction: scanned && total > 0 ? Math.min(1, done / total) : null,
+    etaSeconds,
+  };
+}
+
+function rowStateOf(doc: DocumentRecord, stage: Stage | undefined): RowState {
+  if (stage) return stage;
+  switch (doc.state) {
+    case "indexed":
+      return "indexed";
+    case "failed":
+      return "failed";
+    case "extracted":
+      return "embedding";
+    case "queued":
+      return "queued";
+  }
+}
+
+/** One row per document, plus files in progress the catalog does not list yet. */
+export function rows(state: LibraryState): Row[] {
+  const seen = new Set<string>();
+  const out: Row[] = state.documents.map((d) => {
+    seen.add(d.path);
+    return {
+      key: `doc-${d.id}`,
+      id: d.id,
+      path: d.path,
+      title: d.title,
+      state: rowStateOf(d, state.active[d.path]),
+      reason: d.state === "failed" ? (d.failure?.message ?? "failed") : null,
+      pages: d.page_count,
+      chunks: d.chunk_count,
+    };
+  });
+  for (const [path, stage] of Object.entries(state.active)) {
+    if (!seen.has(path)) {
+      out.push({ key: `new-${path}`, id: null, path, title: null, state: stage, reason: null, pages: 0, chunks: 0 });
+    }
+  }
+  return out;
+}
+
+export type StateFilter = "all" | "indexed" | "failed" | "working";
+
+/** Rows whose name, title or path contain every word of `query`, in the chosen state. */
+export function filterRows(all: Row[], query: string, which: StateFilter): Row[] {
+  const words = query.toLowerCase().split(/\s+/).filter((w) => w.length > 0);
+  return all.filter((r) => {
+    if (which === "indexed" && r.state !== "indexed") return false;
+    if (which === "failed" && r.state !== "failed") return false;
+    if (which === "working" && (r.state === "indexed" || r.state === "failed")) return false;
+    const hay = `${r.path} ${r.title ?? ""}`.toLowerCase();
+    return words.every((w) => hay.includes(w));
+  });
+}
+
+/** Counts for the filter buttons. */
+export function counts(all: Row[]): Record<StateFilter, number> {
+  const c: Record<StateFilter, number> = { all: all.length, indexed: 0, failed: 0, working: 0 };
+  for (const r of all) {
+    if (r.state === "indexed") c.indexed++;
+    else if (r.state === "failed") c.failed++;
+    else c.working++;
+  }
+  return c;
+}
