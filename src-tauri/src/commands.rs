@@ -72,7 +72,12 @@ pub async fn status(state: State<'_, AppState>) -> AppResult<AppStatus> {
     let opened = state.opened_with();
     let (phase, error, notes, loaded) = match state.core_now() {
         None => (Phase::Opening, None, vec![], false),
-        Some(Ok(core)) => (Phase::Ready, None, core.notes.clone(), core.generator_loaded()),
+        Some(Ok(core)) => (
+            Phase::Ready,
+            None,
+            core.notes.clone(),
+            core.generator_loaded(),
+        ),
         Some(Err(e)) => (Phase::Failed, Some(e.clone()), vec![], false),
     };
     Ok(AppStatus {
@@ -133,7 +138,10 @@ pub async fn add_from_dialog(app: AppHandle, folders: bool) -> AppResult<Option<
     let (tx, rx) = tokio::sync::oneshot::channel::<Vec<PathBuf>>();
     let dialog = app.dialog().file();
     let to_paths = |files: Vec<tauri_plugin_dialog::FilePath>| -> Vec<PathBuf> {
-        files.into_iter().filter_map(|f| f.into_path().ok()).collect()
+        files
+            .into_iter()
+            .filter_map(|f| f.into_path().ok())
+            .collect()
     };
     if folders {
         dialog
@@ -146,7 +154,9 @@ pub async fn add_from_dialog(app: AppHandle, folders: bool) -> AppResult<Option<
             .set_title("Add documents to Cairn")
             .add_filter(
                 "Documents",
-                &["pdf", "md", "markdown", "txt", "text", "html", "htm", "docx"],
+                &[
+                    "pdf", "md", "markdown", "txt", "text", "html", "htm", "docx",
+                ],
             )
             .pick_files(move |f| {
                 let _ = tx.send(to_paths(f.unwrap_or_default()));
@@ -196,9 +206,12 @@ pub async fn reveal_document(
     id: DocumentId,
 ) -> AppResult<()> {
     let doc = document(&state, id).await?;
-    app.opener()
-        .reveal_item_in_dir(&doc.path)
-        .map_err(|e| AppError::new(ErrorCode::Unreadable, format!("cannot show {}: {e}", doc.path)))
+    app.opener().reveal_item_in_dir(&doc.path).map_err(|e| {
+        AppError::new(
+            ErrorCode::Unreadable,
+            format!("cannot show {}: {e}", doc.path),
+        )
+    })
 }
 
 /// Opens the document in the system viewer, at `page` where a viewer that takes a page is
@@ -219,7 +232,12 @@ pub async fn open_document(
     }
     app.opener()
         .open_path(&doc.path, None::<&str>)
-        .map_err(|e| AppError::new(ErrorCode::Unreadable, format!("cannot open {}: {e}", doc.path)))
+        .map_err(|e| {
+            AppError::new(
+                ErrorCode::Unreadable,
+                format!("cannot open {}: {e}", doc.path),
+            )
+        })
 }
 
 /// Starts a PDF viewer that can open at a page; `false` when none is installed.
@@ -229,9 +247,18 @@ fn open_pdf_at_page(path: &Path, page: u32) -> bool {
     }
     let page = page.to_string();
     let viewers: [(&str, Vec<&std::ffi::OsStr>); 3] = [
-        ("evince", vec!["--page-label".as_ref(), page.as_ref(), path.as_os_str()]),
-        ("okular", vec!["-p".as_ref(), page.as_ref(), path.as_os_str()]),
-        ("zathura", vec!["-P".as_ref(), page.as_ref(), path.as_os_str()]),
+        (
+            "evince",
+            vec!["--page-label".as_ref(), page.as_ref(), path.as_os_str()],
+        ),
+        (
+            "okular",
+            vec!["-p".as_ref(), page.as_ref(), path.as_os_str()],
+        ),
+        (
+            "zathura",
+            vec!["-P".as_ref(), page.as_ref(), path.as_os_str()],
+        ),
     ];
     let opened = viewers.into_iter().any(|(program, args)| {
         std::process::Command::new(program)
@@ -269,9 +296,7 @@ pub async fn ask(
     let core = state.core().await?;
     let settings = state.settings();
     let paths = settings.paths()?;
-    let generator = core
-        .generator(&paths.generator, !settings.use_gpu)
-        .await?;
+    let generator = core.generator(&paths.generator, !settings.use_gpu).await?;
     let mut request = AskRequest::new(input.question);
     request.chat = input.chat_id;
     request.documents = input.documents;

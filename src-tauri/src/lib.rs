@@ -21,7 +21,9 @@ pub fn run() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("CAIRN_LOG").unwrap_or_else(|_| {
-                tracing_subscriber::EnvFilter::new("warn,mistralrs_core=error,mistralrs_quant=error")
+                tracing_subscriber::EnvFilter::new(
+                    "warn,mistralrs_core=error,mistralrs_quant=error",
+                )
             }),
         )
         .with_writer(std::io::stderr)

@@ -22,10 +22,22 @@ pub const LIBRARY_EVENT: &str = "library";
 #[ts(export)]
 pub enum LibraryEvent {
     /// A job was accepted; it starts when the jobs before it finish.
-    Queued { job: u32, roots: Vec<String> },
-    Progress { job: u32, event: IngestEvent },
-    Finished { job: u32, summary: JobSummary },
-    Failed { job: u32, error: AppError },
+    Queued {
+        job: u32,
+        roots: Vec<String>,
+    },
+    Progress {
+        job: u32,
+        event: IngestEvent,
+    },
+    Finished {
+        job: u32,
+        summary: JobSummary,
+    },
+    Failed {
+        job: u32,
+        error: AppError,
+    },
     /// Documents were removed or the watched folders changed: read the library again.
     Changed,
 }

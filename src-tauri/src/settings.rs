@@ -126,7 +126,8 @@ mod tests {
 
     #[test]
     fn settings_round_trip_and_bad_values_are_refused() -> Result<(), AppError> {
-        let dir = tempfile::tempdir().map_err(|e| AppError::new(ErrorCode::Internal, e.to_string()))?;
+        let dir =
+            tempfile::tempdir().map_err(|e| AppError::new(ErrorCode::Internal, e.to_string()))?;
         let file = dir.path().join("cfg").join("settings.json");
         assert_eq!(Settings::load(&file)?, Settings::default());
         let mine = Settings {
@@ -141,14 +142,18 @@ mod tests {
             passages: 0,
             ..Settings::default()
         };
-        assert_eq!(bad.save(&file).map_err(|e| e.code), Err(ErrorCode::InvalidRequest));
+        assert_eq!(
+            bad.save(&file).map_err(|e| e.code),
+            Err(ErrorCode::InvalidRequest)
+        );
         let missing_model = Settings {
             generator: "/nowhere/model.gguf".into(),
             ..Settings::default()
         };
         assert!(missing_model.validate().is_err());
         // A file written by an older version (fewer fields) still loads.
-        std::fs::write(&file, br#"{"passages": 5}"#).map_err(|e| AppError::new(ErrorCode::Internal, e.to_string()))?;
+        std::fs::write(&file, br#"{"passages": 5}"#)
+            .map_err(|e| AppError::new(ErrorCode::Internal, e.to_string()))?;
         assert_eq!(Settings::load(&file)?.passages, 5);
         Ok(())
     }

@@ -70,8 +70,7 @@ impl Core {
             context_tokens: None,
             force_cpu,
         };
-        let model: Arc<dyn Generator> =
-            Arc::new(cairn_host::load_generator(path, options).await?);
+        let model: Arc<dyn Generator> = Arc::new(cairn_host::load_generator(path, options).await?);
         *slot = Some(LoadedGenerator {
             path: path.to_path_buf(),
             force_cpu,
@@ -142,9 +141,7 @@ impl AppState {
     /// The open data folder, opening it on first use; every caller waits for the same open.
     pub async fn core(&self) -> AppResult<Arc<Core>> {
         self.core
-            .get_or_init(|| async {
-                Core::open(self.opened_with.clone()).await.map(Arc::new)
-            })
+            .get_or_init(|| async { Core::open(self.opened_with.clone()).await.map(Arc::new) })
             .await
             .clone()
     }

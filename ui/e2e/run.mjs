@@ -34,6 +34,8 @@ need("DISPLAY (run under xvfb-run)", process.env.DISPLAY);
 const home = mkdtempSync(join(tmpdir(), "cairn-e2e-"));
 process.env.CAIRN_DATA_DIR = join(home, "data");
 process.env.CAIRN_SETTINGS = join(home, "settings.json");
+// Shorter answers keep the test quick with the small model; the app reads these at start.
+writeFileSync(process.env.CAIRN_SETTINGS, JSON.stringify({ max_tokens: 160, passages: 6 }));
 mkdirSync(artifacts, { recursive: true });
 
 let step = 0;

@@ -256,3 +256,70 @@ fn searches_while_an_ingest_writes_see_only_whole_documents() {
         assert!(engine.check().await.unwrap().healthy());
     });
 }
+
+/// What the desktop app's "Retry" and source panel rely on: `reread` reads a file again even
+/// when its size and time say it is unchanged (reusing every embedding), and `passage` returns
+/// a cited range with the text around it and its page.
+#[test]
+fn reread_retries_an_unchanged_file_and_passage_quotes_it_in_context() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let data = tempfile::tempdir().unwrap();
+        let engine = engine(data.path()).await;
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("notes.md");
+        let text = "# Fjords\n\nThe Sognefjord is the deepest fjord in Norway. It reaches 1,308 metres below sea level.\n";
+        std::fs::write(&file, " ".repeat(text.len())).unwrap();
+        let mtime = std::fs::metadata(&file).unwrap().modified().unwrap();
+        let root = [dir.path().to_path_buf()];
+        let first = engine.ingest(&root, &|_: &IngestEvent| {}).await.unwrap();
+        assert_eq!(first.failed.len(), 1, "{first:?}");
+        // Same size, same time: a plain ingest cannot tell the file changed.
+        std::fs::write(&file, text).unwrap();
+        std::fs::File::options()
+            .write(true)
+            .open(&file)
+            .unwrap()
+            .set_modified(mtime)
+            .unwrap();
+        let again = engine.ingest(&root, &|_: &IngestEvent| {}).await.unwrap();
+        assert_eq!(again.unchanged.len(), 1, "{again:?}");
+        let id = engine.documents().await.unwrap()[0].id;
+        let stages = std::sync::Mutex::new(Vec::new());
+        let observer = |e: &IngestEvent| {
+            if let IngestEvent::Stage { stage, .. } = e {
+                stages.lock().unwrap().push(*stage);
+            }
+        };
+        let retried = engine.reread(id, &observer).await.unwrap();
+        assert_eq!(retried.indexed.len(), 1, "{retried:?}");
+        use cairn_core::ingest::Stage;
+        assert_eq!(*stages.lock().unwrap(), vec![Stage::Extracting, Stage::Embedding]);
+        let doc = engine.documents().await.unwrap().remove(0);
+        assert_eq!(doc.state, DocumentState::Indexed);
+        // Read again with nothing changed: every embedding is reused.
+        let same = engine.reread(id, &|_: &IngestEvent| {}).await.unwrap();
+        assert_eq!((same.indexed.len(), same.embedded), (1, 0), "{same:?}");
+
+        // Offsets are those of the extracted text, as citations carry them.
+        let hits = engine
+            .search(&SearchRequest::hybrid("How deep is the Sognefjord?", 1))
+            .await
+            .unwrap();
+        let chunk = &hits[0].chunk;
+        let sentence = "It reaches 1,308 metres below sea level.";
+        let start = chunk.start + chunk.text.find(sentence).unwrap();
+        let end = start + sentence.len();
+        let passage = engine.passage(id, start, end, 30).await.unwrap();
+        assert_eq!(passage.quote, sentence);
+        assert!(passage.before.ends_with("in Norway. "), "{passage:?}");
+        assert!(passage.before.len() <= 30);
+        assert_eq!(passage.page, None);
+        let outside = engine.passage(id, start, end + 10_000, 30).await;
+        assert_eq!(
+            outside.map_err(|e| e.code()).err(),
+            Some(cairn_core::ErrorCode::InvalidRequest)
+        );
+        assert!(engine.check().await.unwrap().healthy());
+    });
+}

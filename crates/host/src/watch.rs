@@ -20,13 +20,14 @@ impl Changes {
     pub fn watch(folders: &[PathBuf], data_dir: &Path) -> anyhow::Result<Self> {
         let (tx, rx) = unbounded_channel();
         let data_dir = std::path::absolute(data_dir)?;
-        let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
-            if event.is_ok_and(|e| relevant(&e, &data_dir)) {
-                // The receiver is gone only when watching stopped.
-                let _ = tx.send(());
-            }
-        })
-        .context("cannot watch for file changes")?;
+        let mut watcher =
+            notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
+                if event.is_ok_and(|e| relevant(&e, &data_dir)) {
+                    // The receiver is gone only when watching stopped.
+                    let _ = tx.send(());
+                }
+            })
+            .context("cannot watch for file changes")?;
         let mut unwatched = Vec::new();
         for folder in folders {
             if let Err(e) = watcher.watch(folder, RecursiveMode::Recursive) {

@@ -41,12 +41,13 @@ impl Engine {
             .map_err(CoreError::Catalog)?
             .ok_or(CoreError::DocumentNotFound(id))?;
         let text = doc.text.as_str();
-        let (start, end) = quote_bounds(text, start, end)
-            .ok_or_else(|| CoreError::InvalidRequest(format!(
+        let (start, end) = quote_bounds(text, start, end).ok_or_else(|| {
+            CoreError::InvalidRequest(format!(
                 "the passage {start}..{end} is not inside document {id} (its text has {} bytes); \
                  it may have changed since the answer was given",
                 text.len()
-            )))?;
+            ))
+        })?;
         let from = context_start(text, start, context);
         let to = context_end(text, end, context);
         let page = doc
