@@ -187,15 +187,7 @@ pub fn reread_document(app: AppHandle, id: DocumentId) -> u32 {
 }
 
 async fn document(state: &AppState, id: DocumentId) -> AppResult<DocumentRecord> {
-    state
-        .core()
-        .await?
-        .engine
-        .documents()
-        .await?
-        .into_iter()
-        .find(|d| d.id == id)
-        .ok_or_else(|| AppError::new(ErrorCode::NotFound, format!("no document with id {id}")))
+    Ok(state.core().await?.engine.document(id).await?)
 }
 
 /// Shows the document's file in the system file manager.
@@ -333,10 +325,7 @@ pub fn stop_answer(state: State<'_, AppState>, ask_id: String) -> bool {
 #[tauri::command]
 pub async fn list_chats(state: State<'_, AppState>) -> AppResult<Vec<ChatSummary>> {
     let core = state.core().await?;
-    core.conversations
-        .chats()
-        .await
-        .map_err(|e| AppError::new(e.code, e.to_string()))
+    core.conversations.chats().await.map_err(AppError::from)
 }
 
 #[tauri::command]
@@ -348,7 +337,7 @@ pub async fn chat_messages(
     core.conversations
         .messages(chat_id)
         .await
-        .map_err(|e| AppError::new(e.code, e.to_string()))
+        .map_err(AppError::from)
 }
 
 #[tauri::command]
@@ -357,7 +346,7 @@ pub async fn delete_chat(state: State<'_, AppState>, chat_id: ChatId) -> AppResu
     core.conversations
         .delete_chat(chat_id)
         .await
-        .map_err(|e| AppError::new(e.code, e.to_string()))
+        .map_err(AppError::from)
 }
 
 /// A cited passage in its surrounding text, with its page.

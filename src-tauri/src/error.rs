@@ -33,6 +33,12 @@ impl From<CoreError> for AppError {
     }
 }
 
+impl From<cairn_core::error::PortError> for AppError {
+    fn from(e: cairn_core::error::PortError) -> Self {
+        AppError::new(e.code, e.to_string())
+    }
+}
+
 impl From<anyhow::Error> for AppError {
     /// The code of the first typed error in the chain; the whole chain as the message.
     fn from(e: anyhow::Error) -> Self {

@@ -18,16 +18,7 @@ pub const STATUS_EVENT: &str = "status";
 
 /// Runs the app until its window closes.
 pub fn run() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("CAIRN_LOG").unwrap_or_else(|_| {
-                tracing_subscriber::EnvFilter::new(
-                    "warn,mistralrs_core=error,mistralrs_quant=error",
-                )
-            }),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    cairn_host::init_logging();
     let state = match settings::settings_file()
         .and_then(|file| Ok((Settings::load(&file)?, file)))
         .and_then(|(settings, file)| AppState::new(file, settings))

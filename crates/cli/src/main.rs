@@ -63,16 +63,7 @@ fn main() -> ExitCode {
         let code = cairn_extract::worker::serve(path);
         return ExitCode::from(u8::try_from(code).unwrap_or(1));
     }
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("CAIRN_LOG").unwrap_or_else(|_| {
-                tracing_subscriber::EnvFilter::new(
-                    "warn,mistralrs_core=error,mistralrs_quant=error",
-                )
-            }),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    cairn_host::init_logging();
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(e) => {

@@ -15,6 +15,21 @@ use cairn_store::{DataLock, Stores};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+/// Logs to stderr, filtered by `CAIRN_LOG` (default: warnings, and mistral.rs' errors only).
+/// Document text, prompts and answers are logged at TRACE only.
+pub fn init_logging() {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("CAIRN_LOG").unwrap_or_else(|_| {
+                tracing_subscriber::EnvFilter::new(
+                    "warn,mistralrs_core=error,mistralrs_quant=error",
+                )
+            }),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+}
+
 /// The default embedding model, as a folder name under the models folder.
 pub const DEFAULT_EMBEDDER: &str = "all-MiniLM-L6-v2";
 

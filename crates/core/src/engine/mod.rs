@@ -87,16 +87,20 @@ impl Engine {
             .map_err(CoreError::Catalog)
     }
 
-    /// Removes a document from both indexes, then from the catalog.
-    pub async fn remove(&self, id: DocumentId) -> Result<DocumentRecord, CoreError> {
-        let _writer = self.writer.lock().await;
-        let record = self
-            .ports
+    /// One document of the catalog.
+    pub async fn document(&self, id: DocumentId) -> Result<DocumentRecord, CoreError> {
+        self.ports
             .catalog
             .document(id)
             .await
             .map_err(CoreError::Catalog)?
-            .ok_or(CoreError::DocumentNotFound(id))?;
+            .ok_or(CoreError::DocumentNotFound(id))
+    }
+
+    /// Removes a document from both indexes, then from the catalog.
+    pub async fn remove(&self, id: DocumentId) -> Result<DocumentRecord, CoreError> {
+        let _writer = self.writer.lock().await;
+        let record = self.document(id).await?;
         self.forget(id).await?;
         tracing::info!(document = %id, "document removed");
         Ok(record)

@@ -29,13 +29,10 @@ impl Engine {
         end: usize,
         context: usize,
     ) -> Result<Passage, CoreError> {
-        let catalog = &self.ports.catalog;
-        let record = catalog
-            .document(id)
-            .await
-            .map_err(CoreError::Catalog)?
-            .ok_or(CoreError::DocumentNotFound(id))?;
-        let doc = catalog
+        let record = self.document(id).await?;
+        let doc = self
+            .ports
+            .catalog
             .extracted(id)
             .await
             .map_err(CoreError::Catalog)?

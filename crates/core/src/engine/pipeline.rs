@@ -97,13 +97,7 @@ impl Engine {
         observer: &dyn IngestObserver,
     ) -> Result<IngestReport, CoreError> {
         let _writer = self.writer.lock().await;
-        let record = self
-            .ports
-            .catalog
-            .document(id)
-            .await
-            .map_err(CoreError::Catalog)?
-            .ok_or(CoreError::DocumentNotFound(id))?;
+        let record = self.document(id).await?;
         let scanned = self
             .ports
             .extractor
