@@ -19,7 +19,7 @@ pub use catalog::SqliteCatalog;
 pub use error::StoreError;
 pub use fulltext::TantivyIndex;
 pub use lock::DataLock;
-pub use vectors::LanceVectors;
+pub use vectors::{LanceVectors, INDEX_MIN_ROWS};
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

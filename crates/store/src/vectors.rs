@@ -3,6 +3,11 @@
 //! Rows are written one batch per ingest commit, never one version per chunk, and
 //! [`VectorIndex::optimize`] compacts the files and prunes old versions afterwards, so the
 //! table's size follows its content.
+//!
+//! Small libraries are searched exhaustively (exact, and fast enough). From
+//! [`INDEX_MIN_ROWS`] rows, `optimize` builds an IVF-PQ index on the vectors and folds later
+//! rows into it; searches then probe the nearest partitions and re-rank the candidates with
+//! the full vectors (`bench/RESULTS.md` gives latency and recall both ways).
 
 use crate::StoreError;
 use arrow_array::types::Float32Type;
@@ -12,13 +17,23 @@ use async_trait::async_trait;
 use cairn_core::ports::{PortResult, VectorIndex, VectorRows};
 use cairn_core::{ChunkId, DocumentId, VectorDistance};
 use futures::TryStreamExt;
+use lancedb::index::vector::IvfPqIndexBuilder;
+use lancedb::index::Index;
 use lancedb::query::{ExecutableQuery, QueryBase, Select};
-use lancedb::table::{CompactionOptions, Duration, OptimizeAction};
+use lancedb::table::{CompactionOptions, Duration, OptimizeAction, OptimizeOptions};
 use lancedb::{DistanceType, Table};
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 const TABLE: &str = "chunks";
+
+/// Rows from which `optimize` gives the table an approximate (IVF-PQ) vector index.
+pub const INDEX_MIN_ROWS: u64 = 100_000;
+/// Partitions an indexed search probes, and how many times `limit` candidates it re-ranks
+/// with the full vectors.
+const NPROBES: usize = 20;
+const REFINE_FACTOR: u32 = 4;
 
 /// The LanceDB table of chunk vectors.
 #[derive(Clone)]
@@ -26,6 +41,7 @@ pub struct LanceVectors {
     table: Table,
     schema: SchemaRef,
     dimension: usize,
+    indexed: Arc<AtomicBool>,
 }
 
 fn schema(dimension: usize) -> SchemaRef {
@@ -52,11 +68,16 @@ impl LanceVectors {
         if names.iter().any(|n| n == TABLE) {
             let table = db.open_table(TABLE).execute().await?;
             if table.schema().await? == schema {
-                return Ok(LanceVectors {
+                let vectors = LanceVectors {
                     table,
                     schema,
                     dimension,
-                });
+                    indexed: Arc::default(),
+                };
+                vectors
+                    .indexed
+                    .store(vectors.has_index().await?, Ordering::Relaxed);
+                return Ok(vectors);
             }
             tracing::warn!("vector table has another shape; recreating it");
             db.drop_table(TABLE, &[]).await?;
@@ -69,7 +90,42 @@ impl LanceVectors {
             table,
             schema,
             dimension,
+            indexed: Arc::default(),
         })
+    }
+
+    /// Whether the vectors have an approximate index.
+    pub async fn has_index(&self) -> Result<bool, StoreError> {
+        Ok(self
+            .table
+            .list_indices()
+            .await?
+            .iter()
+            .any(|i| i.columns.iter().any(|c| c == "vector")))
+    }
+
+    /// Builds (or rebuilds) the IVF-PQ index on the vectors, whatever the row count.
+    pub async fn build_index(&self) -> Result<(), StoreError> {
+        let rows = self.table.count_rows(None).await? as u64;
+        // IVF needs a few hundred rows per partition to train on; PQ codes of 8 bytes per
+        // 16 dimensions.
+        let partitions = ((rows as f64).sqrt() as u32).clamp(1, 4096);
+        let sub_vectors = u32::try_from(self.dimension / 16).unwrap_or(1).max(1);
+        self.table
+            .create_index(
+                &["vector"],
+                Index::IvfPq(
+                    IvfPqIndexBuilder::default()
+                        .distance_type(DistanceType::Cosine)
+                        .num_partitions(partitions)
+                        .num_sub_vectors(sub_vectors),
+                ),
+            )
+            .replace(true)
+            .execute()
+            .await?;
+        self.indexed.store(true, Ordering::Relaxed);
+        Ok(())
     }
 
     fn batch(&self, rows: VectorRows) -> Result<Option<RecordBatch>, StoreError> {
@@ -136,6 +192,9 @@ impl LanceVectors {
             .distance_type(DistanceType::Cosine)
             .select(Select::columns(&["chunk_id", "_distance"]))
             .limit(limit.max(1));
+        if self.indexed.load(Ordering::Relaxed) {
+            query = query.nprobes(NPROBES)?.refine_factor(REFINE_FACTOR);
+        }
         if let Some(ids) = documents {
             let list: Vec<String> = ids.iter().map(|d| d.0.to_string()).collect();
             if list.is_empty() {
@@ -176,6 +235,14 @@ impl LanceVectors {
                 remap_options: None,
             })
             .await?;
+        if self.has_index().await? {
+            // Rows added since the index was built are searched exhaustively until folded in.
+            self.table
+                .optimize(OptimizeAction::Index(OptimizeOptions::default()))
+                .await?;
+        } else if self.table.count_rows(None).await? as u64 >= INDEX_MIN_ROWS {
+            self.build_index().await?;
+        }
         // Cairn is the only writer of its data folder, so unverified files are safe to drop.
         self.table
             .optimize(OptimizeAction::Prune {

@@ -246,3 +246,72 @@ async fn stores_reopen_with_their_data() {
     let other = Stores::open(dir.path(), 4).await.unwrap();
     assert_eq!(other.vectors.count().await.unwrap(), 0);
 }
+
+/// A deterministic pseudo-random unit vector.
+fn unit_vector(seed: u64, dimension: usize) -> Vec<f32> {
+    let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    let v: Vec<f32> = (0..dimension)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state % 2001) as f32 / 1000.0 - 1.0
+        })
+        .collect();
+    let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+    v.into_iter().map(|x| x / norm).collect()
+}
+
+#[tokio::test]
+async fn an_ivf_pq_index_finds_the_nearest_vectors_and_takes_in_later_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let dimension = 32;
+    let rows = |range: std::ops::Range<u64>| -> Vec<(DocumentId, Vec<(ChunkId, Vec<f32>)>)> {
+        range
+            .map(|i| {
+                (
+                    DocumentId(i as i64),
+                    vec![(ChunkId(format!("c{i}")), unit_vector(i, dimension))],
+                )
+            })
+            .collect()
+    };
+    let vectors = LanceVectors::open(dir.path(), dimension).await.unwrap();
+    vectors.add(rows(0..3000)).await.unwrap();
+    assert!(!vectors.has_index().await.unwrap());
+    // Below INDEX_MIN_ROWS, optimising compacts without indexing.
+    vectors.optimize().await.unwrap();
+    assert!(!vectors.has_index().await.unwrap());
+
+    vectors.build_index().await.unwrap();
+    assert!(vectors.has_index().await.unwrap());
+    for i in [0u64, 1234, 2999] {
+        let hits = vectors
+            .search(&unit_vector(i, dimension), 5, None)
+            .await
+            .unwrap();
+        assert_eq!(hits[0].0, ChunkId(format!("c{i}")), "{hits:?}");
+        assert!(
+            hits[0].1 .0.abs() < 1e-3,
+            "re-ranked with the full vector: {hits:?}"
+        );
+    }
+
+    // Rows written after the index are found at once, and again once optimise folds them in.
+    vectors.add(rows(3000..3100)).await.unwrap();
+    let probe = unit_vector(3050, dimension);
+    assert_eq!(
+        vectors.search(&probe, 1, None).await.unwrap()[0].0,
+        ChunkId("c3050".into())
+    );
+    vectors.optimize().await.unwrap();
+    assert!(vectors.has_index().await.unwrap());
+    assert_eq!(vectors.count().await.unwrap(), 3100);
+    drop(vectors);
+    let reopened = LanceVectors::open(dir.path(), dimension).await.unwrap();
+    assert!(reopened.has_index().await.unwrap());
+    assert_eq!(
+        reopened.search(&probe, 1, None).await.unwrap()[0].0,
+        ChunkId("c3050".into())
+    );
+}
