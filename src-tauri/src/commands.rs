@@ -288,7 +288,13 @@ pub async fn ask(
     let core = state.core().await?;
     let settings = state.settings();
     let paths = settings.paths()?;
-    let generator = core.generator(&paths.generator, !settings.use_gpu).await?;
+    let generator = core
+        .generator(
+            &paths.generator,
+            !settings.use_gpu,
+            settings.backend().unwrap_or_default(),
+        )
+        .await?;
     let mut request = AskRequest::new(input.question);
     request.chat = input.chat_id;
     request.documents = input.documents;

@@ -96,7 +96,14 @@ fn open_in_background(app: AppHandle) {
         let settings = state.settings();
         if let Ok(paths) = settings.paths() {
             if paths.generator.is_file() {
-                if let Err(e) = core.generator(&paths.generator, !settings.use_gpu).await {
+                if let Err(e) = core
+                    .generator(
+                        &paths.generator,
+                        !settings.use_gpu,
+                        settings.backend().unwrap_or_default(),
+                    )
+                    .await
+                {
                     tracing::warn!(error = %e, "cannot load the language model");
                 }
                 announce(&app);

@@ -7,6 +7,7 @@
 use crate::error::{AppError, AppResult};
 use cairn_core::ErrorCode;
 use cairn_host::Paths;
+use cairn_models::Backend;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use ts_rs::TS;
@@ -27,6 +28,9 @@ pub struct Settings {
     pub max_tokens: u32,
     /// Run the language model on the GPU when this build has one (CUDA or Metal).
     pub use_gpu: bool,
+    /// The engine that runs the language model: `auto` (llama.cpp on the CPU, mistral.rs on
+    /// a GPU), `llama.cpp` or `mistral.rs`.
+    pub backend: String,
 }
 
 impl Default for Settings {
@@ -38,6 +42,7 @@ impl Default for Settings {
             passages: 8,
             max_tokens: 512,
             use_gpu: true,
+            backend: "auto".into(),
         }
     }
 }
@@ -87,6 +92,9 @@ impl Settings {
         if !(16..=4096).contains(&self.max_tokens) {
             return invalid("the answer length must be between 16 and 4096 tokens");
         }
+        if let Err(e) = self.backend() {
+            return invalid(&e);
+        }
         if !self.generator.is_empty() && !Path::new(&self.generator).is_file() {
             return invalid("the language model must be an existing .gguf file");
         }
@@ -94,6 +102,11 @@ impl Settings {
             return invalid("the embedding model must be an existing folder");
         }
         Ok(())
+    }
+
+    /// The generation engine chosen (`auto` when unset).
+    pub fn backend(&self) -> Result<Backend, String> {
+        self.backend.parse()
     }
 
     /// The paths these settings resolve to (empty settings fall back to the environment, then
@@ -146,6 +159,11 @@ mod tests {
             bad.save(&file).map_err(|e| e.code),
             Err(ErrorCode::InvalidRequest)
         );
+        let unknown_engine = Settings {
+            backend: "ollama".into(),
+            ..Settings::default()
+        };
+        assert!(unknown_engine.validate().is_err());
         let missing_model = Settings {
             generator: "/nowhere/model.gguf".into(),
             ..Settings::default()

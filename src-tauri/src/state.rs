@@ -6,7 +6,7 @@ use crate::settings::Settings;
 use cairn_core::ports::{Conversations, Generator};
 use cairn_core::{CancelHandle, Engine, ErrorCode};
 use cairn_host::Paths;
-use cairn_models::GeneratorOptions;
+use cairn_models::{Backend, GeneratorOptions};
 use cairn_store::DataLock;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -27,6 +27,7 @@ pub struct Core {
 struct LoadedGenerator {
     path: PathBuf,
     force_cpu: bool,
+    backend: Backend,
     model: Arc<dyn Generator>,
 }
 
@@ -46,12 +47,17 @@ impl Core {
         })
     }
 
-    /// The language model at `path`, loaded on first use (or again when the path or the
-    /// device changed).
-    pub async fn generator(&self, path: &Path, force_cpu: bool) -> AppResult<Arc<dyn Generator>> {
+    /// The language model at `path`, loaded on first use (or again when the path, the
+    /// device or the engine changed).
+    pub async fn generator(
+        &self,
+        path: &Path,
+        force_cpu: bool,
+        backend: Backend,
+    ) -> AppResult<Arc<dyn Generator>> {
         let mut slot = self.generator.lock().await;
         if let Some(loaded) = slot.as_ref() {
-            if loaded.path == path && loaded.force_cpu == force_cpu {
+            if loaded.path == path && loaded.force_cpu == force_cpu && loaded.backend == backend {
                 return Ok(Arc::clone(&loaded.model));
             }
         }
@@ -67,13 +73,15 @@ impl Core {
             ));
         }
         let options = GeneratorOptions {
-            context_tokens: None,
             force_cpu,
+            backend,
+            ..GeneratorOptions::default()
         };
-        let model: Arc<dyn Generator> = Arc::new(cairn_host::load_generator(path, options).await?);
+        let model = cairn_host::load_generator(path, options).await?;
         *slot = Some(LoadedGenerator {
             path: path.to_path_buf(),
             force_cpu,
+            backend,
             model: Arc::clone(&model),
         });
         Ok(model)

@@ -2,7 +2,7 @@
 //! with the chat template and tokenizer the GGUF carries. Loaded once, kept warm; streams
 //! tokens; dropping a stream stops the model at its next token.
 
-use crate::ModelError;
+use crate::{GeneratorOptions, ModelError};
 use async_trait::async_trait;
 use cairn_core::error::PortError;
 use cairn_core::ports::{
@@ -16,20 +16,6 @@ use mistralrs::{
 };
 use std::path::Path;
 use std::sync::Arc;
-
-/// How to run the model.
-#[derive(Debug, Clone, Default)]
-pub struct GeneratorOptions {
-    /// Tokens of prompt and answer together; `None` takes the model's own limit, capped at
-    /// [`GeneratorOptions::DEFAULT_CONTEXT`] (the KV cache grows with it).
-    pub context_tokens: Option<usize>,
-    /// Run on the CPU even when Cairn was built with `cuda` or `metal`.
-    pub force_cpu: bool,
-}
-
-impl GeneratorOptions {
-    pub const DEFAULT_CONTEXT: usize = 8192;
-}
 
 /// A GGUF chat model on mistral.rs.
 pub struct MistralGenerator {
@@ -140,6 +126,16 @@ impl MistralGenerator {
 
     /// Streams a request built by hand (sampling options Cairn does not expose).
     pub fn stream_request(&self, request: RequestBuilder) -> GenerationStream {
+        self.stream_capped(request, None)
+    }
+
+    /// Streams `request`, ending it after `cap` = (most tokens, prompt tokens) pieces
+    /// whatever mistral.rs does with its own limit (it has been seen to overrun it).
+    fn stream_capped(
+        &self,
+        request: RequestBuilder,
+        cap: Option<(usize, usize)>,
+    ) -> GenerationStream {
         let (tx, mut rx) = tokio::sync::mpsc::channel::<PortResult<GenerationEvent>>(64);
         let model = Arc::clone(&self.model);
         tokio::spawn(async move {
@@ -150,7 +146,21 @@ impl MistralGenerator {
                     return;
                 }
             };
+            let mut pieces = 0usize;
             loop {
+                if let Some((most, prompt_tokens)) = cap {
+                    if pieces >= most {
+                        // Dropping `stream` below cancels the sequence in mistral.rs.
+                        let _ = tx
+                            .send(Ok(GenerationEvent::Finished {
+                                stop: StopReason::Length,
+                                prompt_tokens,
+                                generated_tokens: pieces,
+                            }))
+                            .await;
+                        break;
+                    }
+                }
                 // Stop reading as soon as the caller is gone: dropping `stream` makes
                 // mistral.rs cancel the sequence.
                 let response = tokio::select! {
@@ -163,6 +173,8 @@ impl MistralGenerator {
                         let mut events = Vec::new();
                         for choice in chunk.choices {
                             if let Some(text) = choice.delta.content.filter(|t| !t.is_empty()) {
+                                // One streamed piece per sampled token.
+                                pieces += 1;
                                 events.push(Ok(GenerationEvent::Token(text)));
                             }
                             if let Some(reason) = choice.finish_reason {
@@ -249,6 +261,7 @@ impl Generator for MistralGenerator {
         } else {
             request.set_sampler_temperature(params.temperature)
         };
-        Ok(self.stream_request(request))
+        let prompt_tokens = self.template_tokens(&messages).await?.len();
+        Ok(self.stream_capped(request, Some((params.max_tokens, prompt_tokens))))
     }
 }

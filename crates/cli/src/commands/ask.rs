@@ -4,12 +4,10 @@ use crate::app::{self, Paths};
 use anyhow::Context;
 use cairn_core::answer::{AnswerSettings, AskEvent, AskRequest, Citation, Source};
 use cairn_core::engine::AnswerPorts;
-use cairn_core::ports::Generator;
 use cairn_core::{Cancel, ChatId, DocumentId, Engine};
-use cairn_models::GeneratorOptions;
+use cairn_models::{Backend, GeneratorOptions};
 use std::io::{BufRead, Write};
 use std::process::ExitCode;
-use std::sync::Arc;
 
 #[derive(clap::Args, Clone)]
 pub struct AnswerArgs {
@@ -28,6 +26,13 @@ pub struct AnswerArgs {
     /// Run the model on the CPU even when a GPU build is available.
     #[arg(long)]
     cpu: bool,
+    /// The engine that runs the model: auto (llama.cpp on the CPU, mistral.rs on a GPU),
+    /// llama.cpp or mistral.rs.
+    #[arg(long, env = "CAIRN_BACKEND", default_value = "auto")]
+    backend: Backend,
+    /// CPU threads for llama.cpp (default: the physical cores).
+    #[arg(long, env = "CAIRN_THREADS")]
+    threads: Option<usize>,
     /// Print one JSON event per line instead of text.
     #[arg(long)]
     json: bool,
@@ -79,10 +84,11 @@ async fn open(paths: &Paths, args: AnswerArgs) -> anyhow::Result<Session> {
         GeneratorOptions {
             context_tokens: args.context,
             force_cpu: args.cpu,
+            backend: args.backend,
+            threads: args.threads,
         },
     )
     .await?;
-    let generator: Arc<dyn Generator> = Arc::new(generator);
     Ok(Session {
         engine: opened.engine,
         models: AnswerPorts {

@@ -24,4 +24,9 @@ max_tokens: number,
 /**
  * Run the language model on the GPU when this build has one (CUDA or Metal).
  */
-use_gpu: boolean, };
+use_gpu: boolean, 
+/**
+ * The engine that runs the language model: `auto` (llama.cpp on the CPU, mistral.rs on
+ * a GPU), `llama.cpp` or `mistral.rs`.
+ */
+backend: string, };

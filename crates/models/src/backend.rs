@@ -1,0 +1,199 @@
+//! Which engine runs the language model, and loading a generator with it.
+//!
+//! llama.cpp is the CPU engine: on the same GGUF and threads it reads prompts and decodes
+//! several times faster than mistral.rs 0.8 on a CPU (`bench/RESULTS.md`). mistral.rs runs the
+//! model on the GPU in `cuda`/`metal` builds. `Auto` picks by that; a person can override it
+//! in the settings (or `--backend`, `CAIRN_BACKEND`).
+
+use crate::{LlamaCppGenerator, MistralGenerator, ModelError};
+use cairn_core::ports::Generator;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::Path;
+use std::str::FromStr;
+use std::sync::Arc;
+
+/// The engine that runs the GGUF.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Backend {
+    /// llama.cpp on the CPU; mistral.rs on the GPU of a `cuda`/`metal` build.
+    #[default]
+    Auto,
+    LlamaCpp,
+    MistralRs,
+}
+
+impl Backend {
+    /// Whether this build can put the model on a GPU (mistral.rs with `cuda` or `metal`).
+    pub const GPU_BUILD: bool = cfg!(any(feature = "cuda", feature = "metal"));
+
+    /// The engine `Auto` stands for on this build, given whether the CPU is forced.
+    pub fn resolve(self, force_cpu: bool) -> Backend {
+        match self {
+            Backend::Auto if Self::GPU_BUILD && !force_cpu => Backend::MistralRs,
+            Backend::Auto => Backend::LlamaCpp,
+            chosen => chosen,
+        }
+    }
+}
+
+impl fmt::Display for Backend {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Backend::Auto => "auto",
+            Backend::LlamaCpp => "llama.cpp",
+            Backend::MistralRs => "mistral.rs",
+        })
+    }
+}
+
+impl FromStr for Backend {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "auto" | "" => Ok(Backend::Auto),
+            "llama.cpp" | "llama-cpp" | "llamacpp" => Ok(Backend::LlamaCpp),
+            "mistral.rs" | "mistral-rs" | "mistralrs" => Ok(Backend::MistralRs),
+            other => Err(format!(
+                "unknown generation backend {other:?}: auto, llama.cpp or mistral.rs"
+            )),
+        }
+    }
+}
+
+/// Seconds a typical answer takes: reading a 2,048-token prompt and writing 256 tokens.
+pub fn typical_answer_s(prompt_tok_s: f64, decode_tok_s: f64) -> f64 {
+    2048.0 / prompt_tok_s.max(1e-9) + 256.0 / decode_tok_s.max(1e-9)
+}
+
+/// One measurement.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Speed {
+    pub prompt_tok_s: f64,
+    pub decode_tok_s: f64,
+    /// The model file measured.
+    pub model: String,
+}
+
+/// The speeds file: measurements keyed by `<engine>@<cpu|gpu>`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Speeds {
+    pub measured: BTreeMap<String, Speed>,
+}
+
+fn key(backend: Backend, gpu: bool) -> String {
+    format!("{backend}@{}", if gpu { "gpu" } else { "cpu" })
+}
+
+impl Speeds {
+    pub fn record(&mut self, backend: Backend, gpu: bool, speed: Speed) {
+        self.measured.insert(key(backend, gpu), speed);
+    }
+
+    /// The engine with the shortest typical answer on this device, once both were measured.
+    pub fn faster(&self, gpu: bool) -> Option<Backend> {
+        let time = |b: Backend| {
+            self.measured
+                .get(&key(b, gpu))
+                .map(|s| typical_answer_s(s.prompt_tok_s, s.decode_tok_s))
+        };
+        match (time(Backend::LlamaCpp), time(Backend::MistralRs)) {
+            (Some(llama), Some(mistral)) => Some(if mistral < llama {
+                Backend::MistralRs
+            } else {
+                Backend::LlamaCpp
+            }),
+            _ => None,
+        }
+    }
+}
+
+/// How to run the model.
+#[derive(Debug, Clone, Default)]
+pub struct GeneratorOptions {
+    /// Tokens of prompt and answer together; `None` takes the model's own limit, capped at
+    /// [`GeneratorOptions::DEFAULT_CONTEXT`] (the KV cache grows with it).
+    pub context_tokens: Option<usize>,
+    /// Run on the CPU even when Cairn was built with `cuda` or `metal`.
+    pub force_cpu: bool,
+    /// The engine; `Auto` by default.
+    pub backend: Backend,
+    /// CPU threads for llama.cpp; `None` takes [`crate::default_threads`]. (mistral.rs sizes
+    /// its own pool.)
+    pub threads: Option<usize>,
+}
+
+impl GeneratorOptions {
+    pub const DEFAULT_CONTEXT: usize = 8192;
+}
+
+/// Loads the GGUF at `path` with the engine `options` name (or `Auto`'s choice).
+pub async fn load_generator(
+    path: &Path,
+    options: GeneratorOptions,
+) -> Result<Arc<dyn Generator>, ModelError> {
+    Ok(match options.backend.resolve(options.force_cpu) {
+        Backend::MistralRs => Arc::new(MistralGenerator::load(path, options).await?),
+        _ => {
+            Arc::new(LlamaCppGenerator::load(path, options.context_tokens, options.threads).await?)
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{typical_answer_s, Backend, Speed, Speeds};
+
+    #[test]
+    fn backends_parse_from_their_names_and_print_them() {
+        for backend in [Backend::Auto, Backend::LlamaCpp, Backend::MistralRs] {
+            assert_eq!(backend.to_string().parse::<Backend>(), Ok(backend));
+        }
+        assert_eq!("mistralrs".parse::<Backend>(), Ok(Backend::MistralRs));
+        assert!("ollama"
+            .parse::<Backend>()
+            .unwrap_err()
+            .contains("llama.cpp"));
+    }
+
+    #[test]
+    fn the_faster_engine_is_the_one_with_the_shorter_typical_answer() {
+        let speed = |prompt_tok_s, decode_tok_s| Speed {
+            prompt_tok_s,
+            decode_tok_s,
+            model: "m.gguf".into(),
+        };
+        let mut speeds = Speeds::default();
+        speeds.record(Backend::LlamaCpp, false, speed(400.0, 100.0));
+        assert_eq!(
+            speeds.faster(false),
+            None,
+            "one engine measured is no comparison"
+        );
+        speeds.record(Backend::MistralRs, false, speed(20.0, 11.0));
+        assert_eq!(speeds.faster(false), Some(Backend::LlamaCpp));
+        assert_eq!(speeds.faster(true), None, "the GPU was not measured");
+        speeds.record(Backend::LlamaCpp, true, speed(2000.0, 90.0));
+        speeds.record(Backend::MistralRs, true, speed(6000.0, 120.0));
+        assert_eq!(speeds.faster(true), Some(Backend::MistralRs));
+        // Prompt reading matters as much as decoding: 2,048 tokens in, 256 out.
+        assert!((typical_answer_s(2048.0, 256.0) - 2.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn auto_is_llama_cpp_on_the_cpu() {
+        assert_eq!(Backend::Auto.resolve(true), Backend::LlamaCpp);
+        assert_eq!(
+            Backend::Auto.resolve(false),
+            if Backend::GPU_BUILD {
+                Backend::MistralRs
+            } else {
+                Backend::LlamaCpp
+            }
+        );
+        assert_eq!(Backend::MistralRs.resolve(true), Backend::MistralRs);
+    }
+}
