@@ -52,6 +52,9 @@ enum Command {
     /// Measure retrieval quality.
     #[command(subcommand)]
     Eval(commands::eval::EvalCommand),
+    /// Measure speed (release builds; scripts/bench runs the peers and writes bench/RESULTS.md).
+    #[command(subcommand)]
+    Bench(commands::bench::BenchCommand),
     /// Runs one extraction in isolation (used by Cairn itself).
     #[command(name = "extract-worker", hide = true)]
     ExtractWorker { path: PathBuf },
@@ -94,6 +97,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Doctor(args) => commands::doctor::run(&paths, args).await,
         Command::Watch(args) => commands::watch::run(&paths, args).await,
         Command::Eval(cmd) => commands::eval::run(&paths, cmd).await,
+        Command::Bench(cmd) => commands::bench::run(&paths, cmd).await,
         Command::ExtractWorker { .. } => Ok(ExitCode::SUCCESS),
     }
 }

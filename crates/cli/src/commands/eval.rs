@@ -55,10 +55,10 @@ struct CorpusRecord {
 }
 
 #[derive(Deserialize)]
-struct QueryRecord {
+pub(crate) struct QueryRecord {
     #[serde(rename = "_id")]
-    id: String,
-    text: String,
+    pub id: String,
+    pub text: String,
 }
 
 pub async fn run(paths: &Paths, command: EvalCommand) -> anyhow::Result<ExitCode> {
@@ -164,7 +164,7 @@ fn rank_documents(hits: &[cairn_core::SearchHit]) -> Vec<String> {
         .collect()
 }
 
-fn corpus_documents(path: &Path) -> anyhow::Result<Vec<InlineDocument>> {
+pub(crate) fn corpus_documents(path: &Path) -> anyhow::Result<Vec<InlineDocument>> {
     Ok(read_jsonl::<CorpusRecord>(path)?
         .into_iter()
         .map(|r| {
@@ -192,7 +192,7 @@ fn corpus_documents(path: &Path) -> anyhow::Result<Vec<InlineDocument>> {
         .collect())
 }
 
-fn read_jsonl<T: for<'de> Deserialize<'de>>(path: &Path) -> anyhow::Result<Vec<T>> {
+pub(crate) fn read_jsonl<T: for<'de> Deserialize<'de>>(path: &Path) -> anyhow::Result<Vec<T>> {
     let file =
         std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
     let mut out = Vec::new();

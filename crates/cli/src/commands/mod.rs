@@ -1,4 +1,5 @@
 pub mod ask;
+pub mod bench;
 pub mod docs;
 pub mod doctor;
 pub mod eval;
