@@ -130,6 +130,37 @@ impl GeneratorOptions {
     pub const DEFAULT_CONTEXT: usize = 8192;
 }
 
+/// A GGUF file both engines can be handed: it exists and has a file name (the model's id).
+pub(crate) struct ModelFile {
+    pub shown: String,
+    pub name: String,
+}
+
+impl ModelFile {
+    pub(crate) fn check(path: &Path) -> Result<ModelFile, ModelError> {
+        let shown = path.display().to_string();
+        if !path.is_file() {
+            return Err(ModelError::Missing { path: shown });
+        }
+        let name = path
+            .file_name()
+            .map(|f| f.to_string_lossy().into_owned())
+            .ok_or_else(|| ModelError::Load {
+                path: shown.clone(),
+                message: "the model path names no file".into(),
+            })?;
+        Ok(ModelFile { shown, name })
+    }
+
+    /// A load error naming this file.
+    pub(crate) fn error(&self, message: impl Into<String>) -> ModelError {
+        ModelError::Load {
+            path: self.shown.clone(),
+            message: message.into(),
+        }
+    }
+}
+
 /// Loads the GGUF at `path` with the engine `options` name (or `Auto`'s choice).
 pub async fn load_generator(
     path: &Path,

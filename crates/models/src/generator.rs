@@ -2,6 +2,7 @@
 //! with the chat template and tokenizer the GGUF carries. Loaded once, kept warm; streams
 //! tokens; dropping a stream stops the model at its next token.
 
+use crate::backend::ModelFile;
 use crate::{GeneratorOptions, ModelError};
 use async_trait::async_trait;
 use cairn_core::error::PortError;
@@ -46,22 +47,13 @@ impl MistralGenerator {
     /// Loads a GGUF file. The work runs on a blocking thread, so the async runtime (and any
     /// UI on it) stays responsive while gigabytes of weights are read.
     pub async fn load(path: &Path, options: GeneratorOptions) -> Result<Self, ModelError> {
-        let shown = path.display().to_string();
-        if !path.is_file() {
-            return Err(ModelError::Missing { path: shown });
-        }
-        let load_error = |message: String| ModelError::Load {
-            path: shown.clone(),
-            message,
-        };
+        let model_file = ModelFile::check(path)?;
+        let load_error = |message: String| model_file.error(message);
         let dir = path
             .parent()
             .map(|p| p.display().to_string())
             .ok_or_else(|| load_error("the model file has no folder".into()))?;
-        let file = path
-            .file_name()
-            .map(|f| f.to_string_lossy().into_owned())
-            .ok_or_else(|| load_error("the model path names no file".into()))?;
+        let file = model_file.name.clone();
         // Local files only: no token, no hub, no network.
         let mut builder = GgufModelBuilder::new(dir, vec![file.clone()])
             .with_token_source(TokenSource::None)

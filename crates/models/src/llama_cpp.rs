@@ -6,6 +6,7 @@
 //! the prompt's tokens that match the previous request's (the system prompt, an unchanged chat)
 //! are kept in the cache and not computed again.
 
+use crate::backend::ModelFile;
 use crate::ModelError;
 use async_trait::async_trait;
 use cairn_core::error::PortError;
@@ -83,18 +84,9 @@ impl LlamaCppGenerator {
         context_tokens: Option<usize>,
         threads: Option<usize>,
     ) -> Result<Self, ModelError> {
-        let shown = path.display().to_string();
-        if !path.is_file() {
-            return Err(ModelError::Missing { path: shown });
-        }
-        let load_error = |message: String| ModelError::Load {
-            path: shown.clone(),
-            message,
-        };
-        let model_id = path
-            .file_name()
-            .map(|f| f.to_string_lossy().into_owned())
-            .ok_or_else(|| load_error("the model path names no file".into()))?;
+        let model_file = ModelFile::check(path)?;
+        let load_error = |message: String| model_file.error(message);
+        let model_id = model_file.name.clone();
         let backend = backend().map_err(&load_error)?;
         let file = path.to_path_buf();
         let model = tokio::task::spawn_blocking(move || {

@@ -3,32 +3,14 @@
 
 mod support;
 
-use cairn_core::ports::{
-    ChatMessage, ChatRole, GenerationEvent, GenerationParams, Generator, StopReason,
-};
+use cairn_core::ports::{GenerationEvent, GenerationParams, Generator, StopReason};
 use cairn_models::{GeneratorOptions, MistralGenerator};
 use futures::StreamExt;
 use mistralrs::{RequestBuilder, TextMessageRole, TextMessages};
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
-
-fn smollm2() -> PathBuf {
-    std::env::var_os("CAIRN_GENERATOR").map_or_else(
-        || {
-            Path::new(&std::env::var_os("HOME").unwrap_or_default())
-                .join(".cache/cairn/models/SmolLM2-135M-Instruct/SmolLM2-135M-Instruct.Q4_1.gguf")
-        },
-        PathBuf::from,
-    )
-}
-
-fn chat(question: &str) -> Vec<ChatMessage> {
-    vec![
-        ChatMessage::new(ChatRole::System, "You are a helpful assistant."),
-        ChatMessage::new(ChatRole::User, question),
-    ]
-}
+use std::path::Path;
+use std::time::Duration;
+use support::{chat, smollm2};
 
 async fn load(path: &Path) -> MistralGenerator {
     MistralGenerator::load(path, GeneratorOptions::default())
@@ -56,7 +38,7 @@ async fn smollm2_streams_an_answer_within_the_cap_and_counts_its_tokens() {
                 .unwrap()
     );
 
-    let mut stream = generator
+    let stream = generator
         .generate(
             chat("What is the capital of France?"),
             GenerationParams {
@@ -66,18 +48,7 @@ async fn smollm2_streams_an_answer_within_the_cap_and_counts_its_tokens() {
         )
         .await
         .unwrap();
-    let mut pieces = Vec::new();
-    let mut finished = None;
-    while let Some(event) = stream.next().await {
-        match event.unwrap() {
-            GenerationEvent::Token(t) => pieces.push(t),
-            GenerationEvent::Finished {
-                stop,
-                prompt_tokens,
-                generated_tokens,
-            } => finished = Some((stop, prompt_tokens, generated_tokens)),
-        }
-    }
+    let (pieces, finished) = support::collect(stream).await;
     let (stop, prompt_tokens, generated_tokens) = finished.expect("a finish event");
     assert!(pieces.len() > 1, "the answer streams in pieces: {pieces:?}");
     assert!(!pieces.concat().trim().is_empty());
@@ -136,14 +107,7 @@ async fn dropping_a_stream_frees_the_model_for_the_next_answer() {
     .set_sampler_logits_bias(bias)
     .set_sampler_max_len(400);
     let mut stream = generator.stream_request(long);
-    let mut arrivals = Vec::new();
-    while arrivals.len() < 6 {
-        match stream.next().await {
-            Some(Ok(GenerationEvent::Token(_))) => arrivals.push(Instant::now()),
-            other => panic!("expected tokens, got {other:?}"),
-        }
-    }
-    let per_token = (arrivals[5] - arrivals[1]) / 4;
+    let per_token = support::time_per_token(&mut stream).await;
     drop(stream);
 
     // The model runs one answer at a time: had the first kept going, the next would wait

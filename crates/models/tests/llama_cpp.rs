@@ -1,31 +1,13 @@
 //! The real SmolLM2-135M-Instruct GGUF through llama.cpp: streaming, the cap, the chat
 //! template from the GGUF, answers unchanged by the reused prompt cache, and cancellation.
 
-use cairn_core::ports::{
-    ChatMessage, ChatRole, GenerationEvent, GenerationParams, Generator, StopReason,
-};
+mod support;
+
+use cairn_core::ports::{ChatMessage, ChatRole, GenerationParams, Generator, StopReason};
 use cairn_core::ErrorCode;
 use cairn_models::{load_generator, Backend, GeneratorOptions, LlamaCppGenerator};
-use futures::StreamExt;
-use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
-
-fn smollm2() -> PathBuf {
-    std::env::var_os("CAIRN_GENERATOR").map_or_else(
-        || {
-            Path::new(&std::env::var_os("HOME").unwrap_or_default())
-                .join(".cache/cairn/models/SmolLM2-135M-Instruct/SmolLM2-135M-Instruct.Q4_1.gguf")
-        },
-        PathBuf::from,
-    )
-}
-
-fn chat(question: &str) -> Vec<ChatMessage> {
-    vec![
-        ChatMessage::new(ChatRole::System, "You are a helpful assistant."),
-        ChatMessage::new(ChatRole::User, question),
-    ]
-}
+use std::time::Duration;
+use support::{chat, smollm2};
 
 fn greedy(max_tokens: usize) -> GenerationParams {
     GenerationParams {
@@ -40,19 +22,9 @@ async fn answer(
     messages: Vec<ChatMessage>,
     params: GenerationParams,
 ) -> (String, StopReason, usize, usize) {
-    let mut stream = generator.generate(messages, params).await.unwrap();
-    let mut text = String::new();
-    let mut finished = None;
-    while let Some(event) = stream.next().await {
-        match event.unwrap() {
-            GenerationEvent::Token(t) => text.push_str(&t),
-            GenerationEvent::Finished {
-                stop,
-                prompt_tokens,
-                generated_tokens,
-            } => finished = Some((stop, prompt_tokens, generated_tokens)),
-        }
-    }
+    let stream = generator.generate(messages, params).await.unwrap();
+    let (pieces, finished) = support::collect(stream).await;
+    let text = pieces.concat();
     let (stop, prompt, generated) = finished.expect("a finish event");
     (text, stop, prompt, generated)
 }
@@ -74,22 +46,11 @@ async fn auto_on_the_cpu_is_llama_cpp_and_streams_within_the_cap() {
     let prompt = generator.prompt_tokens(&question).await.unwrap();
     assert!(prompt > generator.count_tokens("Write a long story").await.unwrap());
 
-    let mut stream = generator
+    let stream = generator
         .generate(question.clone(), greedy(7))
         .await
         .unwrap();
-    let mut pieces = Vec::new();
-    let mut finished = None;
-    while let Some(event) = stream.next().await {
-        match event.unwrap() {
-            GenerationEvent::Token(t) => pieces.push(t),
-            GenerationEvent::Finished {
-                stop,
-                prompt_tokens,
-                generated_tokens,
-            } => finished = Some((stop, prompt_tokens, generated_tokens)),
-        }
-    }
+    let (pieces, finished) = support::collect(stream).await;
     assert!(pieces.len() > 1, "the answer streams in pieces: {pieces:?}");
     // A story does not end in 7 tokens: the cap stops it, at exactly 7.
     assert_eq!(finished, Some((StopReason::Length, prompt, 7)));
@@ -169,14 +130,7 @@ async fn dropping_a_stream_frees_the_model_for_the_next_answer() {
         .generate(chat("Tell me a very long story."), greedy(2000))
         .await
         .unwrap();
-    let mut arrivals = Vec::new();
-    while arrivals.len() < 6 {
-        match stream.next().await {
-            Some(Ok(GenerationEvent::Token(_))) => arrivals.push(Instant::now()),
-            other => panic!("expected tokens, got {other:?}"),
-        }
-    }
-    let per_token = (arrivals[5] - arrivals[1]) / 4;
+    let per_token = support::time_per_token(&mut stream).await;
     drop(stream);
     // One answer at a time: had the first kept going, the next would wait for up to ~1,994
     // more tokens.

@@ -230,10 +230,7 @@ async fn grow(
         .flat_map(|b| b.text.split_whitespace())
         .collect();
     let mut written = 0usize;
-    let mut pending_chunks: Vec<Chunk> = Vec::new();
-    let mut pending_rows: BTreeMap<cairn_core::DocumentId, Vec<(ChunkId, Vec<f32>)>> =
-        BTreeMap::new();
-    let mut pending_docs = Vec::new();
+    let mut pending = Pending::default();
     let mut copy = 0usize;
     while written < size {
         for group in base.chunks(PER_DOCUMENT) {
@@ -301,53 +298,46 @@ async fn grow(
                 .store_extracted(id, &doc, &chunks, &vectors, model_id)
                 .await?;
             written += chunks.len();
-            pending_rows.insert(
+            pending.rows.insert(
                 id,
                 chunks.iter().map(|c| c.id.clone()).zip(vectors).collect(),
             );
-            pending_chunks.extend(chunks);
-            pending_docs.push(id);
-            if pending_chunks.len() >= WRITE_BATCH {
-                flush(
-                    stores,
-                    &mut pending_chunks,
-                    &mut pending_rows,
-                    &mut pending_docs,
-                )
-                .await?;
+            pending.chunks.extend(chunks);
+            pending.docs.push(id);
+            if pending.chunks.len() >= WRITE_BATCH {
+                pending.flush(stores).await?;
             }
         }
         copy += 1;
     }
-    flush(
-        stores,
-        &mut pending_chunks,
-        &mut pending_rows,
-        &mut pending_docs,
-    )
-    .await?;
+    pending.flush(stores).await?;
     Ok(stores.vectors.count().await?)
 }
 
-async fn flush(
-    stores: &cairn_store::Stores,
-    chunks: &mut Vec<Chunk>,
-    rows: &mut BTreeMap<cairn_core::DocumentId, Vec<(ChunkId, Vec<f32>)>>,
-    docs: &mut Vec<cairn_core::DocumentId>,
-) -> anyhow::Result<()> {
-    if chunks.is_empty() {
-        return Ok(());
+/// Chunks written to the catalog, not yet to the two indexes.
+#[derive(Default)]
+struct Pending {
+    chunks: Vec<Chunk>,
+    rows: BTreeMap<cairn_core::DocumentId, Vec<(ChunkId, Vec<f32>)>>,
+    docs: Vec<cairn_core::DocumentId>,
+}
+
+impl Pending {
+    async fn flush(&mut self, stores: &cairn_store::Stores) -> anyhow::Result<()> {
+        if self.chunks.is_empty() {
+            return Ok(());
+        }
+        stores.text.add_chunks(&self.chunks).await?;
+        stores.text.commit().await?;
+        stores
+            .vectors
+            .add(std::mem::take(&mut self.rows).into_iter().collect())
+            .await?;
+        stores.catalog.mark_indexed(&self.docs).await?;
+        self.chunks.clear();
+        self.docs.clear();
+        Ok(())
     }
-    stores.text.add_chunks(chunks).await?;
-    stores.text.commit().await?;
-    stores
-        .vectors
-        .add(std::mem::take(rows).into_iter().collect())
-        .await?;
-    stores.catalog.mark_indexed(docs).await?;
-    chunks.clear();
-    docs.clear();
-    Ok(())
 }
 
 /// Times each query once after a warm-up pass; returns the latencies and each query's
