@@ -28,10 +28,11 @@ pub struct Report {
     seconds: f64,
     pages_per_s: f64,
     chunks_per_s: f64,
-    /// Summed over files: from starting to read a file to starting to embed it (reading
-    /// runs ahead while the previous file embeds, so stages overlap).
+    /// Wall time during which some file was being read (from starting to read it to
+    /// starting to embed it); reading runs ahead while earlier files embed.
     extract_s: f64,
-    /// Summed over files: from starting to embed to being stored.
+    /// Wall time during which some file was between starting to embed and being stored
+    /// (embedding is batched across files).
     embed_store_s: f64,
     /// From the last file stored to the end: the final index commit and compaction.
     final_commit_s: f64,
@@ -48,8 +49,8 @@ pub struct Report {
 #[derive(Default)]
 struct Clock {
     started: HashMap<String, (Option<Instant>, Option<Instant>)>,
-    extract_s: f64,
-    embed_store_s: f64,
+    extracting: Vec<(Instant, Instant)>,
+    embedding: Vec<(Instant, Instant)>,
     pages: u64,
     chunks: u64,
     last_file: Option<Instant>,
@@ -74,10 +75,10 @@ pub async fn run(paths: &Paths, args: Args) -> anyhow::Result<Report> {
             IngestEvent::File { path, outcome } => {
                 if let Some((extracting, embedding)) = c.started.remove(path) {
                     if let (Some(a), Some(b)) = (extracting, embedding) {
-                        c.extract_s += (b - a).as_secs_f64();
+                        c.extracting.push((a, b));
                     }
                     if let Some(b) = embedding {
-                        c.embed_store_s += (now - b).as_secs_f64();
+                        c.embedding.push((b, now));
                     }
                 }
                 if let Outcome::Indexed { chunks, pages, .. } = outcome {
@@ -116,8 +117,8 @@ pub async fn run(paths: &Paths, args: Args) -> anyhow::Result<Report> {
         seconds,
         pages_per_s: c.pages as f64 / seconds,
         chunks_per_s: c.chunks as f64 / seconds,
-        extract_s: c.extract_s,
-        embed_store_s: c.embed_store_s,
+        extract_s: covered_s(c.extracting),
+        embed_store_s: covered_s(c.embedding),
         final_commit_s: c.last_file.map_or(0.0, |l| (end - l).as_secs_f64()),
         peak_rss_mib: system::peak_rss_bytes() as f64 / f64::from(1u32 << 20),
         catalog_mib,
@@ -134,4 +135,37 @@ pub async fn run(paths: &Paths, args: Args) -> anyhow::Result<Report> {
         out.files, out.failed, out.pages, out.chunks, out.pages_per_s, out.chunks_per_s
     );
     Ok(out)
+}
+
+/// Seconds covered by the union of the intervals.
+fn covered_s(mut intervals: Vec<(Instant, Instant)>) -> f64 {
+    intervals.sort();
+    let mut total = 0.0;
+    let mut current: Option<(Instant, Instant)> = None;
+    for (start, end) in intervals {
+        current = match current {
+            Some((s, e)) if start <= e => Some((s, e.max(end))),
+            Some((s, e)) => {
+                total += (e - s).as_secs_f64();
+                Some((start, end))
+            }
+            None => Some((start, end)),
+        };
+    }
+    total + current.map_or(0.0, |(s, e)| (e - s).as_secs_f64())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::covered_s;
+    use std::time::{Duration, Instant};
+
+    #[test]
+    fn overlapping_intervals_count_once() {
+        let t = Instant::now();
+        let at = |s: u64| t + Duration::from_secs(s);
+        let covered = covered_s(vec![(at(0), at(4)), (at(2), at(6)), (at(10), at(11))]);
+        assert!((covered - 7.0).abs() < 1e-9, "{covered}");
+        assert_eq!(covered_s(Vec::new()), 0.0);
+    }
 }

@@ -28,6 +28,11 @@ pub struct Args {
     /// BEIR queries.jsonl.
     #[arg(long)]
     queries: PathBuf,
+    /// Take the base passages and their vectors from this data folder (an earlier
+    /// `cairn eval retrieval --index-dir` of the same corpus; it is copied, not changed)
+    /// instead of chunking and embedding the corpus again.
+    #[arg(long)]
+    base_index: Option<PathBuf>,
     /// Queries timed at each size.
     #[arg(long, default_value_t = 100)]
     max_queries: usize,
@@ -165,13 +170,18 @@ pub async fn run(paths: &Paths, args: Args) -> anyhow::Result<Report> {
     })
 }
 
-/// Chunks and embeds the corpus with Cairn's own pipeline and reads the passages back.
+/// Chunks and embeds the corpus with Cairn's own pipeline (or copies `--base-index`) and
+/// reads the passages back.
 async fn base_passages(paths: &Paths, args: &Args) -> anyhow::Result<Vec<Base>> {
     let dir = tempfile::tempdir()?;
     let embedder = app::load_embedder(&paths.embedder).await?;
     let model_id = embedder.model_id().to_string();
     let dimension = embedder.dimension();
-    {
+    if let Some(index) = &args.base_index {
+        let catalog = cairn_store::Layout::new(index).catalog();
+        anyhow::ensure!(catalog.is_file(), "no catalog in {}", index.display());
+        std::fs::copy(&catalog, cairn_store::Layout::new(dir.path()).catalog())?;
+    } else {
         let opened = app::open_stores(dir.path(), embedder).await?;
         let started = Instant::now();
         let documents = corpus_documents(&args.corpus)?;
