@@ -15,8 +15,7 @@ use std::str::FromStr;
 use std::sync::Arc;
 
 /// The engine that runs the GGUF.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "kebab-case")]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum Backend {
     /// llama.cpp on the CPU; mistral.rs on the GPU of a `cuda`/`metal` build.
     #[default]

@@ -5,10 +5,10 @@
 
 use super::system;
 use crate::app::{self, Paths};
-use anyhow::Context;
+use crate::commands::eval::read_jsonl;
 use cairn_core::ports::{EmbedKind, Embedder};
 use serde::{Deserialize, Serialize};
-use std::io::{BufRead, Write};
+use std::io::Write;
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -43,15 +43,10 @@ pub struct Report {
 }
 
 pub async fn run(paths: &Paths, args: Args) -> anyhow::Result<Report> {
-    let file = std::fs::File::open(&args.texts)
-        .with_context(|| format!("cannot read {}", args.texts.display()))?;
-    let mut texts = Vec::new();
-    for line in std::io::BufReader::new(file).lines() {
-        let line = line?;
-        if !line.trim().is_empty() {
-            texts.push(serde_json::from_str::<Line>(&line)?.text);
-        }
-    }
+    let texts: Vec<String> = read_jsonl::<Line>(&args.texts)?
+        .into_iter()
+        .map(|l| l.text)
+        .collect();
     anyhow::ensure!(!texts.is_empty(), "{} has no texts", args.texts.display());
     let embedder = app::load_embedder(&paths.embedder).await?;
     // Warm up (first-call allocations), not timed.

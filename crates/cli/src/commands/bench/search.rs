@@ -14,6 +14,7 @@ use cairn_core::ports::{Catalog, Embedder, NewDocument, TextIndex, VectorIndex};
 use cairn_core::{
     Chunk, ChunkId, ContentHash, DocumentKind, Engine, ExtractedDocument, SearchMode, SearchRequest,
 };
+use cairn_models::BertEmbedder;
 use serde::Serialize;
 use std::collections::{BTreeMap, HashSet};
 use std::path::PathBuf;
@@ -90,7 +91,7 @@ pub async fn run(paths: &Paths, args: Args) -> anyhow::Result<Report> {
         .take(args.max_queries.max(1))
         .map(|q| q.text)
         .collect();
-    let base = base_passages(paths, &args).await?;
+    let base = base_passages(&embedder, &args).await?;
     eprintln!(
         "search: {} base passages, {} queries",
         base.len(),
@@ -172,9 +173,8 @@ pub async fn run(paths: &Paths, args: Args) -> anyhow::Result<Report> {
 
 /// Chunks and embeds the corpus with Cairn's own pipeline (or copies `--base-index`) and
 /// reads the passages back.
-async fn base_passages(paths: &Paths, args: &Args) -> anyhow::Result<Vec<Base>> {
+async fn base_passages(embedder: &BertEmbedder, args: &Args) -> anyhow::Result<Vec<Base>> {
     let dir = tempfile::tempdir()?;
-    let embedder = app::load_embedder(&paths.embedder).await?;
     let model_id = embedder.model_id().to_string();
     let dimension = embedder.dimension();
     if let Some(index) = &args.base_index {
@@ -182,7 +182,7 @@ async fn base_passages(paths: &Paths, args: &Args) -> anyhow::Result<Vec<Base>> 
         anyhow::ensure!(catalog.is_file(), "no catalog in {}", index.display());
         std::fs::copy(&catalog, cairn_store::Layout::new(dir.path()).catalog())?;
     } else {
-        let opened = app::open_stores(dir.path(), embedder).await?;
+        let opened = app::open_stores(dir.path(), embedder.clone()).await?;
         let started = Instant::now();
         let documents = corpus_documents(&args.corpus)?;
         opened
