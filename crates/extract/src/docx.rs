@@ -36,6 +36,8 @@ pub(crate) fn extract(bytes: &[u8]) -> Result<ExtractedDocument, ExtractError> {
                     .map_err(|e| ExtractError::CorruptDocx(e.to_string()))?;
                 paragraph.push_str(&text);
             }
+            // quick-xml reports `&amp;`, `&lt;`, `&#8364;`… apart from the text around them.
+            Event::GeneralRef(r) if in_text => push_reference(&mut paragraph, &r)?,
             Event::End(e) if e.local_name().as_ref() == b"p" => {
                 match style.take().as_deref().and_then(heading_level) {
                     Some(level) => builder.heading(level, &paragraph),
@@ -49,6 +51,33 @@ pub(crate) fn extract(bytes: &[u8]) -> Result<ExtractedDocument, ExtractError> {
         buf.clear();
     }
     Ok(builder.finish(DocumentKind::Docx, None))
+}
+
+/// Appends what an entity or character reference stands for; an unknown named entity (XML
+/// has only five, DOCX declares no others) is kept as written rather than lost.
+fn push_reference(
+    out: &mut String,
+    r: &quick_xml::events::BytesRef<'_>,
+) -> Result<(), ExtractError> {
+    if let Some(c) = r
+        .resolve_char_ref()
+        .map_err(|e| ExtractError::CorruptDocx(e.to_string()))?
+    {
+        out.push(c);
+        return Ok(());
+    }
+    let name = r
+        .decode()
+        .map_err(|e| ExtractError::CorruptDocx(e.to_string()))?;
+    match quick_xml::escape::resolve_xml_entity(&name) {
+        Some(text) => out.push_str(text),
+        None => {
+            out.push('&');
+            out.push_str(&name);
+            out.push(';');
+        }
+    }
+    Ok(())
 }
 
 fn read_document_xml(bytes: &[u8]) -> Result<Vec<u8>, ExtractError> {
@@ -121,6 +150,13 @@ mod tests {
         assert_eq!(doc.text, "Report\n\nSales rose 12%.");
         assert_eq!(doc.sections[0].heading_path, vec!["Report".to_string()]);
         assert_eq!(doc.title.as_deref(), Some("Report"));
+    }
+
+    #[test]
+    fn entities_and_character_references_keep_their_text() {
+        let body = r#"<w:p><w:r><w:t>R&amp;D spent &lt;5% &gt; plan, &quot;ok&quot; &apos;n&apos; 10&#8364; &#x2013; caf&#233;</w:t></w:r></w:p>"#;
+        let doc = extract(&docx(body)).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(doc.text, "R&D spent <5% > plan, \"ok\" 'n' 10€ – café");
     }
 
     #[test]

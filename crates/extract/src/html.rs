@@ -22,11 +22,11 @@ fn title_of(html: &str) -> Option<String> {
     let start = lower.find("<title")?;
     let open_end = start + lower[start..].find('>')? + 1;
     let close = open_end + lower[open_end..].find("</title")?;
-    let title = html
-        .get(open_end..close)?
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ");
+    let raw = html.get(open_end..close)?;
+    // `<title>R&amp;D</title>` is "R&D": the title is raw HTML text, entities included.
+    let decoded = quick_xml::escape::unescape_with(raw, quick_xml::escape::resolve_html5_entity)
+        .unwrap_or(std::borrow::Cow::Borrowed(raw));
+    let title = decoded.split_whitespace().collect::<Vec<_>>().join(" ");
     (!title.is_empty()).then_some(title)
 }
 
@@ -48,5 +48,18 @@ mod tests {
             .unwrap_or_default();
         assert_eq!(last, vec!["Top".to_string(), "Sub".to_string()]);
         assert!(doc.text.contains("Beta text."));
+    }
+
+    #[test]
+    fn html_entities_keep_their_text_in_title_headings_and_body() {
+        let html = "<html><head><title>R&amp;D &ndash; 2024</title></head><body>\
+            <h1>Q&amp;A</h1><p>R&amp;D spent &lt;5% &#8364; caf&eacute; &quot;ok&quot;</p></body></html>";
+        let doc = extract(html).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(doc.title.as_deref(), Some("R&D – 2024"));
+        assert_eq!(doc.sections[0].heading_path, vec!["Q&A".to_string()]);
+        for kept in ["R&D", "5%", "€", "café", "ok"] {
+            assert!(doc.text.contains(kept), "{kept:?} lost in {:?}", doc.text);
+        }
+        assert!(!doc.text.contains("&amp;"), "{:?}", doc.text);
     }
 }
