@@ -35,7 +35,7 @@ pub struct PromptParts<'a> {
 pub fn render_messages(parts: &PromptParts<'_>) -> Vec<ChatMessage> {
     let mut messages = vec![ChatMessage::new(
         ChatRole::System,
-        SYSTEM.replace("{refusal}", REFUSAL).trim_end(),
+        fill(SYSTEM, &[("refusal", REFUSAL)]).trim_end(),
     )];
     for (question, answer) in &parts.history {
         messages.push(ChatMessage::new(ChatRole::User, question.trim()));
@@ -46,9 +46,10 @@ pub fn render_messages(parts: &PromptParts<'_>) -> Vec<ChatMessage> {
         ));
     }
     let sources: String = parts.sources.iter().map(render_source_block).collect();
-    let user = USER
-        .replace("{sources}", &sources)
-        .replace("{question}", parts.question.trim());
+    let user = fill(
+        USER,
+        &[("sources", &sources), ("question", parts.question.trim())],
+    );
     messages.push(ChatMessage::new(ChatRole::User, user.trim_end()));
     messages
 }
@@ -60,11 +61,46 @@ pub(crate) fn render_source_block(source: &PromptSource<'_>) -> String {
     } else {
         format!(", {}", source.location)
     };
-    SOURCE
-        .replace("{n}", &source.n.to_string())
-        .replace("{name}", source.name)
-        .replace("{location}", &location)
-        .replace("{text}", source.text.trim())
+    fill(
+        SOURCE,
+        &[
+            ("n", &source.n.to_string()),
+            ("name", source.name),
+            ("location", &location),
+            ("text", source.text.trim()),
+        ],
+    )
+}
+
+/// Fills a prompt template's `{name}` slots in one pass over the template: what is put in is
+/// never scanned again, so a passage or file name that itself contains `{question}` stays as
+/// written. A `{…}` that names no slot is kept as it is.
+fn fill(template: &str, slots: &[(&str, &str)]) -> String {
+    let mut out = String::with_capacity(template.len() + slots.iter().map(|(_, v)| v.len()).sum::<usize>());
+    let mut rest = template;
+    while let Some(open) = rest.find('{') {
+        out.push_str(&rest[..open]);
+        let after = &rest[open + 1..];
+        let slot = after.find('}').and_then(|close| {
+            let name = &after[..close];
+            slots
+                .iter()
+                .find(|(key, _)| *key == name)
+                .map(|(_, value)| (*value, close))
+        });
+        match slot {
+            Some((value, close)) => {
+                out.push_str(value);
+                rest = &after[close + 1..];
+            }
+            None => {
+                out.push('{');
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 #[cfg(test)]
@@ -105,6 +141,29 @@ mod tests {
             history: vec![],
         };
         insta::assert_snapshot!(transcript(&render_messages(&parts)));
+    }
+
+    #[test]
+    fn placeholders_inside_passages_names_and_questions_stay_literal() {
+        let parts = PromptParts {
+            question: "What does {sources} mean?",
+            sources: vec![PromptSource {
+                n: 1,
+                name: "{text}.md",
+                location: String::new(),
+                text: "Write {question} where the question goes; {refusal} and {n} too.",
+            }],
+            history: vec![],
+        };
+        let messages = render_messages(&parts);
+        let user = &messages[messages.len() - 1].content;
+        assert!(user.contains("[1] {text}.md\n"), "{user}");
+        assert!(
+            user.contains("Write {question} where the question goes; {refusal} and {n} too."),
+            "{user}"
+        );
+        assert!(user.ends_with("Question: What does {sources} mean?"), "{user}");
+        assert_eq!(user.matches("Write {question}").count(), 1);
     }
 
     #[test]
