@@ -182,12 +182,28 @@ fn best_support(passage: &str, claim: &BTreeSet<String>) -> ((usize, usize), usi
             }
         }
     }
-    if best.1 == 0 {
-        if let Some(&first) = spans.first() {
-            best.0 = first;
-        }
-    }
     best
+}
+
+/// The answer with each marker reduced to the numbers in `kept` (same order as `all`);
+/// a marker left with none goes, with the space before it.
+fn rewrite_markers(answer: &str, all: &[Marker], kept: &[Vec<usize>]) -> String {
+    let mut text = String::with_capacity(answer.len());
+    let mut at = 0;
+    for (m, keep) in all.iter().zip(kept) {
+        if *keep == m.numbers {
+            continue;
+        }
+        let mut start = m.start;
+        if keep.is_empty() && answer[at..start].ends_with(' ') {
+            start -= 1;
+        }
+        text.push_str(&answer[at..start]);
+        text.extend(keep.iter().map(|n| format!("[{n}]")));
+        at = m.end;
+    }
+    text.push_str(&answer[at..]);
+    text
 }
 
 fn page_at(pages: &[PageSpan], offset: usize) -> Option<u32> {
@@ -256,51 +272,33 @@ pub fn cite(
 ) -> Cited {
     let all = markers(answer);
     let by_n: HashMap<usize, &Source> = sources.iter().map(|s| (s.n, s)).collect();
-    let invalid: Vec<&Marker> = all
-        .iter()
-        .filter(|m| m.numbers.iter().any(|n| !by_n.contains_key(n)))
-        .collect();
-    let cleaned_answer = if invalid.is_empty() {
-        answer.to_string()
-    } else {
-        // A marker naming a real source and a phantom keeps the real one.
-        let mut text = String::with_capacity(answer.len());
-        let mut at = 0;
-        for m in &invalid {
-            let kept: Vec<String> = m
-                .numbers
-                .iter()
-                .filter(|n| by_n.contains_key(n))
-                .map(|n| format!("[{n}]"))
-                .collect();
-            let mut start = m.start;
-            if kept.is_empty() && answer[at..start].ends_with(' ') {
-                start -= 1;
-            }
-            text.push_str(&answer[at..start]);
-            text.push_str(&kept.concat());
-            at = m.end;
-        }
-        text.push_str(&answer[at..]);
-        text
-    };
 
-    // For each cited source, the claim it supports best.
+    // For each cited source, the claim it supports best. A marker keeps only the sources
+    // that share a content word with its claim: a phantom number, or a passage that has
+    // nothing in common with what is claimed, is never shown as evidence.
     let question_terms = terms(question);
     let mut best: BTreeMap<usize, ((usize, usize), usize)> = BTreeMap::new();
+    let mut kept: Vec<Vec<usize>> = Vec::with_capacity(all.len());
     for marker in &all {
         let mut claim = terms(&claim_before(answer, marker));
         if claim.is_empty() {
             claim = question_terms.clone();
         }
+        let mut supported = Vec::new();
         for n in &marker.numbers {
             let Some(source) = by_n.get(n) else { continue };
             let support = best_support(&source.hit.chunk.text, &claim);
+            if support.1 == 0 {
+                continue;
+            }
+            supported.push(*n);
             if best.get(n).is_none_or(|b| support.1 > b.1) {
                 best.insert(*n, support);
             }
         }
+        kept.push(supported);
     }
+    let cleaned_answer = rewrite_markers(answer, &all, &kept);
 
     // Sentences the model left uncited get the source that supports them best, when one
     // clearly does: small models often answer from the sources without citing them.

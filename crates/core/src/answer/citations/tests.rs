@@ -101,7 +101,8 @@ fn markers_naming_no_source_are_removed_and_nothing_is_invented() {
         &two_sources(),
         &texts(),
     );
-    assert_eq!(cited.answer, "It opened in 1932 [1]. Made up. Both [1].");
+    // "Both" shares no word with source 1: that marker cites nothing either.
+    assert_eq!(cited.answer, "It opened in 1932 [1]. Made up. Both.");
     assert_eq!(
         cited.citations.iter().map(|c| c.n).collect::<Vec<_>>(),
         vec![1]
@@ -131,6 +132,35 @@ fn a_quote_that_is_not_in_the_stored_text_is_not_verified() {
     }
     let cited = cite("Opened in 1932 [1].", "When?", &two_sources(), &stored);
     assert!(!cited.citations[0].verified);
+}
+
+#[test]
+fn a_tampered_offset_is_not_verified() {
+    let mut sources = two_sources();
+    // The chunk claims to start one byte later than it does in the stored text.
+    sources[0].hit.chunk.start += 1;
+    let cited = cite("Opened in 1932 [1].", "When?", &sources, &texts());
+    assert_eq!(cited.citations.len(), 1);
+    assert!(!cited.citations[0].verified);
+    let honest = cite("Opened in 1932 [1].", "When?", &two_sources(), &texts());
+    assert!(honest.citations[0].verified);
+}
+
+#[test]
+fn a_claim_sharing_no_content_word_with_any_passage_gets_no_citation() {
+    let cited = cite(
+        "Bananas are yellow [1]. Ferries cross the harbour [2].",
+        "Tell me about fruit",
+        &two_sources(),
+        &texts(),
+    );
+    assert_eq!(
+        cited.citations.iter().map(|c| c.n).collect::<Vec<_>>(),
+        vec![2]
+    );
+    assert_eq!(cited.answer, "Bananas are yellow. Ferries cross the harbour [2].");
+    assert!(cited.citations.iter().all(|c| c.quote != "Intro page."));
+    assert_eq!(cited.uncited, vec![1]);
 }
 
 #[test]
