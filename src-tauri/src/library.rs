@@ -53,6 +53,10 @@ pub struct JobSummary {
     pub removed: u32,
     /// Chunks whose embeddings were computed (the rest were reused).
     pub embedded: u32,
+    /// Files whose re-read failed; their indexed version stays.
+    pub kept: u32,
+    /// Folders that could not be read; nothing under them was removed.
+    pub unreadable_folders: u32,
 }
 
 impl From<&IngestReport> for JobSummary {
@@ -65,6 +69,8 @@ impl From<&IngestReport> for JobSummary {
             renamed: n(r.renamed.len()),
             removed: n(r.removed.len()),
             embedded: u32::try_from(r.embedded).unwrap_or(u32::MAX),
+            kept: n(r.kept.len()),
+            unreadable_folders: n(r.unreadable_folders.len()),
         }
     }
 }

@@ -14,6 +14,8 @@ pub enum ErrorCode {
     CorruptFile,
     Unreadable,
     TooLarge,
+    /// Extraction hit its memory limit: tried again later, not a property of the file.
+    MemoryLimit,
     Timeout,
     ExtractorCrashed,
     /// The file changed while it was being read; it is read again once it settles.
@@ -36,6 +38,7 @@ impl ErrorCode {
             ErrorCode::CorruptFile => "corrupt_file",
             ErrorCode::Unreadable => "unreadable",
             ErrorCode::TooLarge => "too_large",
+            ErrorCode::MemoryLimit => "memory_limit",
             ErrorCode::Timeout => "timeout",
             ErrorCode::ExtractorCrashed => "extractor_crashed",
             ErrorCode::FileChanged => "file_changed",
@@ -49,13 +52,14 @@ impl ErrorCode {
     }
 
     pub fn parse(code: &str) -> Option<Self> {
-        const ALL: [ErrorCode; 15] = [
+        const ALL: [ErrorCode; 16] = [
             ErrorCode::UnsupportedFile,
             ErrorCode::EmptyDocument,
             ErrorCode::Encrypted,
             ErrorCode::CorruptFile,
             ErrorCode::Unreadable,
             ErrorCode::TooLarge,
+            ErrorCode::MemoryLimit,
             ErrorCode::Timeout,
             ErrorCode::ExtractorCrashed,
             ErrorCode::FileChanged,
@@ -67,6 +71,26 @@ impl ErrorCode {
             ErrorCode::Internal,
         ];
         ALL.into_iter().find(|c| c.as_str() == code)
+    }
+}
+
+impl ErrorCode {
+    /// Whether a document that failed with this code is read again by the next ingest or
+    /// sync even when its file looks unchanged: the cause lies in the moment (a time-out, a
+    /// memory limit, a file still being written, a drive or permission that may come back),
+    /// not in the file's bytes. The others wait for the file to change, or for `--retry-failed`.
+    pub fn is_transient(self) -> bool {
+        matches!(
+            self,
+            ErrorCode::Timeout
+                | ErrorCode::MemoryLimit
+                | ErrorCode::ExtractorCrashed
+                | ErrorCode::FileChanged
+                | ErrorCode::Unreadable
+                | ErrorCode::Busy
+                | ErrorCode::Cancelled
+                | ErrorCode::Internal
+        )
     }
 }
 

@@ -22,6 +22,9 @@ pub enum Outcome {
     /// The file is gone from a synchronised folder; its document was removed.
     Removed,
     Failed(Failure),
+    /// Reading the file again failed; the version indexed before stays searchable and the
+    /// file is tried again by the next ingest.
+    KeptPrevious(Failure),
 }
 
 /// Progress of an ingest, in the order things happen.
@@ -37,6 +40,13 @@ pub enum IngestEvent {
     File { path: String, outcome: Outcome },
     /// Pending documents were committed to both indexes.
     Committed { documents: usize },
+    /// A folder could not be read (or a link's target is gone): the `kept` documents the
+    /// catalog has under it stay as they are, none is taken for deleted.
+    FolderUnreadable {
+        path: String,
+        failure: Failure,
+        kept: usize,
+    },
 }
 
 /// The stages a file goes through before it is indexed.
@@ -77,9 +87,27 @@ pub struct IngestReport {
     #[serde(default)]
     #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub embedded: u64,
+    /// Files whose re-read failed, with why; their earlier indexed version is kept.
+    #[serde(default)]
+    pub kept: Vec<(String, Failure)>,
+    /// Folders that could not be read, with why; what was indexed under them is kept.
+    #[serde(default)]
+    pub unreadable_folders: Vec<(String, Failure)>,
 }
 
 impl IngestReport {
+    /// Adds another run's outcomes to this one.
+    pub fn merge(&mut self, other: IngestReport) {
+        self.indexed.extend(other.indexed);
+        self.unchanged.extend(other.unchanged);
+        self.failed.extend(other.failed);
+        self.renamed.extend(other.renamed);
+        self.removed.extend(other.removed);
+        self.embedded += other.embedded;
+        self.kept.extend(other.kept);
+        self.unreadable_folders.extend(other.unreadable_folders);
+    }
+
     pub(crate) fn record(&mut self, path: &str, outcome: &Outcome) {
         match outcome {
             Outcome::Indexed {
@@ -92,6 +120,7 @@ impl IngestReport {
             Outcome::Renamed { from } => self.renamed.push((from.clone(), path.to_string())),
             Outcome::Removed => self.removed.push(path.to_string()),
             Outcome::Failed(f) => self.failed.push((path.to_string(), f.clone())),
+            Outcome::KeptPrevious(f) => self.kept.push((path.to_string(), f.clone())),
         }
     }
 }

@@ -24,7 +24,12 @@ pub struct FileInfo {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Scanned {
     File(FileInfo),
+    /// A file that was found but cannot be read.
     Unreadable { path: PathBuf, failure: Failure },
+    /// A folder whose listing could not be read (or was cut short), or a link whose target
+    /// is gone (an unplugged drive): nothing is known of what is under it, so whatever the
+    /// catalog holds under it is kept.
+    UnreadableFolder { path: PathBuf, failure: Failure },
 }
 
 /// Reads files into text with structure.
@@ -90,6 +95,15 @@ pub trait Catalog: Send + Sync {
     async fn mark_indexed(&self, ids: &[DocumentId]) -> PortResult<()>;
     /// Moves the document to `failed` and drops its chunks.
     async fn mark_failed(&self, id: DocumentId, failure: &Failure) -> PortResult<()>;
+    /// A re-read of an indexed document failed: it goes back to `indexed` with the content
+    /// hash, size and modification time of the version its chunks hold (so the next ingest
+    /// sees the file differ and tries again), the failure recorded beside it.
+    async fn keep_indexed(
+        &self,
+        id: DocumentId,
+        previous: &DocumentRecord,
+        failure: &Failure,
+    ) -> PortResult<()>;
     async fn remove_document(&self, id: DocumentId) -> PortResult<()>;
     /// Embeddings of `model_id` already stored for these chunk ids.
     async fn embeddings(

@@ -115,7 +115,7 @@ impl IsolatedExtractor {
                     ErrorCode::Timeout,
                     format!(
                         "extraction took longer than {} s and was stopped",
-                        self.limits.timeout.as_secs()
+                        self.limits.timeout.as_secs_f64()
                     ),
                 ));
             }
@@ -171,7 +171,7 @@ fn crash_failure(status: &std::process::ExitStatus, stderr: &[u8]) -> Failure {
     let stderr = String::from_utf8_lossy(stderr);
     if stderr.contains("memory allocation") || stderr.contains("out of memory") {
         return Failure::new(
-            ErrorCode::TooLarge,
+            ErrorCode::MemoryLimit,
             "extraction ran out of its memory limit and was stopped",
         );
     }
@@ -200,10 +200,22 @@ fn crash_failure(status: &std::process::ExitStatus, stderr: &[u8]) -> Failure {
 #[async_trait]
 impl Extractor for IsolatedExtractor {
     async fn scan(&self, roots: &[PathBuf]) -> Vec<Scanned> {
-        let roots = roots.to_vec();
-        tokio::task::spawn_blocking(move || scan_paths(&roots))
-            .await
-            .unwrap_or_default()
+        let owned = roots.to_vec();
+        match tokio::task::spawn_blocking(move || scan_paths(&owned)).await {
+            Ok(scanned) => scanned,
+            // A scan that failed saw nothing: every root is reported unreadable, so that no
+            // document under it is taken for deleted.
+            Err(e) => roots
+                .iter()
+                .map(|root| Scanned::UnreadableFolder {
+                    path: root.clone(),
+                    failure: Failure::new(
+                        ErrorCode::Internal,
+                        format!("scanning {} stopped: {e}", root.display()),
+                    ),
+                })
+                .collect(),
+        }
     }
 
     async fn fingerprint(&self, path: &Path) -> Result<ContentHash, Failure> {

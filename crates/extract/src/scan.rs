@@ -51,26 +51,35 @@ fn walk(
     seen_files: &mut HashSet<PathBuf>,
     out: &mut Vec<Scanned>,
 ) {
+    let unreadable = |out: &mut Vec<Scanned>, e: &std::io::Error| {
+        out.push(Scanned::UnreadableFolder {
+            failure: io_failure(dir, e),
+            path: dir.to_path_buf(),
+        })
+    };
     // Canonical paths catch symlink loops and folders reached twice.
-    let Ok(canonical) = std::fs::canonicalize(dir) else {
-        return;
+    let canonical = match std::fs::canonicalize(dir) {
+        Ok(canonical) => canonical,
+        Err(e) => return unreadable(out, &e),
     };
     if !seen_dirs.insert(canonical) {
         return;
     }
     let entries = match std::fs::read_dir(dir) {
         Ok(entries) => entries,
-        Err(e) => {
-            out.push(Scanned::Unreadable {
-                failure: io_failure(dir, &e),
-                path: dir.to_path_buf(),
-            });
-            return;
-        }
+        Err(e) => return unreadable(out, &e),
     };
-    for entry in entries.flatten() {
+    for entry in entries {
+        // A listing cut short says nothing of the entries it did not reach.
+        let entry = match entry {
+            Ok(entry) => entry,
+            Err(e) => {
+                unreadable(out, &e);
+                break;
+            }
+        };
         let path = entry.path();
-        if entry.file_name().to_string_lossy().starts_with('.') {
+        if is_ignored(&entry.file_name()) {
             continue;
         }
         match std::fs::metadata(&path) {
@@ -81,13 +90,45 @@ fn walk(
                 }
             }
             Ok(_) => {}
-            Err(e) if kind_for_path(&path).is_some() => out.push(Scanned::Unreadable {
-                failure: io_failure(&path, &e),
-                path,
-            }),
-            Err(_) => {}
+            Err(e) => match std::fs::symlink_metadata(&path) {
+                // A link whose target is gone may have been a folder of documents (a drive
+                // not mounted now): what the catalog has under it is kept.
+                Ok(link) if link.file_type().is_symlink() => out.push(Scanned::UnreadableFolder {
+                    failure: Failure::new(
+                        ErrorCode::Unreadable,
+                        format!("cannot read {}: its link target is gone ({e})", path.display()),
+                    ),
+                    path,
+                }),
+                _ if kind_for_path(&path).is_some() => out.push(Scanned::Unreadable {
+                    failure: io_failure(&path, &e),
+                    path,
+                }),
+                _ => out.push(Scanned::UnreadableFolder {
+                    failure: io_failure(&path, &e),
+                    path,
+                }),
+            },
         }
     }
+}
+
+/// Hidden entries, and the temporary files editors, office suites and browsers leave while
+/// they work: never documents, and indexing them would come and go with every save.
+pub fn is_ignored(name: &std::ffi::OsStr) -> bool {
+    let name = name.to_string_lossy();
+    let lower = name.to_ascii_lowercase();
+    name.starts_with('.')
+        || name.starts_with("~$")
+        || name.starts_with(".~lock.")
+        || name.ends_with('~')
+        || (name.starts_with('#') && name.ends_with('#'))
+        || [
+            ".swp", ".swo", ".swx", ".tmp", ".temp", ".part", ".partial", ".crdownload",
+            ".download", ".!qb", ".kate-swp",
+        ]
+        .iter()
+        .any(|ext| lower.ends_with(ext))
 }
 
 fn info(path: PathBuf, meta: &std::fs::Metadata) -> FileInfo {
@@ -106,7 +147,7 @@ fn info(path: PathBuf, meta: &std::fs::Metadata) -> FileInfo {
 fn path_of(s: &Scanned) -> &Path {
     match s {
         Scanned::File(f) => &f.path,
-        Scanned::Unreadable { path, .. } => path,
+        Scanned::Unreadable { path, .. } | Scanned::UnreadableFolder { path, .. } => path,
     }
 }
 
@@ -152,6 +193,56 @@ mod tests {
         assert!(
             matches!(&missing[0], Scanned::Unreadable { failure, .. } if failure.code == ErrorCode::Unreadable)
         );
+        Ok(())
+    }
+
+    #[test]
+    fn temporary_and_lock_files_are_not_documents() {
+        use std::ffi::OsStr;
+        for name in [
+            "~$report.docx",
+            ".~lock.notes.docx#",
+            "notes.md~",
+            ".notes.md.swp",
+            "draft.md.swp",
+            "#draft.md#",
+            "paper.pdf.part",
+            "paper.pdf.crdownload",
+            "x.tmp",
+        ] {
+            assert!(is_ignored(OsStr::new(name)), "{name}");
+        }
+        for name in ["report.docx", "notes.md", "#1 results.pdf", "tilde~name.txt"] {
+            assert!(!is_ignored(OsStr::new(name)), "{name}");
+        }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_link_whose_target_is_gone_and_an_unlistable_folder_are_unreadable_folders(
+    ) -> std::io::Result<()> {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir()?;
+        std::fs::write(dir.path().join("a.md"), "# A")?;
+        std::os::unix::fs::symlink(dir.path().join("unplugged"), dir.path().join("drive"))?;
+        let locked = dir.path().join("locked");
+        std::fs::create_dir(&locked)?;
+        std::fs::write(locked.join("b.md"), "# B")?;
+        std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o000))?;
+        let found = scan_paths(&[dir.path().to_path_buf()]);
+        std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o755))?;
+        let folders: Vec<&Path> = found
+            .iter()
+            .filter_map(|s| match s {
+                Scanned::UnreadableFolder { path, .. } => Some(path.as_path()),
+                _ => None,
+            })
+            .collect();
+        assert!(folders.contains(&dir.path().join("drive").as_path()), "{found:?}");
+        // root reads any folder whatever its mode: the locked folder is only unreadable for
+        // other users, and then it must be reported, not skipped.
+        let root = std::fs::read_dir(&locked).is_ok();
+        assert_eq!(folders.contains(&locked.as_path()), !root, "{found:?}");
         Ok(())
     }
 }

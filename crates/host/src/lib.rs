@@ -107,15 +107,35 @@ pub async fn load_embedder(path: &Path) -> anyhow::Result<BertEmbedder> {
         })
 }
 
-/// The extractor, running workers of this very binary.
+/// The extractor, running workers of this very binary. `CAIRN_EXTRACT_TIMEOUT` (seconds,
+/// default 90) and `CAIRN_EXTRACT_MEMORY_MIB` (default 3,072) change the limits of one file.
 pub fn extractor() -> anyhow::Result<IsolatedExtractor> {
     let exe = std::env::current_exe().context("cannot find the cairn executable")?;
+    let mut limits = Limits::default();
+    if let Ok(text) = std::env::var("CAIRN_EXTRACT_TIMEOUT") {
+        let seconds: f64 = text
+            .trim()
+            .parse()
+            .ok()
+            .filter(|s: &f64| s.is_finite() && *s > 0.0)
+            .with_context(|| format!("CAIRN_EXTRACT_TIMEOUT={text:?} is not a number of seconds above 0"))?;
+        limits.timeout = std::time::Duration::from_secs_f64(seconds);
+    }
+    if let Ok(text) = std::env::var("CAIRN_EXTRACT_MEMORY_MIB") {
+        let mib: u64 = text
+            .trim()
+            .parse()
+            .ok()
+            .filter(|m| *m >= 64)
+            .with_context(|| format!("CAIRN_EXTRACT_MEMORY_MIB={text:?} is not a whole number of MiB, 64 or more"))?;
+        limits.memory_bytes = mib << 20;
+    }
     Ok(IsolatedExtractor::new(
         WorkerCommand {
             program: exe,
             args: vec!["extract-worker".into()],
         },
-        Limits::default(),
+        limits,
     ))
 }
 

@@ -304,7 +304,13 @@ impl Catalog for SqliteCatalog {
     }
 
     async fn touch_document(&self, id: DocumentId, mtime_ms: i64) -> PortResult<()> {
-        sqlx::query("UPDATE documents SET mtime_ms = ? WHERE id = ?")
+        // The bytes are those of the stored version: an earlier failed re-read is moot.
+        sqlx::query(
+            "UPDATE documents SET mtime_ms = ?, \
+             failure_code = CASE WHEN state = 'indexed' THEN NULL ELSE failure_code END, \
+             failure_message = CASE WHEN state = 'indexed' THEN NULL ELSE failure_message END \
+             WHERE id = ?",
+        )
             .bind(mtime_ms)
             .bind(id.0)
             .execute(&self.pool)
@@ -367,6 +373,29 @@ impl Catalog for SqliteCatalog {
                 .map_err(StoreError::from)?;
         }
         tx.commit().await.map_err(StoreError::from)?;
+        Ok(())
+    }
+
+    async fn keep_indexed(
+        &self,
+        id: DocumentId,
+        previous: &DocumentRecord,
+        failure: &Failure,
+    ) -> PortResult<()> {
+        sqlx::query(
+            "UPDATE documents SET state = 'indexed', content_hash = ?, size_bytes = ?, \
+             mtime_ms = ?, failure_code = ?, failure_message = ?, updated_at_ms = ? WHERE id = ?",
+        )
+        .bind(&previous.content_hash.0)
+        .bind(i64::try_from(previous.size_bytes).unwrap_or(i64::MAX))
+        .bind(previous.mtime_ms)
+        .bind(failure.code.as_str())
+        .bind(&failure.message)
+        .bind(now_ms())
+        .bind(id.0)
+        .execute(&self.pool)
+        .await
+        .map_err(StoreError::from)?;
         Ok(())
     }
 

@@ -7,8 +7,12 @@ use std::process::ExitCode;
 #[derive(clap::Args)]
 pub struct Args {
     /// Files and folders to index.
-    #[arg(required = true)]
+    #[arg(required_unless_present = "retry_failed")]
     paths: Vec<PathBuf>,
+    /// Read again every document whose last read failed (the failed ones, and indexed ones
+    /// whose re-read failed), whatever their files look like; then index PATHS, if any.
+    #[arg(long)]
+    retry_failed: bool,
     /// Print the summary as JSON.
     #[arg(long)]
     json: bool,
@@ -34,9 +38,24 @@ pub async fn run(paths: &Paths, args: Args) -> anyhow::Result<ExitCode> {
                 .unwrap_or_default();
             bar.set_message(name);
         }
+        IngestEvent::FolderUnreadable {
+            path,
+            failure,
+            kept,
+        } => bar.println(format!(
+            "notice: could not read {path}: {} [{}]; its {kept} document(s) are kept",
+            failure.message, failure.code
+        )),
         IngestEvent::Stage { .. } | IngestEvent::Committed { .. } => {}
     };
-    let report = engine.ingest(&args.paths, &observer).await?;
+    let mut report = if args.retry_failed {
+        engine.retry_failed(&observer).await?
+    } else {
+        IngestReport::default()
+    };
+    if !args.paths.is_empty() {
+        report.merge(engine.ingest(&args.paths, &observer).await?);
+    }
     bar.finish_and_clear();
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
@@ -49,15 +68,28 @@ pub async fn run(paths: &Paths, args: Args) -> anyhow::Result<ExitCode> {
 fn print_summary(report: &IngestReport) {
     let chunks: u32 = report.indexed.iter().map(|(_, c)| c).sum();
     println!(
-        "indexed {} ({} chunks), unchanged {}, failed {}",
+        "indexed {} ({} chunks), unchanged {}, failed {}, kept {}",
         report.indexed.len(),
         chunks,
         report.unchanged.len(),
-        report.failed.len()
+        report.failed.len(),
+        report.kept.len()
     );
     for (path, failure) in &report.failed {
         println!(
             "  failed  {path}\n          {} [{}]",
+            failure.message, failure.code
+        );
+    }
+    for (path, failure) in &report.kept {
+        println!(
+            "  kept    {path}\n          reading it again failed, the indexed version stays: {} [{}]",
+            failure.message, failure.code
+        );
+    }
+    for (path, failure) in &report.unreadable_folders {
+        println!(
+            "  unread  {path}\n          {} [{}]; nothing under it was removed",
             failure.message, failure.code
         );
     }

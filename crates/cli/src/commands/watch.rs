@@ -98,6 +98,24 @@ struct Printer {
 
 impl Printer {
     fn event(&self, event: &IngestEvent) {
+        if let IngestEvent::FolderUnreadable {
+            path,
+            failure,
+            kept,
+        } = event
+        {
+            if self.json {
+                if let Ok(line) = serde_json::to_string(event) {
+                    println!("{line}");
+                }
+            } else {
+                eprintln!(
+                    "notice   could not read {path}: {} [{}]; its {kept} document(s) are kept",
+                    failure.message, failure.code
+                );
+            }
+            return;
+        }
         let IngestEvent::File { path, outcome } = event else {
             return;
         };
@@ -117,6 +135,10 @@ impl Printer {
             Outcome::Renamed { from } => println!("renamed  {from} -> {path}"),
             Outcome::Removed => println!("removed  {path}"),
             Outcome::Failed(f) => println!("failed   {path}: {} [{}]", f.message, f.code),
+            Outcome::KeptPrevious(f) => println!(
+                "kept     {path}: reading it again failed, the indexed version stays: {} [{}]",
+                f.message, f.code
+            ),
             Outcome::Unchanged => {}
         }
     }
@@ -131,17 +153,30 @@ impl Printer {
                 "renamed": r.renamed.len(),
                 "removed": r.removed.len(),
                 "failed": r.failed.len(),
+                "kept": r.kept.len(),
+                "unreadable_folders": r.unreadable_folders.iter().map(|(p, f)| {
+                    serde_json::json!({ "path": p, "code": f.code, "message": f.message })
+                }).collect::<Vec<_>>(),
             });
             println!("{line}");
-        } else if r.indexed.len() + r.renamed.len() + r.removed.len() + r.failed.len() > 0 {
+        } else if r.indexed.len()
+            + r.renamed.len()
+            + r.removed.len()
+            + r.failed.len()
+            + r.kept.len()
+            + r.unreadable_folders.len()
+            > 0
+        {
             println!(
-                "synced: {} indexed ({} chunks embedded), {} renamed, {} removed, {} failed, {} unchanged",
+                "synced: {} indexed ({} chunks embedded), {} renamed, {} removed, {} failed, {} kept, {} unchanged, {} folder(s) unreadable",
                 r.indexed.len(),
                 r.embedded,
                 r.renamed.len(),
                 r.removed.len(),
                 r.failed.len(),
-                r.unchanged.len()
+                r.kept.len(),
+                r.unchanged.len(),
+                r.unreadable_folders.len()
             );
         }
     }

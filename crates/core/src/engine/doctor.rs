@@ -205,7 +205,7 @@ impl Engine {
             .into_iter()
             .filter_map(|s| match &s {
                 Scanned::File(info) => Some((info.path.to_string_lossy().into_owned(), s)),
-                Scanned::Unreadable { .. } => None,
+                Scanned::Unreadable { .. } | Scanned::UnreadableFolder { .. } => None,
             })
             .collect();
         let mut jobs = Vec::new();

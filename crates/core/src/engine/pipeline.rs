@@ -6,14 +6,14 @@
 use super::Engine;
 use crate::chunk::Chunk;
 use crate::chunker::chunk_document;
-use crate::document::{DocumentState, ExtractedDocument, Failure};
+use crate::document::{DocumentRecord, DocumentState, ExtractedDocument, Failure};
 use crate::error::{CoreError, ErrorCode};
 use crate::ids::{ChunkId, ContentHash, DocumentId};
 use crate::ingest::{IngestEvent, IngestObserver, IngestReport, InlineDocument, Outcome, Stage};
 use crate::ports::{EmbedKind, FileInfo, NewDocument, Scanned};
 use futures::StreamExt;
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use tracing::Instrument;
 
 pub(super) enum Job {
@@ -22,6 +22,8 @@ pub(super) enum Job {
     Reread(FileInfo),
     Inline(InlineDocument),
     Unreadable(PathBuf, Failure),
+    /// A file refused before anything is stored: reported, never kept in the catalog.
+    Refused(String, Failure),
 }
 
 enum Prepared {
@@ -61,17 +63,59 @@ impl Engine {
     ) -> Result<IngestReport, CoreError> {
         let _writer = self.writer.lock().await;
         let scanned = self.ports.extractor.scan(roots).await;
-        observer.on_event(&IngestEvent::Scanned {
-            total: scanned.len(),
-        });
-        let jobs = scanned
-            .into_iter()
-            .map(|s| match s {
-                Scanned::File(info) => Job::File(info),
-                Scanned::Unreadable { path, failure } => Job::Unreadable(path, failure),
-            })
-            .collect();
-        self.run(jobs, observer).await
+        let (jobs, folders) = self.scanned_jobs(scanned, Job::File, observer).await?;
+        let mut report = self.run(jobs, observer).await?;
+        report.unreadable_folders = folders;
+        Ok(report)
+    }
+
+    /// The jobs for what a scan found; folders that could not be read are reported (with the
+    /// documents kept under them) and make no job.
+    pub(super) async fn scanned_jobs(
+        &self,
+        scanned: Vec<Scanned>,
+        file_job: fn(FileInfo) -> Job,
+        observer: &dyn IngestObserver,
+    ) -> Result<(Vec<Job>, Vec<(String, Failure)>), CoreError> {
+        let files = scanned
+            .iter()
+            .filter(|s| !matches!(s, Scanned::UnreadableFolder { .. }))
+            .count();
+        observer.on_event(&IngestEvent::Scanned { total: files });
+        let mut jobs = Vec::with_capacity(files);
+        let mut folders = Vec::new();
+        let mut documents = None;
+        for s in scanned {
+            match s {
+                Scanned::File(info) if info.path.to_str().is_none() => {
+                    jobs.push(refuse_lossy_name(&info.path))
+                }
+                Scanned::Unreadable { path, .. } if path.to_str().is_none() => {
+                    jobs.push(refuse_lossy_name(&path))
+                }
+                Scanned::File(info) => jobs.push(file_job(info)),
+                Scanned::Unreadable { path, failure } => jobs.push(Job::Unreadable(path, failure)),
+                Scanned::UnreadableFolder { path, failure } => {
+                    if documents.is_none() {
+                        documents = Some(self.documents().await?);
+                    }
+                    let kept = documents
+                        .iter()
+                        .flatten()
+                        .filter(|d| Path::new(&d.path).starts_with(&path))
+                        .count();
+                    let path = path.to_string_lossy().into_owned();
+                    tracing::warn!(folder = %path, code = %failure.code, kept, "folder unreadable: its documents are kept");
+                    observer.on_event(&IngestEvent::FolderUnreadable {
+                        path: path.clone(),
+                        failure: failure.clone(),
+                        kept,
+                    });
+                    folders.push((path, failure));
+                }
+            }
+        }
+        Ok((jobs, folders))
     }
 
     /// Ingests documents that are already text (records of a dataset, say).
@@ -90,7 +134,7 @@ impl Engine {
 
     /// Reads one document's file again even when it looks unchanged: to retry a failure
     /// (an encrypted file since unlocked, a file that was busy) or to refresh its text.
-    /// Embeddings of unchanged chunks are reused.
+    /// Embeddings of unchanged chunks are reused. The app's Retry and Re-index.
     pub async fn reread(
         &self,
         id: DocumentId,
@@ -98,22 +142,40 @@ impl Engine {
     ) -> Result<IngestReport, CoreError> {
         let _writer = self.writer.lock().await;
         let record = self.document(id).await?;
-        let scanned = self
-            .ports
-            .extractor
-            .scan(&[PathBuf::from(&record.path)])
-            .await;
-        observer.on_event(&IngestEvent::Scanned {
-            total: scanned.len(),
-        });
-        let jobs = scanned
+        self.reread_paths(vec![PathBuf::from(&record.path)], observer)
+            .await
+    }
+
+    /// Reads again every document whose last read failed, whatever its file looks like:
+    /// the failed ones and the indexed ones whose re-read failed (`cairn ingest
+    /// --retry-failed`). The same path as [`Engine::reread`].
+    pub async fn retry_failed(
+        &self,
+        observer: &dyn IngestObserver,
+    ) -> Result<IngestReport, CoreError> {
+        let _writer = self.writer.lock().await;
+        let paths = self
+            .documents()
+            .await?
             .into_iter()
-            .map(|s| match s {
-                Scanned::File(info) => Job::Reread(info),
-                Scanned::Unreadable { path, failure } => Job::Unreadable(path, failure),
-            })
+            .filter(|d| d.state == DocumentState::Failed || d.failure.is_some())
+            .map(|d| PathBuf::from(d.path))
+            // Records of a dataset (`scheme:id` keys) have no file to read again.
+            .filter(|p| p.is_absolute())
             .collect();
-        self.run(jobs, observer).await
+        self.reread_paths(paths, observer).await
+    }
+
+    async fn reread_paths(
+        &self,
+        paths: Vec<PathBuf>,
+        observer: &dyn IngestObserver,
+    ) -> Result<IngestReport, CoreError> {
+        let scanned = self.ports.extractor.scan(&paths).await;
+        let (jobs, folders) = self.scanned_jobs(scanned, Job::Reread, observer).await?;
+        let mut report = self.run(jobs, observer).await?;
+        report.unreadable_folders = folders;
+        Ok(report)
     }
 
     pub(super) async fn run(
@@ -167,6 +229,7 @@ impl Engine {
     ) -> Result<Prepared, CoreError> {
         let catalog = &self.ports.catalog;
         match job {
+            Job::Refused(key, failure) => Ok(Prepared::Done(key, Outcome::Failed(failure))),
             Job::Unreadable(path, failure) => {
                 let key = path.to_string_lossy().into_owned();
                 self.fail_new(&key, 0, 0, failure).await
@@ -192,7 +255,7 @@ impl Engine {
                     .begin_document(&new)
                     .await
                     .map_err(CoreError::Catalog)?;
-                self.check_text(inline.key, id, inline.document).await
+                self.check_text(inline.key, id, inline.document, None).await
             }
             Job::File(info) => self.prepare_file(info, false, observer).await,
             Job::Reread(info) => self.prepare_file(info, true, observer).await,
@@ -211,12 +274,11 @@ impl Engine {
             .document_by_path(&key)
             .await
             .map_err(CoreError::Catalog)?;
-        let settled = |d: &crate::DocumentRecord| {
-            !force && matches!(d.state, DocumentState::Indexed | DocumentState::Failed)
-        };
-        if let Some(d) = &existing {
-            if settled(d) && d.size_bytes == info.size_bytes && d.mtime_ms == info.mtime_ms {
-                return Ok(Prepared::Done(key, Outcome::Unchanged));
+        if let Some(d) = existing.as_ref().filter(|_| !force) {
+            if d.size_bytes == info.size_bytes && d.mtime_ms == info.mtime_ms {
+                if let Some(outcome) = settled_outcome(d) {
+                    return Ok(Prepared::Done(key, outcome));
+                }
             }
         }
         let hash = match self.ports.extractor.fingerprint(&info.path).await {
@@ -227,13 +289,15 @@ impl Engine {
                     .await
             }
         };
-        if let Some(d) = &existing {
-            if settled(d) && d.content_hash == hash {
-                catalog
-                    .touch_document(d.id, info.mtime_ms)
-                    .await
-                    .map_err(CoreError::Catalog)?;
-                return Ok(Prepared::Done(key, Outcome::Unchanged));
+        if let Some(d) = existing.as_ref().filter(|_| !force) {
+            if d.content_hash == hash {
+                if let Some(outcome) = settled_outcome(d) {
+                    catalog
+                        .touch_document(d.id, info.mtime_ms)
+                        .await
+                        .map_err(CoreError::Catalog)?;
+                    return Ok(Prepared::Done(key, outcome));
+                }
             }
         }
         let new = NewDocument {
@@ -258,8 +322,8 @@ impl Engine {
             .instrument(span)
             .await
         {
-            Ok(doc) => self.check_text(key, id, doc).await,
-            Err(failure) => self.fail(key, id, failure).await,
+            Ok(doc) => self.check_text(key, id, doc, existing).await,
+            Err(failure) => self.fail(key, id, existing, failure).await,
         }
     }
 
@@ -268,6 +332,7 @@ impl Engine {
         key: String,
         id: DocumentId,
         doc: ExtractedDocument,
+        previous: Option<DocumentRecord>,
     ) -> Result<Prepared, CoreError> {
         if doc.has_text() {
             return Ok(Prepared::Ready(key, id, doc));
@@ -280,8 +345,13 @@ impl Engine {
         } else {
             "the document contains no text".to_string()
         };
-        self.fail(key, id, Failure::new(ErrorCode::EmptyDocument, message))
-            .await
+        self.fail(
+            key,
+            id,
+            previous,
+            Failure::new(ErrorCode::EmptyDocument, message),
+        )
+        .await
     }
 
     async fn fail_new(
@@ -291,6 +361,12 @@ impl Engine {
         mtime_ms: i64,
         failure: Failure,
     ) -> Result<Prepared, CoreError> {
+        let previous = self
+            .ports
+            .catalog
+            .document_by_path(key)
+            .await
+            .map_err(CoreError::Catalog)?;
         let new = NewDocument {
             path: key.to_string(),
             content_hash: ContentHash(String::new()),
@@ -303,16 +379,30 @@ impl Engine {
             .begin_document(&new)
             .await
             .map_err(CoreError::Catalog)?;
-        self.fail(key.to_string(), id, failure).await
+        self.fail(key.to_string(), id, previous, failure).await
     }
 
-    /// Records the failure and takes any earlier version of the document out of the indexes.
+    /// Records the failure. A document whose earlier version is indexed keeps that version
+    /// searchable, with the failure beside it, and is tried again by the next ingest; any
+    /// other ends `failed`, out of both indexes.
     async fn fail(
         &self,
         key: String,
         id: DocumentId,
+        previous: Option<DocumentRecord>,
         failure: Failure,
     ) -> Result<Prepared, CoreError> {
+        if let Some(previous) =
+            previous.filter(|p| p.state == DocumentState::Indexed && p.chunk_count > 0)
+        {
+            self.ports
+                .catalog
+                .keep_indexed(id, &previous, &failure)
+                .await
+                .map_err(CoreError::Catalog)?;
+            tracing::info!(document = %id, code = %failure.code, "re-read failed: the indexed version is kept");
+            return Ok(Prepared::Done(key, Outcome::KeptPrevious(failure)));
+        }
         // Only a document that was indexed before has anything to take out.
         let was_indexed = self
             .ports
@@ -471,6 +561,33 @@ impl Engine {
             .await
             .map_err(CoreError::Catalog)?;
         Ok(ids)
+    }
+}
+
+/// A file whose name is not UTF-8 cannot be kept under its own name in the catalog (its
+/// paths are text): kept under a lossy one, it could never be opened, re-read or repaired
+/// again, so it is refused with the reason and nothing is stored.
+fn refuse_lossy_name(path: &Path) -> Job {
+    let shown = path.to_string_lossy().into_owned();
+    let failure = Failure::new(
+        ErrorCode::UnsupportedFile,
+        "the file name is not valid UTF-8 (written by a system with another encoding?): rename it to index it",
+    );
+    Job::Refused(shown, failure)
+}
+
+/// What a document whose file looks as when it was last read ends as without being read
+/// again: indexed ones are unchanged, failures that lie in the file's bytes stay failed (and
+/// say so); transient failures and unfinished documents give `None`: they are read again.
+fn settled_outcome(d: &DocumentRecord) -> Option<Outcome> {
+    match d.state {
+        DocumentState::Indexed => Some(Outcome::Unchanged),
+        DocumentState::Failed => d
+            .failure
+            .as_ref()
+            .filter(|f| !f.code.is_transient())
+            .map(|f| Outcome::Failed(f.clone())),
+        DocumentState::Queued | DocumentState::Extracted => None,
     }
 }
 

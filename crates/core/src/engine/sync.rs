@@ -11,8 +11,10 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 impl Engine {
-    /// Brings the catalog in line with what is under `roots` now. A root that cannot be read
-    /// (an unplugged drive, say) removes nothing.
+    /// Brings the catalog in line with what is under `roots` now. A document is removed only
+    /// when the folder that held it was read in full and its file is not there: a root,
+    /// subfolder or link target that cannot be read (an unplugged drive, say) removes nothing
+    /// under it, and is reported (`IngestEvent::FolderUnreadable`).
     pub async fn sync(
         &self,
         roots: &[PathBuf],
@@ -24,17 +26,20 @@ impl Engine {
             .map(|r| std::path::absolute(r).unwrap_or_else(|_| r.clone()))
             .collect();
         let scanned = self.ports.extractor.scan(&roots).await;
-        observer.on_event(&IngestEvent::Scanned {
-            total: scanned.len(),
-        });
-        let unreadable_roots: HashSet<&Path> = scanned
+        // A document may be taken for deleted only where its folder was read in full: under
+        // an unreadable root, subfolder or dangling link (an unplugged drive), or when the
+        // scan itself failed, everything is kept.
+        let unseen: Vec<PathBuf> = scanned
             .iter()
             .filter_map(|s| match s {
-                Scanned::Unreadable { path, .. } if roots.contains(path) => Some(path.as_path()),
+                Scanned::Unreadable { path, .. } if roots.contains(path) => Some(path.clone()),
+                Scanned::UnreadableFolder { path, .. } => Some(path.clone()),
                 _ => None,
             })
             .collect();
         let present: HashSet<String> = scanned.iter().map(|s| key(path_of(s))).collect();
+        let (jobs_found, unreadable_folders) =
+            self.scanned_jobs(scanned, Job::File, observer).await?;
         let documents = self.documents().await?;
         let known: HashSet<&str> = documents.iter().map(|d| d.path.as_str()).collect();
         let mut gone: Vec<&DocumentRecord> = documents
@@ -42,23 +47,21 @@ impl Engine {
             .filter(|d| {
                 let path = Path::new(&d.path);
                 !present.contains(&d.path)
-                    && roots
-                        .iter()
-                        .any(|r| !unreadable_roots.contains(r.as_path()) && path.starts_with(r))
+                    && roots.iter().any(|r| path.starts_with(r))
+                    && !unseen.iter().any(|u| path.starts_with(u))
             })
             .collect();
         let mut moves = Vec::new();
         let mut jobs = Vec::new();
-        for s in scanned {
-            match s {
-                Scanned::File(info) if !known.contains(key(&info.path).as_str()) => {
+        for job in jobs_found {
+            match job {
+                Job::File(info) if !known.contains(key(&info.path).as_str()) => {
                     match self.moved_from(&info, &mut gone).await {
                         Some(doc) => moves.push((doc.id, doc.path.clone(), info)),
                         None => jobs.push(Job::File(info)),
                     }
                 }
-                Scanned::File(info) => jobs.push(Job::File(info)),
-                Scanned::Unreadable { path, failure } => jobs.push(Job::Unreadable(path, failure)),
+                other => jobs.push(other),
             }
         }
         let mut settled = IngestReport::default();
@@ -86,6 +89,7 @@ impl Engine {
         let mut report = self.run(jobs, observer).await?;
         report.renamed = settled.renamed;
         report.removed = settled.removed;
+        report.unreadable_folders = unreadable_folders;
         Ok(report)
     }
 
@@ -148,7 +152,7 @@ impl Engine {
 fn path_of(s: &Scanned) -> &Path {
     match s {
         Scanned::File(info) => &info.path,
-        Scanned::Unreadable { path, .. } => path,
+        Scanned::Unreadable { path, .. } | Scanned::UnreadableFolder { path, .. } => path,
     }
 }
 

@@ -12,4 +12,12 @@ renamed: Array<[string, string]>, removed: Array<string>,
 /**
  * Chunks whose embedding was computed in this run (the others were reused).
  */
-embedded: number, };
+embedded: number, 
+/**
+ * Files whose re-read failed, with why; their earlier indexed version is kept.
+ */
+kept: Array<[string, Failure]>, 
+/**
+ * Folders that could not be read, with why; what was indexed under them is kept.
+ */
+unreadable_folders: Array<[string, Failure]>, };

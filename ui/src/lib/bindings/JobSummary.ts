@@ -7,4 +7,12 @@ export type JobSummary = { indexed: number, unchanged: number, failed: number, r
 /**
  * Chunks whose embeddings were computed (the rest were reused).
  */
-embedded: number, };
+embedded: number, 
+/**
+ * Files whose re-read failed; their indexed version stays.
+ */
+kept: number, 
+/**
+ * Folders that could not be read; nothing under them was removed.
+ */
+unreadable_folders: number, };

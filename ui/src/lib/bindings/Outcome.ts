@@ -8,4 +8,4 @@ export type Outcome = { "outcome": "indexed", chunks: number, pages: number,
 /**
  * Chunks whose embedding had to be computed (others were reused).
  */
-embedded: number, } | { "outcome": "unchanged" } | { "outcome": "renamed", from: string, } | { "outcome": "removed" } | { "outcome": "failed" } & Failure;
+embedded: number, } | { "outcome": "unchanged" } | { "outcome": "renamed", from: string, } | { "outcome": "removed" } | { "outcome": "failed" } & Failure | { "outcome": "kept_previous" } & Failure;

@@ -50,7 +50,7 @@ describe("library progress", () => {
       [{ kind: "progress", job: 4, event: { event: "scanned", total: 3 } }, 10],
     ]);
     expect(progress(s, 500).etaSeconds).toBeNull();
-    s = applyLibraryEvent(s, { kind: "finished", job: 4, summary: { indexed: 3, unchanged: 0, failed: 0, renamed: 0, removed: 0, embedded: 9 } }, 900);
+    s = applyLibraryEvent(s, { kind: "finished", job: 4, summary: { indexed: 3, unchanged: 0, failed: 0, renamed: 0, removed: 0, embedded: 9, kept: 0, unreadable_folders: 0 } }, 900);
     expect(progress(s, 1000).running).toBe(false);
     expect(s.jobs[0]?.state).toBe("finished");
   });
@@ -76,6 +76,29 @@ describe("library progress", () => {
   });
 });
 
+describe("library notices", () => {
+  it("says which folder could not be read and that its documents were kept, once", () => {
+    const ev: LibraryEvent = {
+      kind: "progress",
+      job: 1,
+      event: { event: "folder_unreadable", path: "/media/usb/papers", failure: { code: "unreadable", message: "its link target is gone" }, kept: 3 },
+    };
+    const s = run([[ev, 1], [ev, 2]]);
+    expect(s.notices).toEqual(["Could not read /media/usb/papers: its link target is gone. Its 3 documents are kept as they were."]);
+  });
+
+  it("shows an indexed document whose re-read failed with the reason and that it is kept", () => {
+    const s: LibraryState = {
+      ...emptyLibrary,
+      documents: [doc(1, "/p/big.pdf", "indexed", { failure: { code: "timeout", message: "took longer than 90 s" } })],
+    };
+    const [row] = rows(s);
+    expect(row?.state).toBe("indexed");
+    expect(row?.reason).toContain("took longer than 90 s");
+    expect(row?.reason).toContain("indexed version is kept");
+  });
+});
+
 describe("library rows", () => {
   const base: LibraryState = {
     documents: [
@@ -85,6 +108,7 @@ describe("library rows", () => {
     ],
     jobs: [],
     active: { "/p/notes.md": "embedding", "/p/new.pdf": "extracting" },
+    notices: [],
   };
 
   it("shows the live stage over the catalog state and lists files the catalog has not seen", () => {

@@ -28,6 +28,9 @@ export interface LibraryState {
   jobs: Job[];
   /** Files being worked on, by path. */
   active: Record<string, Stage>;
+  /** Things a person should know that are not one document's state: folders that could not
+   * be read (their documents kept), watcher errors. Newest last, without repeats. */
+  notices: string[];
 }
 
 export type RowState = "queued" | "extracting" | "embedding" | "indexed" | "failed";
@@ -43,7 +46,13 @@ export interface Row {
   chunks: number;
 }
 
-export const emptyLibrary: LibraryState = { documents: [], jobs: [], active: {} };
+export const emptyLibrary: LibraryState = { documents: [], jobs: [], active: {}, notices: [] };
+
+/** The state with `notice` added (once; the last 5 are kept). */
+export function addNotice(state: LibraryState, notice: string): LibraryState {
+  const notices = [...state.notices.filter((n) => n !== notice), notice].slice(-5);
+  return { ...state, notices };
+}
 
 function updateJob(state: LibraryState, job: number, f: (j: Job) => Job): Job[] {
   return state.jobs.map((j) => (j.job === job ? f(j) : j));
@@ -102,6 +111,11 @@ export function applyLibraryEvent(state: LibraryState, ev: LibraryEvent, now: nu
         }
         case "committed":
           return state;
+        case "folder_unreadable":
+          return addNotice(
+            state,
+            `Could not read ${e.path}: ${e.failure.message}. Its ${e.kept === 1 ? "1 document is" : `${e.kept} documents are`} kept as they were.`,
+          );
       }
       return state;
     }
@@ -180,7 +194,12 @@ export function rows(state: LibraryState): Row[] {
       path: d.path,
       title: d.title,
       state: rowStateOf(d, state.active[d.path]),
-      reason: d.state === "failed" ? (d.failure?.message ?? "failed") : null,
+      reason:
+        d.state === "failed"
+          ? (d.failure?.message ?? "failed")
+          : d.failure
+            ? `Reading it again failed (${d.failure.message}); the indexed version is kept and it is tried again later`
+            : null,
       pages: d.page_count,
       chunks: d.chunk_count,
     };
