@@ -497,8 +497,14 @@ fn hostile_files_each_end_indexed_or_failed_with_a_clear_reason() {
     assert!(indexed.contains(&"latin1.txt".to_string()), "{report:#}");
     // A name that is not UTF-8 is refused with the reason, and no lossy path is kept that
     // a retry, a repair or opening the file would later trip over.
-    assert_eq!(code("r\u{fffd}sum\u{fffd}.md"), "unsupported_file", "{report:#}");
-    assert!(failed["r\u{fffd}sum\u{fffd}.md"].1.contains("not valid UTF-8"));
+    assert_eq!(
+        code("r\u{fffd}sum\u{fffd}.md"),
+        "unsupported_file",
+        "{report:#}"
+    );
+    assert!(failed["r\u{fffd}sum\u{fffd}.md"]
+        .1
+        .contains("not valid UTF-8"));
     assert!(
         !documents(&cairn).keys().any(|p| p.contains('\u{fffd}')),
         "a lossy path was stored"
@@ -512,7 +518,10 @@ fn hostile_files_each_end_indexed_or_failed_with_a_clear_reason() {
     assert_eq!(again["indexed"].as_array().unwrap().len(), 1, "{again:#}");
     let (ok, stdout, stderr) = cairn.run(&["ingest", "--retry-failed", "--json"]);
     assert!(ok, "{stderr}");
-    assert!(!stdout.contains('\u{fffd}'), "retry tripped over a lossy path: {stdout}");
+    assert!(
+        !stdout.contains('\u{fffd}'),
+        "retry tripped over a lossy path: {stdout}"
+    );
     assert!(doctor(&cairn).0);
 }
 
@@ -551,10 +560,22 @@ fn sync_keeps_the_documents_of_a_symlinked_folder_whose_target_is_gone() {
     let cairn = Cairn::new();
     let folder = tempfile::tempdir().unwrap();
     let drive = tempfile::tempdir().unwrap();
-    std::fs::write(folder.path().join("home.txt"), "The boiler was serviced in May.").unwrap();
-    std::fs::write(drive.path().join("usb.txt"), "The ferry timetable changes in June.").unwrap();
+    std::fs::write(
+        folder.path().join("home.txt"),
+        "The boiler was serviced in May.",
+    )
+    .unwrap();
+    std::fs::write(
+        drive.path().join("usb.txt"),
+        "The ferry timetable changes in June.",
+    )
+    .unwrap();
     std::fs::create_dir(drive.path().join("deep")).unwrap();
-    std::fs::write(drive.path().join("deep/more.md"), "# Tides\n\nSpring tides peak at noon.").unwrap();
+    std::fs::write(
+        drive.path().join("deep/more.md"),
+        "# Tides\n\nSpring tides peak at noon.",
+    )
+    .unwrap();
     let link = folder.path().join("drive");
     std::os::unix::fs::symlink(drive.path(), &link).unwrap();
     let (ok, _, stderr) = cairn.run(&["watch", folder.path().to_str().unwrap(), "--once"]);
@@ -569,15 +590,27 @@ fn sync_keeps_the_documents_of_a_symlinked_folder_whose_target_is_gone() {
         .iter()
         .find(|l| l["event"] == "folder_unreadable")
         .unwrap_or_else(|| panic!("no notice of the unreadable folder in {lines:?}"));
-    assert!(notice["path"].as_str().unwrap().ends_with("/drive"), "{notice}");
+    assert!(
+        notice["path"].as_str().unwrap().ends_with("/drive"),
+        "{notice}"
+    );
     assert_eq!(notice["kept"], 2, "{notice}");
-    assert!(!lines.iter().any(|l| l["outcome"]["outcome"] == "removed"), "{lines:?}");
+    assert!(
+        !lines.iter().any(|l| l["outcome"]["outcome"] == "removed"),
+        "{lines:?}"
+    );
     let synced = lines.last().unwrap();
     assert_eq!(synced["removed"], 0, "{synced}");
-    assert_eq!(synced["unreadable_folders"][0]["code"], "unreadable", "{synced}");
+    assert_eq!(
+        synced["unreadable_folders"][0]["code"], "unreadable",
+        "{synced}"
+    );
     let docs = documents(&cairn);
     assert_eq!(docs.len(), 3, "{docs:?}");
-    assert!(docs.values().all(|(state, _)| state == "indexed"), "{docs:?}");
+    assert!(
+        docs.values().all(|(state, _)| state == "indexed"),
+        "{docs:?}"
+    );
     let found = cairn.json(&["search", "ferry timetable", "-k", "1", "--json"]);
     assert!(found.to_string().contains("usb.txt"), "{found}");
     // In words, too.
@@ -592,7 +625,11 @@ fn sync_keeps_the_documents_of_a_symlinked_folder_whose_target_is_gone() {
     std::fs::rename(&unplugged, drive.path()).unwrap();
     std::fs::remove_file(drive.path().join("usb.txt")).unwrap();
     let (lines, _) = watch_once(&cairn);
-    assert_eq!(file_outcome(&lines, "usb.txt")["outcome"], "removed", "{lines:?}");
+    assert_eq!(
+        file_outcome(&lines, "usb.txt")["outcome"],
+        "removed",
+        "{lines:?}"
+    );
     assert_eq!(documents(&cairn).len(), 2);
 }
 
@@ -611,7 +648,11 @@ fn a_failed_reread_keeps_the_indexed_version_and_a_failure_is_never_skipped_as_u
             .args(["ingest", path, "--json"])
             .output()
             .unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         serde_json::from_slice::<Value>(&out.stdout).unwrap()
     };
 
@@ -623,7 +664,10 @@ fn a_failed_reread_keeps_the_indexed_version_and_a_failure_is_never_skipped_as_u
     assert_eq!(docs[0]["state"], "indexed", "{docs:#}");
     assert_eq!(docs[0]["failure"]["code"], "timeout", "{docs:#}");
     let hits = cairn.json(&["search", "blue door", "-k", "1", "--json"]);
-    assert!(hits.to_string().contains("blue door"), "the indexed version is gone: {hits}");
+    assert!(
+        hits.to_string().contains("blue door"),
+        "the indexed version is gone: {hits}"
+    );
     assert!(doctor(&cairn).0);
 
     // The next ingest tries again (the file is not taken as unchanged) and succeeds.
@@ -639,16 +683,29 @@ fn a_failed_reread_keeps_the_indexed_version_and_a_failure_is_never_skipped_as_u
     let report = ingest_timing_out(&cairn);
     assert_eq!(report["failed"][0][1]["code"], "timeout", "{report:#}");
     let report = cairn.json(&["ingest", path, "--json"]);
-    assert!(report["indexed"].to_string().contains("late.txt"), "{report:#}");
+    assert!(
+        report["indexed"].to_string().contains("late.txt"),
+        "{report:#}"
+    );
 
     // A failure that lies in the bytes is reported as failed each time, never unchanged,
     // and --retry-failed reads it again.
-    std::fs::write(dir.path().join("broken.docx"), b"PK\x03\x04 not really a zip").unwrap();
+    std::fs::write(
+        dir.path().join("broken.docx"),
+        b"PK\x03\x04 not really a zip",
+    )
+    .unwrap();
     let first = cairn.json(&["ingest", path, "--json"]);
     assert_eq!(first["failed"][0][1]["code"], "corrupt_file", "{first:#}");
     let again = cairn.json(&["ingest", path, "--json"]);
-    assert!(!again["unchanged"].to_string().contains("broken.docx"), "{again:#}");
-    assert!(again["failed"].to_string().contains("broken.docx"), "{again:#}");
+    assert!(
+        !again["unchanged"].to_string().contains("broken.docx"),
+        "{again:#}"
+    );
+    assert!(
+        again["failed"].to_string().contains("broken.docx"),
+        "{again:#}"
+    );
     let (ok, stdout, stderr) = cairn.run(&["ingest", "--retry-failed"]);
     assert!(ok, "{stderr}");
     assert!(stdout.contains("failed 1"), "{stdout}");

@@ -25,11 +25,17 @@ pub struct FileInfo {
 pub enum Scanned {
     File(FileInfo),
     /// A file that was found but cannot be read.
-    Unreadable { path: PathBuf, failure: Failure },
+    Unreadable {
+        path: PathBuf,
+        failure: Failure,
+    },
     /// A folder whose listing could not be read (or was cut short), or a link whose target
     /// is gone (an unplugged drive): nothing is known of what is under it, so whatever the
     /// catalog holds under it is kept.
-    UnreadableFolder { path: PathBuf, failure: Failure },
+    UnreadableFolder {
+        path: PathBuf,
+        failure: Failure,
+    },
 }
 
 /// Reads files into text with structure.

@@ -96,7 +96,10 @@ fn walk(
                 Ok(link) if link.file_type().is_symlink() => out.push(Scanned::UnreadableFolder {
                     failure: Failure::new(
                         ErrorCode::Unreadable,
-                        format!("cannot read {}: its link target is gone ({e})", path.display()),
+                        format!(
+                            "cannot read {}: its link target is gone ({e})",
+                            path.display()
+                        ),
                     ),
                     path,
                 }),
@@ -124,8 +127,17 @@ pub fn is_ignored(name: &std::ffi::OsStr) -> bool {
         || name.ends_with('~')
         || (name.starts_with('#') && name.ends_with('#'))
         || [
-            ".swp", ".swo", ".swx", ".tmp", ".temp", ".part", ".partial", ".crdownload",
-            ".download", ".!qb", ".kate-swp",
+            ".swp",
+            ".swo",
+            ".swx",
+            ".tmp",
+            ".temp",
+            ".part",
+            ".partial",
+            ".crdownload",
+            ".download",
+            ".!qb",
+            ".kate-swp",
         ]
         .iter()
         .any(|ext| lower.ends_with(ext))
@@ -212,7 +224,12 @@ mod tests {
         ] {
             assert!(is_ignored(OsStr::new(name)), "{name}");
         }
-        for name in ["report.docx", "notes.md", "#1 results.pdf", "tilde~name.txt"] {
+        for name in [
+            "report.docx",
+            "notes.md",
+            "#1 results.pdf",
+            "tilde~name.txt",
+        ] {
             assert!(!is_ignored(OsStr::new(name)), "{name}");
         }
     }
@@ -238,7 +255,10 @@ mod tests {
                 _ => None,
             })
             .collect();
-        assert!(folders.contains(&dir.path().join("drive").as_path()), "{found:?}");
+        assert!(
+            folders.contains(&dir.path().join("drive").as_path()),
+            "{found:?}"
+        );
         // root reads any folder whatever its mode: the locked folder is only unreadable for
         // other users, and then it must be reported, not skipped.
         let root = std::fs::read_dir(&locked).is_ok();

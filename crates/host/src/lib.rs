@@ -118,7 +118,9 @@ pub fn extractor() -> anyhow::Result<IsolatedExtractor> {
             .parse()
             .ok()
             .filter(|s: &f64| s.is_finite() && *s > 0.0)
-            .with_context(|| format!("CAIRN_EXTRACT_TIMEOUT={text:?} is not a number of seconds above 0"))?;
+            .with_context(|| {
+                format!("CAIRN_EXTRACT_TIMEOUT={text:?} is not a number of seconds above 0")
+            })?;
         limits.timeout = std::time::Duration::from_secs_f64(seconds);
     }
     if let Ok(text) = std::env::var("CAIRN_EXTRACT_MEMORY_MIB") {
@@ -127,7 +129,11 @@ pub fn extractor() -> anyhow::Result<IsolatedExtractor> {
             .parse()
             .ok()
             .filter(|m| *m >= 64)
-            .with_context(|| format!("CAIRN_EXTRACT_MEMORY_MIB={text:?} is not a whole number of MiB, 64 or more"))?;
+            .with_context(|| {
+                format!(
+                    "CAIRN_EXTRACT_MEMORY_MIB={text:?} is not a whole number of MiB, 64 or more"
+                )
+            })?;
         limits.memory_bytes = mib << 20;
     }
     Ok(IsolatedExtractor::new(

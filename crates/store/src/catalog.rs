@@ -311,11 +311,11 @@ impl Catalog for SqliteCatalog {
              failure_message = CASE WHEN state = 'indexed' THEN NULL ELSE failure_message END \
              WHERE id = ?",
         )
-            .bind(mtime_ms)
-            .bind(id.0)
-            .execute(&self.pool)
-            .await
-            .map_err(StoreError::from)?;
+        .bind(mtime_ms)
+        .bind(id.0)
+        .execute(&self.pool)
+        .await
+        .map_err(StoreError::from)?;
         Ok(())
     }
 

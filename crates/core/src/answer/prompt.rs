@@ -76,7 +76,8 @@ pub(crate) fn render_source_block(source: &PromptSource<'_>) -> String {
 /// never scanned again, so a passage or file name that itself contains `{question}` stays as
 /// written. A `{…}` that names no slot is kept as it is.
 fn fill(template: &str, slots: &[(&str, &str)]) -> String {
-    let mut out = String::with_capacity(template.len() + slots.iter().map(|(_, v)| v.len()).sum::<usize>());
+    let mut out =
+        String::with_capacity(template.len() + slots.iter().map(|(_, v)| v.len()).sum::<usize>());
     let mut rest = template;
     while let Some(open) = rest.find('{') {
         out.push_str(&rest[..open]);
@@ -162,7 +163,10 @@ mod tests {
             user.contains("Write {question} where the question goes; {refusal} and {n} too."),
             "{user}"
         );
-        assert!(user.ends_with("Question: What does {sources} mean?"), "{user}");
+        assert!(
+            user.ends_with("Question: What does {sources} mean?"),
+            "{user}"
+        );
         assert_eq!(user.matches("Write {question}").count(), 1);
     }
 

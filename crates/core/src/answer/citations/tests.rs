@@ -158,7 +158,10 @@ fn a_claim_sharing_no_content_word_with_any_passage_gets_no_citation() {
         cited.citations.iter().map(|c| c.n).collect::<Vec<_>>(),
         vec![2]
     );
-    assert_eq!(cited.answer, "Bananas are yellow. Ferries cross the harbour [2].");
+    assert_eq!(
+        cited.answer,
+        "Bananas are yellow. Ferries cross the harbour [2]."
+    );
     assert!(cited.citations.iter().all(|c| c.quote != "Intro page."));
     assert_eq!(cited.uncited, vec![1]);
 }
