@@ -62,11 +62,7 @@ impl Engine {
         observer: &dyn IngestObserver,
     ) -> Result<IngestReport, CoreError> {
         let _writer = self.writer.lock().await;
-        let scanned = self.ports.extractor.scan(roots).await;
-        let (jobs, folders) = self.scanned_jobs(scanned, Job::File, observer).await?;
-        let mut report = self.run(jobs, observer).await?;
-        report.unreadable_folders = folders;
-        Ok(report)
+        self.scan_and_run(roots, Job::File, observer).await
     }
 
     /// The jobs for what a scan found; folders that could not be read are reported (with the
@@ -142,7 +138,7 @@ impl Engine {
     ) -> Result<IngestReport, CoreError> {
         let _writer = self.writer.lock().await;
         let record = self.document(id).await?;
-        self.reread_paths(vec![PathBuf::from(&record.path)], observer)
+        self.scan_and_run(&[PathBuf::from(&record.path)], Job::Reread, observer)
             .await
     }
 
@@ -162,17 +158,19 @@ impl Engine {
             .map(|d| PathBuf::from(d.path))
             // Records of a dataset (`scheme:id` keys) have no file to read again.
             .filter(|p| p.is_absolute())
-            .collect();
-        self.reread_paths(paths, observer).await
+            .collect::<Vec<_>>();
+        self.scan_and_run(&paths, Job::Reread, observer).await
     }
 
-    async fn reread_paths(
+    /// Scans `paths` and runs a `file_job` for each file found (the writer lock held).
+    async fn scan_and_run(
         &self,
-        paths: Vec<PathBuf>,
+        paths: &[PathBuf],
+        file_job: fn(FileInfo) -> Job,
         observer: &dyn IngestObserver,
     ) -> Result<IngestReport, CoreError> {
-        let scanned = self.ports.extractor.scan(&paths).await;
-        let (jobs, folders) = self.scanned_jobs(scanned, Job::Reread, observer).await?;
+        let scanned = self.ports.extractor.scan(paths).await;
+        let (jobs, folders) = self.scanned_jobs(scanned, file_job, observer).await?;
         let mut report = self.run(jobs, observer).await?;
         report.unreadable_folders = folders;
         Ok(report)
