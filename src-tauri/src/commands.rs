@@ -47,6 +47,9 @@ pub struct AppStatus {
     pub generator: String,
     pub generator_present: bool,
     pub generator_loaded: bool,
+    /// Why the language model could not be loaded (a damaged or unsupported file, too
+    /// little memory), until a model loads.
+    pub generator_error: Option<AppError>,
     /// The GPU this build can use (`cuda`, `metal`), if any.
     pub gpu_build: Option<String>,
     /// What opening did that a person should hear about (a recovery after a crash, say).
@@ -70,15 +73,16 @@ pub async fn status(state: State<'_, AppState>) -> AppResult<AppStatus> {
     let settings = state.settings();
     let wanted = settings.paths()?;
     let opened = state.opened_with();
-    let (phase, error, notes, loaded) = match state.core_now() {
-        None => (Phase::Opening, None, vec![], false),
+    let (phase, error, notes, loaded, generator_error) = match state.core_now() {
+        None => (Phase::Opening, None, vec![], false, None),
         Some(Ok(core)) => (
             Phase::Ready,
             None,
             core.notes.clone(),
             core.generator_loaded(),
+            core.generator_error(),
         ),
-        Some(Err(e)) => (Phase::Failed, Some(e.clone()), vec![], false),
+        Some(Err(e)) => (Phase::Failed, Some(e.clone()), vec![], false, None),
     };
     Ok(AppStatus {
         phase,
@@ -90,6 +94,7 @@ pub async fn status(state: State<'_, AppState>) -> AppResult<AppStatus> {
         generator: wanted.generator.display().to_string(),
         generator_present: wanted.generator.is_file(),
         generator_loaded: loaded,
+        generator_error,
         gpu_build: gpu_build(),
         notes,
         restart_needed: wanted.data_dir != opened.data_dir || wanted.embedder != opened.embedder,
@@ -124,6 +129,15 @@ pub async fn choose_model_file(app: AppHandle) -> AppResult<Option<String>> {
     Ok(file
         .and_then(|f| f.into_path().ok())
         .map(|p| p.display().to_string()))
+}
+
+/// Loads the language model named in Settings, in the background; the window hears of the
+/// outcome through a status event.
+#[tauri::command]
+pub async fn load_model(app: AppHandle, state: State<'_, AppState>) -> AppResult<()> {
+    let core = state.core().await?;
+    crate::model::load_in_background(app, core);
+    Ok(())
 }
 
 #[tauri::command]

@@ -5,13 +5,14 @@
 pub mod commands;
 pub mod error;
 pub mod library;
+pub mod model;
 pub mod settings;
 pub mod state;
 
 use settings::Settings;
 use state::AppState;
 use std::process::ExitCode;
-use tauri::{AppHandle, DragDropEvent, Emitter, Manager, RunEvent, WindowEvent};
+use tauri::{AppHandle, DragDropEvent, Manager, RunEvent, WindowEvent};
 
 /// The event telling the window to read the status again.
 pub const STATUS_EVENT: &str = "status";
@@ -49,6 +50,7 @@ pub fn run() -> ExitCode {
             commands::get_settings,
             commands::save_settings,
             commands::choose_model_file,
+            commands::load_model,
             commands::list_documents,
             commands::add_from_dialog,
             commands::remove_document,
@@ -88,32 +90,11 @@ fn open_in_background(app: AppHandle) {
     tauri::async_runtime::spawn(async move {
         let state = app.state::<AppState>();
         let opened = state.core().await;
-        announce(&app);
+        model::announce(&app);
         let Ok(core) = opened else {
             return;
         };
         library::watch(&app, core.clone());
-        let settings = state.settings();
-        if let Ok(paths) = settings.paths() {
-            if paths.generator.is_file() {
-                if let Err(e) = core
-                    .generator(
-                        &paths.generator,
-                        !settings.use_gpu,
-                        settings.backend().unwrap_or_default(),
-                    )
-                    .await
-                {
-                    tracing::warn!(error = %e, "cannot load the language model");
-                }
-                announce(&app);
-            }
-        }
+        model::load_in_background(app.clone(), core);
     });
-}
-
-fn announce(app: &AppHandle) {
-    if let Err(e) = app.emit(STATUS_EVENT, ()) {
-        tracing::warn!(error = %e, "cannot tell the window about the status");
-    }
 }

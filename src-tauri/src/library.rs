@@ -5,9 +5,10 @@ use crate::error::AppError;
 use crate::state::{AppState, Core};
 use cairn_core::ingest::{IngestEvent, IngestReport};
 use cairn_core::DocumentId;
+use cairn_core::ErrorCode;
 use serde::Serialize;
 use std::path::PathBuf;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use tauri::{AppHandle, Emitter, Manager};
@@ -40,6 +41,12 @@ pub enum LibraryEvent {
     },
     /// Documents were removed or the watched folders changed: read the library again.
     Changed,
+    /// A watched folder cannot be watched (`folder` set), or the watcher failed (then every
+    /// watched folder is scanned again, since changes may have been missed).
+    WatchProblem {
+        folder: Option<String>,
+        message: String,
+    },
 }
 
 /// How a job ended.
@@ -99,21 +106,73 @@ pub fn spawn(app: &AppHandle, job: Job) -> u32 {
         Job::Reread(doc) => vec![format!("document {doc}")],
     };
     emit(app, LibraryEvent::Queued { job: id, roots });
-    state.writes.fetch_add(1, Ordering::SeqCst);
     let app = app.clone();
     tauri::async_runtime::spawn(async move {
         let state = app.state::<AppState>();
+        let _running = Running::new(&state.writes);
         let result = match state.core().await {
-            Ok(core) => run(&app, &core, id, job).await,
+            Ok(core) => {
+                let job_app = app.clone();
+                contained(async move { run(&job_app, &core, id, job).await }).await
+            }
             Err(e) => Err(e),
         };
-        state.writes.fetch_sub(1, Ordering::SeqCst);
         match result {
             Ok(summary) => emit(&app, LibraryEvent::Finished { job: id, summary }),
             Err(error) => emit(&app, LibraryEvent::Failed { job: id, error }),
         }
     });
     id
+}
+
+/// Counts a write job for as long as it runs, however it ends.
+struct Running<'a>(&'a AtomicUsize);
+
+impl<'a> Running<'a> {
+    fn new(count: &'a AtomicUsize) -> Self {
+        count.fetch_add(1, Ordering::SeqCst);
+        Running(count)
+    }
+}
+
+impl Drop for Running<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// Runs a job as a task of its own, so that a panic in it ends the job as failed, with the
+/// reason, instead of leaving it running (the engine's writer is released as the panic
+/// unwinds, and the write is recorded as interrupted).
+pub async fn contained<T: Send + 'static>(
+    job: impl std::future::Future<Output = Result<T, AppError>> + Send + 'static,
+) -> Result<T, AppError> {
+    match tauri::async_runtime::spawn(job).await {
+        Ok(result) => result,
+        Err(e) => {
+            let reason = match e {
+                tauri::Error::JoinError(join) if join.is_panic() => {
+                    panic_message(join.into_panic().as_ref())
+                }
+                other => other.to_string(),
+            };
+            tracing::error!(%reason, "a background job stopped unexpectedly");
+            Err(AppError::new(
+                ErrorCode::Internal,
+                format!("the job stopped unexpectedly: {reason}"),
+            ))
+        }
+    }
+}
+
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        (*s).to_string()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "a panic without a message".to_string()
+    }
 }
 
 async fn run(app: &AppHandle, core: &Core, job: u32, what: Job) -> Result<JobSummary, AppError> {
@@ -151,16 +210,78 @@ pub fn watch(app: &AppHandle, core: Arc<Core>) {
             Ok(c) => c,
             Err(e) => {
                 tracing::warn!(error = %e, "cannot watch folders");
+                emit(
+                    &handle,
+                    LibraryEvent::WatchProblem {
+                        folder: None,
+                        message: format!("cannot watch folders: {e}"),
+                    },
+                );
                 return;
             }
         };
         for (folder, e) in &changes.unwatched {
             tracing::warn!(folder = %folder.display(), error = %e, "cannot watch a folder");
+            emit(
+                &handle,
+                LibraryEvent::WatchProblem {
+                    folder: Some(folder.display().to_string()),
+                    message: e.clone(),
+                },
+            );
         }
         spawn(&handle, Job::Sync(folders.clone()));
-        while changes.next_burst(Duration::from_secs(1)).await {
-            spawn(&handle, Job::Sync(folders.clone()));
+        while let Some(burst) = changes.next_burst(Duration::from_secs(1)).await {
+            for e in burst.errors {
+                tracing::warn!(error = %e, "the folder watcher failed: every folder is scanned");
+                emit(
+                    &handle,
+                    LibraryEvent::WatchProblem {
+                        folder: None,
+                        message: e,
+                    },
+                );
+            }
+            // Only the folders that changed (all of them after an overflow or a failure).
+            spawn(&handle, Job::Sync(burst.folders));
         }
     });
     app.state::<AppState>().replace_watcher(Some(task));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_job_that_panics_ends_failed_with_the_reason_and_is_no_longer_counted() {
+        let writes = AtomicUsize::new(0);
+        let result: Result<(), AppError> = tauri::async_runtime::block_on(async {
+            let _running = Running::new(&writes);
+            assert_eq!(writes.load(Ordering::SeqCst), 1);
+            contained(job_with_a_bug()).await
+        });
+        let error = result.expect_err("a panicking job must fail");
+        assert_eq!(error.code, ErrorCode::Internal);
+        assert!(
+            error.message.contains("a bug in the job"),
+            "{}",
+            error.message
+        );
+        assert_eq!(
+            writes.load(Ordering::SeqCst),
+            0,
+            "the job still counts as running"
+        );
+    }
+
+    async fn job_with_a_bug() -> Result<(), AppError> {
+        panic!("a bug in the job")
+    }
+
+    #[test]
+    fn a_job_that_finishes_keeps_its_result() {
+        let result = tauri::async_runtime::block_on(contained(async { Ok(7) }));
+        assert_eq!(result, Ok(7));
+    }
 }

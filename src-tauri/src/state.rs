@@ -22,6 +22,8 @@ pub struct Core {
     pub notes: Vec<String>,
     lock: Option<Arc<DataLock>>,
     generator: tokio::sync::Mutex<Option<LoadedGenerator>>,
+    /// Why the last attempt to load the language model failed, until one succeeds.
+    generator_error: Mutex<Option<AppError>>,
 }
 
 struct LoadedGenerator {
@@ -44,6 +46,7 @@ impl Core {
             lock: opened.lock,
             paths,
             generator: tokio::sync::Mutex::new(None),
+            generator_error: Mutex::new(None),
         })
     }
 
@@ -62,6 +65,24 @@ impl Core {
             }
         }
         *slot = None;
+        let loaded = self.load_generator(path, force_cpu, backend).await;
+        *locked(&self.generator_error) = loaded.as_ref().err().cloned();
+        let model = loaded?;
+        *slot = Some(LoadedGenerator {
+            path: path.to_path_buf(),
+            force_cpu,
+            backend,
+            model: Arc::clone(&model),
+        });
+        Ok(model)
+    }
+
+    async fn load_generator(
+        &self,
+        path: &Path,
+        force_cpu: bool,
+        backend: Backend,
+    ) -> AppResult<Arc<dyn Generator>> {
         if !path.is_file() {
             return Err(AppError::new(
                 ErrorCode::ModelMissing,
@@ -77,19 +98,17 @@ impl Core {
             backend,
             ..GeneratorOptions::default()
         };
-        let model = cairn_host::load_generator(path, options).await?;
-        *slot = Some(LoadedGenerator {
-            path: path.to_path_buf(),
-            force_cpu,
-            backend,
-            model: Arc::clone(&model),
-        });
-        Ok(model)
+        Ok(cairn_host::load_generator(path, options).await?)
     }
 
     /// Whether a model is loaded now.
     pub fn generator_loaded(&self) -> bool {
         self.generator.try_lock().is_ok_and(|g| g.is_some())
+    }
+
+    /// Why the language model could not be loaded, when the last attempt failed.
+    pub fn generator_error(&self) -> Option<AppError> {
+        locked(&self.generator_error).clone()
     }
 
     /// Records a clean close of the data folder.

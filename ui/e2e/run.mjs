@@ -7,7 +7,7 @@
 // Environment: CAIRN_APP (the app binary), CAIRN_E2E_PDF (the PDF to add), CAIRN_EMBEDDER and
 // CAIRN_GENERATOR (the models), CAIRN_E2E_QUESTION (optional).
 import { spawn, execFileSync } from "node:child_process";
-import { mkdtempSync, mkdirSync, writeFileSync, rmSync } from "node:fs";
+import { mkdtempSync, mkdirSync, readFileSync, writeFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -29,13 +29,18 @@ function need(name, value) {
 }
 need("CAIRN_APP", app);
 need("CAIRN_E2E_PDF", pdf);
+const model = need("CAIRN_GENERATOR", process.env.CAIRN_GENERATOR);
 need("DISPLAY (run under xvfb-run)", process.env.DISPLAY);
 
 const home = mkdtempSync(join(tmpdir(), "cairn-e2e-"));
 process.env.CAIRN_DATA_DIR = join(home, "data");
 process.env.CAIRN_SETTINGS = join(home, "settings.json");
+// The model named in Settings is a download cut short (the first 64 KiB of the real GGUF):
+// the app must say why it cannot load it and let the person choose the real one.
+const broken = join(home, "broken-download.gguf");
+writeFileSync(broken, readFileSync(model).subarray(0, 64 * 1024));
 // Shorter answers keep the test quick with the small model; the app reads these at start.
-writeFileSync(process.env.CAIRN_SETTINGS, JSON.stringify({ max_tokens: 160, passages: 6 }));
+writeFileSync(process.env.CAIRN_SETTINGS, JSON.stringify({ max_tokens: 160, passages: 6, generator: broken }));
 mkdirSync(artifacts, { recursive: true });
 
 let step = 0;
@@ -63,6 +68,27 @@ try {
   const statusText = async () => wd.text(await wd.find("[data-testid=status]"));
   await wd.until("the library to open", async () => !(await statusText()).includes("Opening"), 60000);
   await wd.until("the empty library", () => wd.find("[data-testid=library-empty]"), 10000);
+
+  // 1b. The model in Settings cannot be loaded: the window says why (never "Loading…"
+  // forever) and offers another file, chosen through the native dialog.
+  const reason = await wd.until("the model's load failure", async () => {
+    const found = await wd.findAll("[data-testid=model-error-reason]");
+    return found.length > 0 ? wd.text(found[0]) : null;
+  }, 60000);
+  log(`model failure shown: ${reason}`);
+  if (!reason.includes("broken-download.gguf")) throw new Error(`the reason does not name the file: ${reason}`);
+  if ((await statusText()).includes("Loading")) throw new Error("the status still says the model is loading");
+  await shot(wd, "model-failed");
+  await wd.click(await wd.find("[data-testid=choose-another-model]"));
+  const chooser = xdotool("search", "--sync", "--onlyvisible", "--name", "Choose a GGUF chat model").split("\n")[0];
+  xdotool("windowfocus", "--sync", chooser);
+  xdotool("key", "--clearmodifiers", "ctrl+l");
+  xdotool("type", "--delay", "25", model);
+  await new Promise((r) => setTimeout(r, 500));
+  xdotool("key", "Return");
+  log(`chose ${model}`);
+  await wd.until("the chosen model to load", async () => (await statusText()).includes("Ready"), 120000);
+  if ((await wd.findAll("[data-testid=model-error]")).length > 0) throw new Error("the load failure is still shown");
   await shot(wd, "empty-library");
 
   // 2. Add a PDF through the real button and the native file dialog.
@@ -88,6 +114,7 @@ try {
   }, 240000, 200);
   const rowText = await wd.text(await wd.find(row));
   log(`indexed: ${rowText.replace(/\s+/g, " ")} (progress shown: ${sawProgress})`);
+  if (!sawProgress) throw new Error("no progress was shown while the PDF was indexed");
   await shot(wd, "library");
 
   // 4. Ask; the answer streams in.

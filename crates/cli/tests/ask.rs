@@ -2,6 +2,9 @@
 //! streamed answers whose citations point at real text, refusal without generation, follow-ups,
 //! and Ctrl-C stopping an answer while keeping it.
 
+// Test code: a failed unwrap or expect is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod support;
 
 use serde_json::Value;
@@ -214,4 +217,103 @@ fn ctrl_c_stops_an_answer_and_keeps_what_was_said() {
     let last = messages.as_array().unwrap().last().unwrap();
     assert_eq!(last["outcome"], "cancelled");
     assert_eq!(last["content"], done["answer"]);
+}
+
+/// Nothing leaves the machine: ingest, search and ask (both engines, the model named by a bare
+/// file name as a person in its folder would type it) run in a network namespace that has no
+/// network at all (`unshare -n`, as root). A lookup of a model hub would fail there.
+#[test]
+fn ingest_search_and_ask_work_with_no_network_at_all() {
+    let cairn = Cairn::new();
+    let model = support::generator();
+    let folder = model.parent().unwrap();
+    let name = model.file_name().unwrap().to_str().unwrap();
+    let script = r#"
+set -u
+# No interface but a loopback that is down: any connection attempt fails at once.
+if getent hosts huggingface.co >/dev/null 2>&1; then echo "the namespace resolves names"; exit 90; fi
+run() { "$CAIRN" --data-dir "$DATA" --embedder "$EMBEDDER" --model "$NAME" "$@"; }
+run ingest --json "$DOC" > /dev/null || exit 91
+run search "Who were the Normans?" --json | grep -q Normans.md || exit 92
+for backend in llama.cpp mistral.rs; do
+  run ask --backend "$backend" --json --max-tokens 24 "Who were the Normans?" > "$DATA/../$backend.out" 2>&1 || {
+    echo "ask with $backend failed"; cat "$DATA/../$backend.out"; exit 93; }
+  echo "$backend: $(grep -c '"event":"token"' "$DATA/../$backend.out") tokens"
+done
+"#;
+    let data = cairn.data.path().join("data");
+    let out = std::process::Command::new("unshare")
+        .args(["--net", "bash", "-c", script])
+        .current_dir(folder)
+        .env("CAIRN", env!("CARGO_BIN_EXE_cairn"))
+        .env("DATA", &data)
+        .env("EMBEDDER", support::embedder())
+        .env("NAME", name)
+        .env("DOC", squad("Normans.md"))
+        .env_remove("HF_HUB_OFFLINE")
+        .output()
+        .expect("unshare (util-linux) runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "exit {:?} (unshare needs root): {stdout}{stderr}",
+        out.status.code()
+    );
+    for backend in ["llama.cpp", "mistral.rs"] {
+        let tokens: usize = stdout
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("{backend}: ")))
+            .and_then(|l| l.trim_end_matches(" tokens").parse().ok())
+            .unwrap_or(0);
+        assert!(tokens >= 2, "{backend} answered offline: {stdout}");
+    }
+}
+
+/// On a CPU without AVX2 (an x86-64 from before 2013, here emulated by qemu as a Nehalem),
+/// Cairn starts and refuses the llama.cpp engine with a reason a person can act on; it is
+/// never killed by an illegal instruction.
+#[test]
+fn a_cpu_without_avx2_gets_a_clear_refusal_not_an_illegal_instruction() {
+    let cairn = Cairn::new();
+    let nehalem = |args: &[&str]| {
+        let mut command = std::process::Command::new("qemu-x86_64");
+        command.args(["-cpu", "Nehalem", env!("CARGO_BIN_EXE_cairn")]);
+        let out = command
+            .arg("--data-dir")
+            .arg(cairn.data.path())
+            .arg("--embedder")
+            .arg(support::embedder())
+            .arg("--model")
+            .arg(support::generator())
+            .args(args)
+            .output()
+            .expect("qemu-x86_64 (Debian's qemu-user, installed by scripts/setup) runs");
+        (
+            out.status,
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (status, stdout, stderr) = nehalem(&["--version"]);
+    assert!(status.success(), "{status:?}: {stdout}{stderr}");
+    assert!(stdout.starts_with("cairn "), "{stdout}");
+    let (status, stdout, stderr) = nehalem(&[
+        "ask",
+        "--backend",
+        "llama.cpp",
+        "--json",
+        "Who were the Normans?",
+    ]);
+    assert_eq!(
+        status.code(),
+        Some(1),
+        "a clean exit, not a signal: {status:?} {stderr}"
+    );
+    assert!(
+        stderr.contains("this CPU lacks AVX")
+            && stderr.contains("AVX2")
+            && stderr.contains("--backend mistral.rs"),
+        "{stdout}{stderr}"
+    );
 }

@@ -1,6 +1,9 @@
 //! The `cairn` command end to end: real extraction workers, SQLite, Tantivy, LanceDB and the
 //! real all-MiniLM-L6-v2 embedder, on real documents.
 
+// Test code: a failed unwrap or expect is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod support;
 
 use serde_json::Value;

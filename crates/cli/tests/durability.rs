@@ -2,6 +2,9 @@
 //! same data folder, watched folders and hostile files, all through the real `cairn` binary
 //! with the real stores and embedder.
 
+// Test code: a failed unwrap or expect is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod support;
 
 use serde_json::Value;
@@ -710,4 +713,89 @@ fn a_failed_reread_keeps_the_indexed_version_and_a_failure_is_never_skipped_as_u
     assert!(ok, "{stderr}");
     assert!(stdout.contains("failed 1"), "{stdout}");
     assert!(stdout.contains("broken.docx"), "{stdout}");
+}
+
+/// A disk that fills up during a re-index is an error, not a crash: the write stops with a
+/// clear message, the data folder stays marked, and the next open checks and repairs the
+/// stores (before, such a failure counted as a clean close and left the indexes half empty).
+/// The data folder lives on a small tmpfs in a private mount namespace (`unshare`, as root).
+#[test]
+fn a_write_that_fails_on_a_full_disk_is_repaired_at_the_next_open() {
+    let folder = real_folder();
+    let mount = tempfile::tempdir().unwrap();
+    // Everything that needs the tmpfs runs inside one namespace; each step prints a marker.
+    let script = r#"
+set -u
+mount -t tmpfs -o size=64m tmpfs "$MOUNT" || exit 90
+run() { "$CAIRN" --data-dir "$MOUNT/data" --embedder "$EMBEDDER" --model "$GENERATOR" "$@"; }
+run ingest --json "$FOLDER" > /dev/null || { echo "ingest failed"; exit 91; }
+used=$(df --output=used -k "$MOUNT" | tail -n 1)
+# Room for the catalog's shared-memory file and the marker, not for a second index.
+mount -o remount,size=$((used + 192))k "$MOUNT" || exit 92
+run reindex > "$MOUNT/../reindex.out" 2>&1
+echo "reindex exit: $?"
+echo "marker: $(tr '\n' '|' < "$MOUNT/data/cairn.running")"
+mount -o remount,size=64m "$MOUNT" || exit 93
+run search "where is the shed key" --mode bm25 --json > "$MOUNT/../search.out" 2> "$MOUNT/../search.err"
+echo "search exit: $?"
+run doctor --json > "$MOUNT/../doctor.out"
+echo "doctor exit: $?"
+"#;
+    std::fs::create_dir_all(mount.path().join("disk")).unwrap();
+    let out = Command::new("unshare")
+        .args(["--mount", "--propagation", "private", "bash", "-c", script])
+        .env("MOUNT", mount.path().join("disk"))
+        .env("CAIRN", env!("CARGO_BIN_EXE_cairn"))
+        .env("EMBEDDER", support::embedder())
+        .env("GENERATOR", support::generator())
+        .env("FOLDER", folder.path())
+        .current_dir(mount.path())
+        .output()
+        .map(|o| {
+            (
+                o.status.code(),
+                String::from_utf8_lossy(&o.stdout).into_owned(),
+                String::from_utf8_lossy(&o.stderr).into_owned(),
+            )
+        });
+    let (code, stdout, stderr) = out.expect("unshare (util-linux) runs");
+    assert_eq!(
+        code,
+        Some(0),
+        "the namespace script failed (it needs root for unshare and mount): {stdout}{stderr}"
+    );
+    let read = |name: &str| std::fs::read_to_string(mount.path().join(name)).unwrap_or_default();
+    let reindex = read("reindex.out");
+    assert!(stdout.contains("reindex exit: 1"), "{stdout}{reindex}");
+    assert!(
+        reindex.contains("No space left on device") || reindex.contains("os error 28"),
+        "the reason is the full disk: {reindex}"
+    );
+    assert!(
+        stdout.contains("marker: process ")
+            && stdout.contains("interrupted: a re-index was interrupted"),
+        "the folder is marked for repair, naming the write: {stdout}"
+    );
+    // The next open checks the folder, says why, and repairs it.
+    let search_err = read("search.err");
+    assert!(stdout.contains("search exit: 0"), "{stdout}{search_err}");
+    assert!(
+        search_err.contains("last time a re-index was interrupted")
+            && search_err.contains("the data folder was checked")
+            && search_err.contains("the stores agree"),
+        "{search_err}"
+    );
+    assert!(
+        read("search.out").contains("shed key"),
+        "{}",
+        read("search.out")
+    );
+    let doctor: Value = serde_json::from_str(&read("doctor.out")).expect("doctor's JSON");
+    assert!(stdout.contains("doctor exit: 0"), "{stdout}{doctor:#}");
+    assert_eq!(
+        doctor["unclean_shutdown"], false,
+        "the repair was a clean close: {doctor:#}"
+    );
+    assert_eq!(doctor["health"]["text"]["missing"], 0, "{doctor:#}");
+    assert_eq!(doctor["health"]["vectors"]["missing"], 0, "{doctor:#}");
 }

@@ -3,12 +3,15 @@
 //! searches running while an ingest writes. The engine runs on the real extraction worker,
 //! SQLite, Tantivy, LanceDB and the real all-MiniLM-L6-v2 embedder.
 
+// Test code: a failed unwrap or expect is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod support;
 
 use cairn_core::engine::{EngineConfig, Ports};
 use cairn_core::ingest::{IngestEvent, IngestReport};
-use cairn_core::ports::Embedder;
-use cairn_core::{DocumentState, Engine, SearchMode, SearchRequest};
+use cairn_core::ports::{Catalog, Embedder, NewDocument};
+use cairn_core::{ContentHash, DocumentState, Engine, SearchMode, SearchRequest};
 use cairn_extract::{IsolatedExtractor, Limits, WorkerCommand};
 use cairn_models::{BertEmbedder, EmbedderOptions};
 use cairn_store::Stores;
@@ -27,6 +30,11 @@ fn embedder() -> BertEmbedder {
 }
 
 async fn engine(data: &Path) -> Engine {
+    engine_and_catalog(data).await.0
+}
+
+/// The engine and, for tests that play a step of a write by hand, its catalog.
+async fn engine_and_catalog(data: &Path) -> (Engine, Arc<dyn Catalog>) {
     let embedder: Arc<dyn Embedder> = Arc::new(embedder());
     let stores = Stores::open(data, embedder.dimension()).await.unwrap();
     let worker = WorkerCommand {
@@ -34,7 +42,8 @@ async fn engine(data: &Path) -> Engine {
         args: vec!["extract-worker".into()],
     };
     let config = EngineConfig::for_embedder(embedder.as_ref());
-    Engine::new(
+    let catalog: Arc<dyn Catalog> = stores.catalog.clone();
+    let engine = Engine::new(
         Ports {
             extractor: Arc::new(IsolatedExtractor::new(worker, Limits::default())),
             catalog: stores.catalog,
@@ -43,7 +52,8 @@ async fn engine(data: &Path) -> Engine {
             embedder,
         },
         config,
-    )
+    );
+    (engine, catalog)
 }
 
 #[derive(Debug, Clone)]
@@ -323,5 +333,65 @@ fn reread_retries_an_unchanged_file_and_passage_quotes_it_in_context() {
             Some(cairn_core::ErrorCode::InvalidRequest)
         );
         assert!(engine.check().await.unwrap().healthy());
+    });
+}
+
+/// A re-read killed after it queued the document leaves it `queued` under the new file's
+/// fingerprint. When the repair cannot find the file (an unplugged drive), the indexed version
+/// must stay searchable, not be forgotten, and the file is read again once it is back.
+#[test]
+fn repair_keeps_the_indexed_version_of_an_interrupted_reread_whose_file_is_missing() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let data = tempfile::tempdir().unwrap();
+        let (engine, catalog) = engine_and_catalog(data.path()).await;
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("fjords.md");
+        std::fs::write(
+            &file,
+            "# Fjords\n\nThe Sognefjord is the deepest fjord in Norway, 1,308 metres deep.\n",
+        )
+        .unwrap();
+        let root = [dir.path().to_path_buf()];
+        let first = engine.ingest(&root, &|_: &IngestEvent| {}).await.unwrap();
+        assert_eq!(first.indexed.len(), 1, "{first:?}");
+        let doc = engine.documents().await.unwrap().remove(0);
+
+        // The first step of a re-read, then the process dies.
+        catalog
+            .begin_document(&NewDocument {
+                path: doc.path.clone(),
+                content_hash: ContentHash("the edited file".into()),
+                size_bytes: doc.size_bytes + 10,
+                mtime_ms: doc.mtime_ms + 1000,
+            })
+            .await
+            .unwrap();
+        let away = tempfile::tempdir().unwrap();
+        std::fs::rename(&file, away.path().join("fjords.md")).unwrap();
+
+        let report = engine.repair(&|_: &IngestEvent| {}).await.unwrap();
+        assert_eq!(report.kept, vec![doc.path.clone()], "{report:?}");
+        assert!(report.abandoned.is_empty(), "{report:?}");
+        let kept = engine.document(doc.id).await.unwrap();
+        assert_eq!(kept.state, DocumentState::Indexed);
+        assert_eq!(kept.chunk_count, doc.chunk_count);
+        assert!(
+            kept.failure.is_some(),
+            "the missing file is recorded: {kept:?}"
+        );
+        let hits = engine
+            .search(&SearchRequest::hybrid("deepest fjord in Norway", 1))
+            .await
+            .unwrap();
+        assert_eq!(hits[0].chunk.document_id, doc.id);
+        assert!(engine.check().await.unwrap().healthy());
+
+        // The drive is back: the file is read again, not passed over as unchanged.
+        std::fs::rename(away.path().join("fjords.md"), &file).unwrap();
+        let again = engine.ingest(&root, &|_: &IngestEvent| {}).await.unwrap();
+        assert_eq!(again.indexed.len(), 1, "{again:?}");
+        let back = engine.document(doc.id).await.unwrap();
+        assert_eq!((back.state, back.failure), (DocumentState::Indexed, None));
     });
 }

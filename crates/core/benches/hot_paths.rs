@@ -3,6 +3,9 @@
 //! chunking against fixed windows of words. The ratio says what Cairn's care costs.
 //! `cargo bench -p cairn-core` (release); `scripts/bench` covers the stages with real peers.
 
+// Test code: a failed unwrap or expect is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use cairn_core::chunker::{chunk_document, ChunkerConfig, TokenCounter};
 use cairn_core::fusion::{reciprocal_rank_fusion, FusionConfig};
 use cairn_core::{Bm25Score, ChunkId, DocumentId, DocumentKind, ExtractedDocument, VectorDistance};
@@ -31,6 +34,7 @@ fn article() -> ExtractedDocument {
         text,
         pages: Vec::new(),
         sections: Vec::new(),
+        furniture: Vec::new(),
     }
 }
 

@@ -5,7 +5,7 @@
 //! counted by the embedder's own tokenizer. Consecutive chunks of a section overlap.
 
 use crate::chunk::{embedding_text, Chunk};
-use crate::document::ExtractedDocument;
+use crate::document::{ExtractedDocument, TextRange};
 use crate::ids::{ChunkId, DocumentId};
 use std::collections::HashMap;
 
@@ -47,7 +47,7 @@ pub fn chunk_document(
 ) -> Vec<Chunk> {
     let mut chunks = Vec::new();
     let mut repeats: HashMap<(Vec<String>, String), u32> = HashMap::new();
-    for (heading_path, block) in blocks(doc) {
+    for (heading_path, section) in blocks(doc) {
         let heading_path = fit_heading_path(heading_path, counter, config.max_tokens / 4);
         let prefix_tokens = if heading_path.is_empty() {
             0
@@ -55,7 +55,10 @@ pub fn chunk_document(
             counter.count(&embedding_text(&heading_path, ""))
         };
         let budget = config.max_tokens.saturating_sub(prefix_tokens).max(1);
-        for (start, end) in pack(&doc.text, block, counter, budget, config.overlap_tokens) {
+        let spans = outside_furniture(section, &doc.furniture)
+            .into_iter()
+            .flat_map(|block| pack(&doc.text, block, counter, budget, config.overlap_tokens));
+        for (start, end) in spans {
             let text = doc.text[start..end].to_string();
             let key = (heading_path.clone(), text.clone());
             let repeat = repeats.entry(key).or_insert(0);
@@ -96,6 +99,23 @@ fn blocks(doc: &ExtractedDocument) -> Vec<(Vec<String>, Span)> {
     }
     if cursor < doc.text.len() {
         out.push((Vec::new(), (cursor, doc.text.len())));
+    }
+    out
+}
+
+/// The parts of `block` outside running headers, footers and page numbers: a chunk never
+/// holds them, so they are neither embedded, nor matched, nor quoted.
+fn outside_furniture((start, end): Span, furniture: &[TextRange]) -> Vec<Span> {
+    let mut out = Vec::new();
+    let mut at = start;
+    for f in furniture.iter().filter(|f| f.end > start && f.start < end) {
+        if f.start > at {
+            out.push((at, f.start));
+        }
+        at = at.max(f.end);
+    }
+    if at < end {
+        out.push((at, end));
     }
     out
 }

@@ -58,6 +58,13 @@ pub struct SectionSpan {
     pub end: usize,
 }
 
+/// A byte range `[start, end)` of [`ExtractedDocument::text`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TextRange {
+    pub start: usize,
+    pub end: usize,
+}
+
 /// The text of a document with its structure. Offsets are UTF-8 byte offsets that always fall
 /// on character boundaries; pages and sections each cover the text in order without overlap.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -69,6 +76,10 @@ pub struct ExtractedDocument {
     pub pages: Vec<PageSpan>,
     /// Empty when the format has no headings.
     pub sections: Vec<SectionSpan>,
+    /// Page furniture: running headers and footers and page numbers, lines repeated at the
+    /// top or bottom of most pages. Never chunked and never quoted as evidence.
+    #[serde(default)]
+    pub furniture: Vec<TextRange>,
 }
 
 impl ExtractedDocument {

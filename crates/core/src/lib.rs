@@ -24,6 +24,7 @@ pub use cancel::{Cancel, CancelHandle};
 pub use chunk::Chunk;
 pub use document::{
     DocumentKind, DocumentRecord, DocumentState, ExtractedDocument, Failure, PageSpan, SectionSpan,
+    TextRange,
 };
 pub use engine::Engine;
 pub use error::{CoreError, ErrorCode};

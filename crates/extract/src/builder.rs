@@ -81,12 +81,14 @@ impl TextBuilder {
 
     pub fn finish(mut self, kind: DocumentKind, title: Option<String>) -> ExtractedDocument {
         self.close_section();
+        let furniture = crate::furniture::running_lines(&self.text, &self.pages);
         ExtractedDocument {
             kind,
             title: title.or(self.title),
             text: self.text,
             pages: self.pages,
             sections: self.sections,
+            furniture,
         }
     }
 }

@@ -7,6 +7,7 @@
 mod builder;
 mod docx;
 mod error;
+mod furniture;
 mod html;
 mod isolate;
 mod markdown;
@@ -17,7 +18,7 @@ pub mod worker;
 
 pub use error::ExtractError;
 pub use isolate::{IsolatedExtractor, Limits, WorkerCommand};
-pub use scan::{kind_for_path, scan_paths};
+pub use scan::{is_ignored, kind_for_path, scan_paths};
 
 use cairn_core::{DocumentKind, ExtractedDocument};
 

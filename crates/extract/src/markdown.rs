@@ -53,6 +53,7 @@ pub(crate) fn extract_as(source: &str, kind: DocumentKind) -> ExtractedDocument 
         text,
         pages: Vec::new(),
         sections,
+        furniture: Vec::new(),
     }
 }
 

@@ -11,6 +11,7 @@ pub(crate) fn extract(bytes: &[u8]) -> Result<ExtractedDocument, ExtractError> {
         text,
         pages: Vec::new(),
         sections: Vec::new(),
+        furniture: Vec::new(),
     })
 }
 

@@ -3,7 +3,8 @@
 //! recovery after a crash, a store set aside) is returned as notes.
 
 pub mod speeds;
-pub mod watch;
+
+pub use cairn_watch as watch;
 
 use anyhow::Context;
 use cairn_core::engine::{EngineConfig, Ports, RepairReport};
@@ -170,9 +171,8 @@ pub async fn load_generator(
             options.backend = faster;
         }
     }
-    cairn_models::load_generator(path, options)
-        .await
-        .with_context(|| format!("cannot load the language model {}", path.display()))
+    // Every model error names the file already.
+    Ok(cairn_models::load_generator(path, options).await?)
 }
 
 /// The engine and the chat store of a data folder.
@@ -226,8 +226,13 @@ pub async fn open_unchecked(data_dir: &Path, embedder: BertEmbedder) -> anyhow::
         vectors: stores.vectors,
         embedder,
     };
+    let mut engine = Engine::new(ports, config);
+    if let Some(lock) = &lock {
+        // A write that fails part-way leaves the folder to be checked at the next open.
+        engine = engine.with_journal(lock.clone());
+    }
     Ok(Opened {
-        engine: Engine::new(ports, config),
+        engine,
         conversations,
         unclean_shutdown,
         recreated,
@@ -239,10 +244,18 @@ pub async fn open_unchecked(data_dir: &Path, embedder: BertEmbedder) -> anyhow::
 /// Finishes what a killed process left and brings the indexes back in line.
 async fn recover(opened: &mut Opened) -> anyhow::Result<()> {
     opened.notes.extend(opened.recreated.iter().cloned());
-    if opened.unclean_shutdown {
-        opened.notes.push(
+    let interrupted = opened
+        .lock
+        .as_ref()
+        .and_then(|l| l.interrupted_before().map(str::to_string));
+    match interrupted {
+        Some(write) => opened
+            .notes
+            .push(format!("last time {write}; the data folder was checked")),
+        None if opened.unclean_shutdown => opened.notes.push(
             "Cairn did not close this data folder cleanly last time; it was checked".to_string(),
-        );
+        ),
+        None => {}
     }
     let report = opened.engine.repair(&|_: &IngestEvent| {}).await?;
     opened.notes.push(repair_summary(&report));
@@ -277,6 +290,12 @@ pub fn repair_summary(report: &RepairReport) -> String {
     let resumed = report.resumed.indexed.len() + report.resumed.failed.len();
     if resumed > 0 {
         parts.push(format!("finished {resumed} interrupted files"));
+    }
+    if !report.kept.is_empty() {
+        parts.push(format!(
+            "kept the indexed version of {} interrupted files that cannot be found now",
+            report.kept.len()
+        ));
     }
     if !report.abandoned.is_empty() {
         parts.push(format!(

@@ -30,11 +30,63 @@ impl Backend {
 
     /// The engine `Auto` stands for on this build, given whether the CPU is forced.
     pub fn resolve(self, force_cpu: bool) -> Backend {
+        self.resolve_on(force_cpu, &missing_cpu_features())
+    }
+
+    /// `resolve` on a CPU that lacks `missing` of the instruction sets llama.cpp was built
+    /// for: `Auto` then takes mistral.rs, which checks the CPU as it runs.
+    fn resolve_on(self, force_cpu: bool, missing: &[&str]) -> Backend {
         match self {
             Backend::Auto if Self::GPU_BUILD && !force_cpu => Backend::MistralRs,
+            Backend::Auto if !missing.is_empty() => Backend::MistralRs,
             Backend::Auto => Backend::LlamaCpp,
             chosen => chosen,
         }
+    }
+}
+
+/// The instruction sets this build's llama.cpp kernels were compiled for (the `GGML_*`
+/// settings of `.cargo/config.toml`) that this CPU lacks. Running llama.cpp there would stop
+/// the process with SIGILL, so it is refused first with these names.
+pub fn missing_cpu_features() -> Vec<&'static str> {
+    #[cfg(target_arch = "x86_64")]
+    {
+        let wanted = [
+            (
+                option_env!("GGML_AVX"),
+                "AVX",
+                std::arch::is_x86_feature_detected!("avx"),
+            ),
+            (
+                option_env!("GGML_AVX2"),
+                "AVX2",
+                std::arch::is_x86_feature_detected!("avx2"),
+            ),
+            (
+                option_env!("GGML_FMA"),
+                "FMA",
+                std::arch::is_x86_feature_detected!("fma"),
+            ),
+            (
+                option_env!("GGML_F16C"),
+                "F16C",
+                std::arch::is_x86_feature_detected!("f16c"),
+            ),
+            (
+                option_env!("GGML_BMI2"),
+                "BMI2",
+                std::arch::is_x86_feature_detected!("bmi2"),
+            ),
+        ];
+        wanted
+            .into_iter()
+            .filter(|(built, _, present)| *built == Some("ON") && !present)
+            .map(|(_, name, _)| name)
+            .collect()
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        Vec::new()
     }
 }
 
@@ -133,6 +185,9 @@ impl GeneratorOptions {
 pub(crate) struct ModelFile {
     pub shown: String,
     pub name: String,
+    /// The folder that holds the file, as an absolute path: a bare file name is a file in the
+    /// current folder, never a model id to look up on a hub.
+    pub folder: std::path::PathBuf,
 }
 
 impl ModelFile {
@@ -148,7 +203,18 @@ impl ModelFile {
                 path: shown.clone(),
                 message: "the model path names no file".into(),
             })?;
-        Ok(ModelFile { shown, name })
+        let folder = std::path::absolute(path)
+            .ok()
+            .and_then(|p| p.parent().map(Path::to_path_buf))
+            .ok_or_else(|| ModelError::Load {
+                path: shown.clone(),
+                message: "the folder of the model file cannot be determined".into(),
+            })?;
+        Ok(ModelFile {
+            shown,
+            name,
+            folder,
+        })
     }
 
     /// A load error naming this file.
@@ -165,17 +231,39 @@ pub async fn load_generator(
     path: &Path,
     options: GeneratorOptions,
 ) -> Result<Arc<dyn Generator>, ModelError> {
-    Ok(match options.backend.resolve(options.force_cpu) {
-        Backend::MistralRs => Arc::new(MistralGenerator::load(path, options).await?),
-        _ => {
-            Arc::new(LlamaCppGenerator::load(path, options.context_tokens, options.threads).await?)
-        }
-    })
+    let missing = missing_cpu_features();
+    Ok(
+        match options.backend.resolve_on(options.force_cpu, &missing) {
+            Backend::MistralRs => Arc::new(MistralGenerator::load(path, options).await?),
+            _ if !missing.is_empty() => {
+                return Err(ModelError::UnsupportedCpu {
+                    missing: missing.join(", "),
+                })
+            }
+            _ => Arc::new(
+                LlamaCppGenerator::load(path, options.context_tokens, options.threads).await?,
+            ),
+        },
+    )
 }
 
 #[cfg(test)]
 mod tests {
     use super::{typical_answer_s, Backend, Speed, Speeds};
+
+    #[test]
+    fn auto_takes_mistral_rs_on_a_cpu_that_cannot_run_the_llama_cpp_build() {
+        assert_eq!(Backend::Auto.resolve_on(true, &[]), Backend::LlamaCpp);
+        assert_eq!(
+            Backend::Auto.resolve_on(true, &["AVX2"]),
+            Backend::MistralRs
+        );
+        // A person who asked for llama.cpp gets the refusal, not another engine.
+        assert_eq!(
+            Backend::LlamaCpp.resolve_on(true, &["AVX2"]),
+            Backend::LlamaCpp
+        );
+    }
 
     #[test]
     fn backends_parse_from_their_names_and_print_them() {

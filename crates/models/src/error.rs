@@ -28,6 +28,12 @@ pub enum ModelError {
     Load { path: String, message: String },
     #[error("the language model failed: {0}")]
     Generation(String),
+    #[error(
+        "this CPU lacks {missing}, which Cairn's llama.cpp engine was built for (x86-64-v3: \
+         Intel Haswell, AMD Zen or newer): choose the mistral.rs engine (--backend mistral.rs, \
+         or Engine in Settings), which runs on any x86-64 CPU, more slowly"
+    )]
+    UnsupportedCpu { missing: String },
 }
 
 impl From<ModelError> for PortError {

@@ -49,10 +49,9 @@ impl MistralGenerator {
     pub async fn load(path: &Path, options: GeneratorOptions) -> Result<Self, ModelError> {
         let model_file = ModelFile::check(path)?;
         let load_error = |message: String| model_file.error(message);
-        let dir = path
-            .parent()
-            .map(|p| p.display().to_string())
-            .ok_or_else(|| load_error("the model file has no folder".into()))?;
+        // An absolute folder: mistral.rs takes anything it cannot find on disk for a model id
+        // to download, and a bare file name has an empty parent.
+        let dir = model_file.folder.display().to_string();
         let file = model_file.name.clone();
         // Local files only: no token, no hub, no network.
         let mut builder = GgufModelBuilder::new(dir, vec![file.clone()])

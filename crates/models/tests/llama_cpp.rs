@@ -1,6 +1,9 @@
 //! The real SmolLM2-135M-Instruct GGUF through llama.cpp: streaming, the cap, the chat
 //! template from the GGUF, answers unchanged by the reused prompt cache, and cancellation.
 
+// Test code: a failed unwrap or expect is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod support;
 
 use cairn_core::ports::{ChatMessage, ChatRole, GenerationParams, Generator, StopReason};

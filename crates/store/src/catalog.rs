@@ -194,11 +194,12 @@ impl SqliteCatalog {
         let spans = |v: Result<String, serde_json::Error>| {
             v.map_err(|e| StoreError::Malformed(format!("document spans: {e}")))
         };
-        sqlx::query("INSERT OR REPLACE INTO document_texts (document_id, text, pages, sections) VALUES (?, ?, ?, ?)")
+        sqlx::query("INSERT OR REPLACE INTO document_texts (document_id, text, pages, sections, furniture) VALUES (?, ?, ?, ?, ?)")
             .bind(id.0)
             .bind(&doc.text)
             .bind(spans(serde_json::to_string(&doc.pages))?)
             .bind(spans(serde_json::to_string(&doc.sections))?)
+            .bind(spans(serde_json::to_string(&doc.furniture))?)
             .execute(&mut *tx)
             .await?;
         sqlx::query("DELETE FROM chunks WHERE document_id = ?")
@@ -461,7 +462,7 @@ impl Catalog for SqliteCatalog {
 
     async fn extracted(&self, id: DocumentId) -> PortResult<Option<ExtractedDocument>> {
         let row = sqlx::query(
-            "SELECT t.text, t.pages, t.sections, d.kind, d.title FROM document_texts t \
+            "SELECT t.text, t.pages, t.sections, t.furniture, d.kind, d.title FROM document_texts t \
              JOIN documents d ON d.id = t.document_id WHERE t.document_id = ?",
         )
         .bind(id.0)
@@ -484,6 +485,7 @@ impl Catalog for SqliteCatalog {
             text: port(parse("text"))?,
             pages: port(serde_json::from_str(&port(parse("pages"))?).map_err(malformed))?,
             sections: port(serde_json::from_str(&port(parse("sections"))?).map_err(malformed))?,
+            furniture: port(serde_json::from_str(&port(parse("furniture"))?).map_err(malformed))?,
         }))
     }
 

@@ -1,5 +1,8 @@
 //! The real stores in temporary folders: SQLite with the real migrations, Tantivy, LanceDB.
 
+// Test code: a failed unwrap or expect is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use cairn_core::ports::{Catalog, NewDocument, TextIndex, VectorIndex};
 use cairn_core::{
     Chunk, ChunkId, ContentHash, DocumentId, DocumentKind, DocumentState, ErrorCode,
@@ -29,6 +32,7 @@ fn extracted(text: &str) -> ExtractedDocument {
         text: text.into(),
         pages: vec![],
         sections: vec![],
+        furniture: Vec::new(),
     }
 }
 
@@ -104,15 +108,15 @@ async fn full_text_search_stems_english_and_german_and_finds_cjk() {
     );
     let zh = chunk(3, 0, "东京大学是日本最好的大学之一。");
     index
-        .replace_document(DocumentId(1), &[en.clone()])
+        .replace_document(DocumentId(1), std::slice::from_ref(&en))
         .await
         .unwrap();
     index
-        .replace_document(DocumentId(2), &[de.clone()])
+        .replace_document(DocumentId(2), std::slice::from_ref(&de))
         .await
         .unwrap();
     index
-        .replace_document(DocumentId(3), &[zh.clone()])
+        .replace_document(DocumentId(3), std::slice::from_ref(&zh))
         .await
         .unwrap();
     index.commit().await.unwrap();
@@ -266,7 +270,7 @@ fn unit_vector(seed: u64, dimension: usize) -> Vec<f32> {
 async fn an_ivf_pq_index_finds_the_nearest_vectors_and_takes_in_later_rows() {
     let dir = tempfile::tempdir().unwrap();
     let dimension = 32;
-    let rows = |range: std::ops::Range<u64>| -> Vec<(DocumentId, Vec<(ChunkId, Vec<f32>)>)> {
+    let rows = |range: std::ops::Range<u64>| -> cairn_core::ports::VectorRows {
         range
             .map(|i| {
                 (

@@ -34,6 +34,7 @@ export const api = {
   getSettings: () => call<Settings>("get_settings"),
   saveSettings: (settings: Settings) => call<Settings>("save_settings", { settings }),
   chooseModelFile: () => call<string | null>("choose_model_file"),
+  loadModel: () => call<void>("load_model"),
   listDocuments: () => call<DocumentRecord[]>("list_documents"),
   addFromDialog: (folders: boolean) => call<number | null>("add_from_dialog", { folders }),
   removeDocument: (id: number) => call<void>("remove_document", { id }),

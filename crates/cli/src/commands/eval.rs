@@ -186,6 +186,7 @@ pub(crate) fn corpus_documents(path: &Path) -> anyhow::Result<Vec<InlineDocument
                     text: r.text,
                     pages: Vec::new(),
                     sections,
+                    furniture: Vec::new(),
                 },
             }
         })

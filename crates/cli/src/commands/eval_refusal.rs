@@ -86,10 +86,19 @@ pub async fn run(paths: &Paths, args: RefusalArgs) -> anyhow::Result<ExitCode> {
         .collect::<Result<_, _>>()
         .context("malformed question line")?;
     let names: BTreeSet<String> = questions.iter().map(|q| q.doc.clone()).collect();
-    let (indexed, held_out): (Vec<(usize, String)>, Vec<(usize, String)>) =
-        names.into_iter().enumerate().partition(|(i, _)| i % 2 == 0);
-    let indexed: Vec<String> = indexed.into_iter().map(|(_, n)| n).collect();
-    let held_out: Vec<String> = held_out.into_iter().map(|(_, n)| n).collect();
+    // Every other document is indexed; the questions about the rest must be refused.
+    let (indexed, held_out): (Vec<String>, Vec<String>) = names
+        .into_iter()
+        .enumerate()
+        .map(|(i, name)| (i % 2 == 0, name))
+        .fold((Vec::new(), Vec::new()), |(mut a, mut b), (even, name)| {
+            if even {
+                a.push(name);
+            } else {
+                b.push(name);
+            }
+            (a, b)
+        });
     anyhow::ensure!(
         !indexed.is_empty() && !held_out.is_empty(),
         "the questions must be about at least two documents"

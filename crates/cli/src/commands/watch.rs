@@ -55,10 +55,10 @@ pub async fn run(paths: &Paths, args: Args) -> anyhow::Result<ExitCode> {
         bail!("no folder is watched: `cairn watch <folder>` adds one");
     }
     let mut changes = app::watch::Changes::watch(&folders, &paths.data_dir)?;
-    for (folder, e) in &changes.unwatched {
-        eprintln!("warning: cannot watch {}: {e}", folder.display());
-    }
     let printer = Printer { json: args.json };
+    for (folder, e) in &changes.unwatched {
+        printer.watch_problem(Some(folder), e);
+    }
     sync(&engine, &folders, &printer).await?;
     if args.once {
         return Ok(ExitCode::SUCCESS);
@@ -70,11 +70,15 @@ pub async fn run(paths: &Paths, args: Args) -> anyhow::Result<ExitCode> {
     loop {
         tokio::select! {
             _ = &mut ctrl_c => break,
-            more = changes.next_burst(quiet) => {
-                if !more {
+            burst = changes.next_burst(quiet) => {
+                let Some(burst) = burst else {
                     break;
+                };
+                for e in &burst.errors {
+                    printer.watch_problem(None, e);
                 }
-                sync(&engine, &folders, &printer).await?;
+                // Only the folders that changed are scanned again (all after an overflow).
+                sync(&engine, &burst.folders, &printer).await?;
             }
         }
     }
@@ -177,6 +181,25 @@ impl Printer {
                 r.kept.len(),
                 r.unchanged.len(),
                 r.unreadable_folders.len()
+            );
+        }
+    }
+
+    /// A folder that cannot be watched, or a failure of the watcher (after which every
+    /// folder is scanned again, since changes may have been missed).
+    fn watch_problem(&self, folder: Option<&PathBuf>, message: &str) {
+        if self.json {
+            let line = serde_json::json!({
+                "event": "watch_error",
+                "folder": folder.map(|f| f.display().to_string()),
+                "message": message,
+            });
+            println!("{line}");
+        } else if let Some(folder) = folder {
+            eprintln!("warning: cannot watch {}: {message}", folder.display());
+        } else {
+            eprintln!(
+                "warning: the folder watcher failed ({message}); every folder is scanned again"
             );
         }
     }

@@ -2,7 +2,7 @@
 //! passage that best supports the claim, checked against the stored extracted text.
 
 use super::{Citation, Source};
-use crate::document::PageSpan;
+use crate::document::{PageSpan, TextRange};
 use crate::ids::DocumentId;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -11,6 +11,24 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 pub struct SourceText {
     pub text: String,
     pub pages: Vec<PageSpan>,
+    /// Running headers, footers and page numbers: never quoted.
+    pub furniture: Vec<TextRange>,
+}
+
+impl SourceText {
+    /// The furniture inside `chunk`, as byte ranges of the chunk's text.
+    fn furniture_in(&self, chunk: &crate::Chunk) -> Vec<(usize, usize)> {
+        self.furniture
+            .iter()
+            .filter(|f| f.end > chunk.start && f.start < chunk.end)
+            .map(|f| {
+                (
+                    f.start.saturating_sub(chunk.start),
+                    f.end.min(chunk.end) - chunk.start,
+                )
+            })
+            .collect()
+    }
 }
 
 /// An answer with its citations resolved.
@@ -159,9 +177,40 @@ fn claim_before(answer: &str, marker: &Marker) -> String {
     claim
 }
 
+/// Sentences of a passage with the ranges in `excluded` (page furniture) cut out of them.
+fn evidence(passage: &str, excluded: &[(usize, usize)]) -> Vec<(usize, usize)> {
+    let mut out = Vec::new();
+    for (start, end) in sentences(passage) {
+        let mut at = start;
+        for &(x0, x1) in excluded.iter().filter(|(x0, x1)| *x1 > start && *x0 < end) {
+            push_piece(passage, at, x0.max(at), &mut out);
+            at = at.max(x1);
+        }
+        push_piece(passage, at, end, &mut out);
+    }
+    out
+}
+
+fn push_piece(passage: &str, start: usize, end: usize, out: &mut Vec<(usize, usize)>) {
+    if start >= end {
+        return;
+    }
+    let piece = &passage[start..end];
+    let lead = piece.len() - piece.trim_start().len();
+    let trail = piece.len() - piece.trim_end().len();
+    if lead + trail < piece.len() {
+        out.push((start + lead, end - trail));
+    }
+}
+
 /// Best supporting sentence(s) of `passage` for `claim`: byte range in the passage and score.
-fn best_support(passage: &str, claim: &BTreeSet<String>) -> ((usize, usize), usize) {
-    let spans = sentences(passage);
+/// Nothing in `excluded` (running headers and footers) is ever chosen.
+fn best_support(
+    passage: &str,
+    claim: &BTreeSet<String>,
+    excluded: &[(usize, usize)],
+) -> ((usize, usize), usize) {
+    let spans = evidence(passage, excluded);
     let score = |range: (usize, usize)| {
         terms(&passage[range.0..range.1])
             .intersection(claim)
@@ -173,8 +222,12 @@ fn best_support(passage: &str, claim: &BTreeSet<String>) -> ((usize, usize), usi
         if s > best.1 {
             best = (span, s);
         }
-        // Two sentences when the second adds support the first lacks.
-        if let Some(&next) = spans.get(i + 1) {
+        // Two sentences when the second adds support the first lacks (and no furniture
+        // lies between them).
+        if let Some(&next) = spans
+            .get(i + 1)
+            .filter(|n| !excluded.iter().any(|x| x.0 < n.0 && x.1 > span.1))
+        {
             let pair = (span.0, next.1);
             let s2 = score(pair);
             if s2 > best.1 && s2 > s && s2 > score(next) {
@@ -223,6 +276,7 @@ const ATTRIBUTE_MIN_SHARE: f32 = 0.5;
 fn attribute(
     answer: &str,
     sources: &[Source],
+    excluded: &HashMap<usize, Vec<(usize, usize)>>,
     best: &mut BTreeMap<usize, ((usize, usize), usize)>,
 ) -> (String, BTreeSet<usize>) {
     let mut inserts: Vec<(usize, usize)> = Vec::new();
@@ -238,7 +292,10 @@ fn attribute(
         }
         let found = sources
             .iter()
-            .map(|s| (s.n, best_support(&s.hit.chunk.text, &claim)))
+            .map(|s| {
+                let x = excluded.get(&s.n).map_or(&[][..], Vec::as_slice);
+                (s.n, best_support(&s.hit.chunk.text, &claim, x))
+            })
             .max_by(|a, b| a.1 .1.cmp(&b.1 .1).then(b.0.cmp(&a.0)));
         let Some((n, support)) = found else { continue };
         let enough = support.1 >= ATTRIBUTE_MIN_TERMS
@@ -272,6 +329,14 @@ pub fn cite(
 ) -> Cited {
     let all = markers(answer);
     let by_n: HashMap<usize, &Source> = sources.iter().map(|s| (s.n, s)).collect();
+    let excluded: HashMap<usize, Vec<(usize, usize)>> = sources
+        .iter()
+        .filter_map(|s| {
+            let stored = texts.get(&s.hit.chunk.document_id)?;
+            Some((s.n, stored.furniture_in(&s.hit.chunk)))
+        })
+        .collect();
+    let excluded_of = |n: &usize| excluded.get(n).map_or(&[][..], Vec::as_slice);
 
     // For each cited source, the claim it supports best. A marker keeps only the sources
     // that share a content word with its claim: a phantom number, or a passage that has
@@ -287,7 +352,7 @@ pub fn cite(
         let mut supported = Vec::new();
         for n in &marker.numbers {
             let Some(source) = by_n.get(n) else { continue };
-            let support = best_support(&source.hit.chunk.text, &claim);
+            let support = best_support(&source.hit.chunk.text, &claim, excluded_of(n));
             if support.1 == 0 {
                 continue;
             }
@@ -303,7 +368,7 @@ pub fn cite(
     // Sentences the model left uncited get the source that supports them best, when one
     // clearly does: small models often answer from the sources without citing them.
     let explicit: BTreeSet<usize> = best.keys().copied().collect();
-    let (answer_text, inferred) = attribute(&cleaned_answer, sources, &mut best);
+    let (answer_text, inferred) = attribute(&cleaned_answer, sources, &excluded, &mut best);
 
     let citations = best
         .into_iter()

@@ -25,6 +25,7 @@ fn doc(text: &str, pages: Vec<PageSpan>, sections: Vec<SectionSpan>) -> Extracte
         text: text.to_string(),
         pages,
         sections,
+        furniture: Vec::new(),
     }
 }
 
@@ -142,6 +143,55 @@ fn chunks_keep_their_section_heading_and_pages() {
         (Some(2), Some(2))
     );
     assert_eq!(chunks[1].location(), "p. 2");
+}
+
+#[test]
+fn running_headers_and_footers_are_left_out_of_every_chunk() {
+    let header = "The Digital Millennium Copyright Act of 1998";
+    let bodies = [
+        "The act protects works of authorship.",
+        "Circumvention of technical measures is prohibited.",
+        "Libraries may make copies for preservation.",
+    ];
+    let mut text = String::new();
+    let mut pages = Vec::new();
+    let mut furniture = Vec::new();
+    for (i, body) in bodies.iter().enumerate() {
+        if !text.is_empty() {
+            text.push_str("\n\n");
+        }
+        let start = text.len();
+        furniture.push(crate::TextRange {
+            start,
+            end: start + header.len(),
+        });
+        text.push_str(&format!("{header}\n{body}\n"));
+        let footer = format!("Page {} of 3", i + 1);
+        furniture.push(crate::TextRange {
+            start: text.len(),
+            end: text.len() + footer.len(),
+        });
+        text.push_str(&footer);
+        pages.push(PageSpan {
+            number: u32::try_from(i + 1).unwrap(),
+            start,
+            end: text.len(),
+        });
+    }
+    let mut d = doc(&text, pages, vec![]);
+    d.furniture = furniture;
+    let chunks = chunk_document(DocumentId(3), &d, &WordCounter, &config(200, 20));
+    let all: String = chunks.iter().map(|c| c.text.as_str()).collect();
+    for body in bodies {
+        assert!(all.contains(body), "{body} is chunked: {chunks:?}");
+    }
+    for c in &chunks {
+        assert!(
+            !c.text.contains(header) && !c.text.contains("Page "),
+            "{c:?}"
+        );
+        assert_eq!(c.text, text[c.start..c.end]);
+    }
 }
 
 #[test]

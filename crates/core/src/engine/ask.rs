@@ -289,6 +289,7 @@ impl Engine {
                     SourceText {
                         text: doc.text,
                         pages: doc.pages,
+                        furniture: doc.furniture,
                     },
                 );
             }

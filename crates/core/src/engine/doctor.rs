@@ -4,9 +4,9 @@
 
 use super::pipeline::Job;
 use super::Engine;
-use crate::document::DocumentState;
-use crate::error::CoreError;
-use crate::ids::{ChunkId, DocumentId};
+use crate::document::{DocumentRecord, DocumentState, Failure};
+use crate::error::{CoreError, ErrorCode};
+use crate::ids::{ChunkId, ContentHash, DocumentId};
 use crate::ingest::{IngestObserver, IngestReport};
 use crate::ports::{PortResult, Scanned};
 use serde::Serialize;
@@ -85,8 +85,11 @@ pub struct RepairReport {
     pub strays_removed: usize,
     /// Documents left `queued` whose file was read again.
     pub resumed: IngestReport,
-    /// Documents left `queued` whose file is gone: removed.
+    /// Documents left `queued` whose file is gone and that had no indexed version: removed.
     pub abandoned: Vec<String>,
+    /// Documents left `queued` by an interrupted re-read whose file cannot be found now (an
+    /// unplugged drive, say): their indexed version is kept, and read again later.
+    pub kept: Vec<String>,
     pub after: HealthReport,
 }
 
@@ -163,7 +166,14 @@ impl Engine {
 
     /// Brings the stores back in line with the catalog and finishes interrupted documents.
     pub async fn repair(&self, observer: &dyn IngestObserver) -> Result<RepairReport, CoreError> {
-        let _writer = self.writer.lock().await;
+        let write = self.begin_write("a repair").await;
+        write.finish(self.repair_locked(observer).await)
+    }
+
+    async fn repair_locked(
+        &self,
+        observer: &dyn IngestObserver,
+    ) -> Result<RepairReport, CoreError> {
         let before = self.check_locked().await?;
         let mut report = RepairReport::default();
         if !before.catalog_problems.is_empty() {
@@ -212,6 +222,9 @@ impl Engine {
         for pending in queued {
             match scanned.remove(&pending.path) {
                 Some(Scanned::File(info)) => jobs.push(Job::File(info)),
+                _ if self.keep_previous_version(pending.id).await? => {
+                    report.kept.push(pending.path.clone());
+                }
                 _ => {
                     self.forget(pending.id).await?;
                     report.abandoned.push(pending.path.clone());
@@ -222,6 +235,40 @@ impl Engine {
         report.after = self.check_locked().await?;
         report.before = before;
         Ok(report)
+    }
+
+    /// A document left `queued` by an interrupted re-read whose file cannot be read now goes
+    /// back to its indexed version (its chunks are still those the indexes hold), marked so
+    /// that the next ingest reads the file again. Returns false when it had no such version.
+    async fn keep_previous_version(&self, id: DocumentId) -> Result<bool, CoreError> {
+        let Some(record) = self
+            .ports
+            .catalog
+            .document(id)
+            .await
+            .map_err(CoreError::Catalog)?
+            .filter(|d| d.chunk_count > 0)
+        else {
+            return Ok(false);
+        };
+        // The record already holds the new file's fingerprint: forget it, so that the file is
+        // read again whatever it looks like when it is back.
+        let previous = DocumentRecord {
+            content_hash: ContentHash(String::new()),
+            mtime_ms: -1,
+            ..record
+        };
+        let failure = Failure::new(
+            ErrorCode::Unreadable,
+            "the file could not be found to finish an interrupted re-read: the indexed version is kept and read again later",
+        );
+        self.ports
+            .catalog
+            .keep_indexed(id, &previous, &failure)
+            .await
+            .map_err(CoreError::Catalog)?;
+        tracing::info!(document = %id, "interrupted re-read of a missing file: the indexed version is kept");
+        Ok(true)
     }
 
     /// Puts documents' chunks from the catalog into both indexes (embedding any chunk that

@@ -8,11 +8,13 @@ mod pipeline;
 mod reindex;
 mod retrieve;
 mod sync;
+mod write;
 
 pub use ask::AnswerPorts;
 pub use doctor::{HealthReport, IndexCheck, PendingDocument, RepairReport};
 pub use passage::Passage;
 pub use reindex::ReindexReport;
+pub use write::WriteJournal;
 
 use crate::chunker::ChunkerConfig;
 use crate::document::DocumentRecord;
@@ -63,6 +65,7 @@ pub struct Engine {
     ports: Ports,
     config: EngineConfig,
     writer: Mutex<()>,
+    journal: Option<Arc<dyn WriteJournal>>,
 }
 
 impl Engine {
@@ -71,6 +74,7 @@ impl Engine {
             ports,
             config,
             writer: Mutex::new(()),
+            journal: None,
         }
     }
 
@@ -99,11 +103,15 @@ impl Engine {
 
     /// Removes a document from both indexes, then from the catalog.
     pub async fn remove(&self, id: DocumentId) -> Result<DocumentRecord, CoreError> {
-        let _writer = self.writer.lock().await;
-        let record = self.document(id).await?;
-        self.forget(id).await?;
-        tracing::info!(document = %id, "document removed");
-        Ok(record)
+        let write = self.begin_write("removing a document").await;
+        let result = async {
+            let record = self.document(id).await?;
+            self.forget(id).await?;
+            tracing::info!(document = %id, "document removed");
+            Ok(record)
+        }
+        .await;
+        write.finish(result)
     }
 
     /// Takes a document out of both indexes, then out of the catalog.

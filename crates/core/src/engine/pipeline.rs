@@ -61,8 +61,8 @@ impl Engine {
         roots: &[PathBuf],
         observer: &dyn IngestObserver,
     ) -> Result<IngestReport, CoreError> {
-        let _writer = self.writer.lock().await;
-        self.scan_and_run(roots, Job::File, observer).await
+        let write = self.begin_write("an ingest").await;
+        write.finish(self.scan_and_run(roots, Job::File, observer).await)
     }
 
     /// The jobs for what a scan found; folders that could not be read are reported (with the
@@ -120,12 +120,12 @@ impl Engine {
         documents: Vec<InlineDocument>,
         observer: &dyn IngestObserver,
     ) -> Result<IngestReport, CoreError> {
-        let _writer = self.writer.lock().await;
+        let write = self.begin_write("an ingest").await;
         observer.on_event(&IngestEvent::Scanned {
             total: documents.len(),
         });
-        self.run(documents.into_iter().map(Job::Inline).collect(), observer)
-            .await
+        let jobs = documents.into_iter().map(Job::Inline).collect();
+        write.finish(self.run(jobs, observer).await)
     }
 
     /// Reads one document's file again even when it looks unchanged: to retry a failure
@@ -136,10 +136,14 @@ impl Engine {
         id: DocumentId,
         observer: &dyn IngestObserver,
     ) -> Result<IngestReport, CoreError> {
-        let _writer = self.writer.lock().await;
-        let record = self.document(id).await?;
-        self.scan_and_run(&[PathBuf::from(&record.path)], Job::Reread, observer)
-            .await
+        let write = self.begin_write("a re-read").await;
+        let result = async {
+            let record = self.document(id).await?;
+            let paths = [PathBuf::from(&record.path)];
+            self.scan_and_run(&paths, Job::Reread, observer).await
+        }
+        .await;
+        write.finish(result)
     }
 
     /// Reads again every document whose last read failed, whatever its file looks like:
@@ -149,17 +153,21 @@ impl Engine {
         &self,
         observer: &dyn IngestObserver,
     ) -> Result<IngestReport, CoreError> {
-        let _writer = self.writer.lock().await;
-        let paths = self
-            .documents()
-            .await?
-            .into_iter()
-            .filter(|d| d.state == DocumentState::Failed || d.failure.is_some())
-            .map(|d| PathBuf::from(d.path))
-            // Records of a dataset (`scheme:id` keys) have no file to read again.
-            .filter(|p| p.is_absolute())
-            .collect::<Vec<_>>();
-        self.scan_and_run(&paths, Job::Reread, observer).await
+        let write = self.begin_write("a retry of failed documents").await;
+        let result = async {
+            let paths = self
+                .documents()
+                .await?
+                .into_iter()
+                .filter(|d| d.state == DocumentState::Failed || d.failure.is_some())
+                .map(|d| PathBuf::from(d.path))
+                // Records of a dataset (`scheme:id` keys) have no file to read again.
+                .filter(|p| p.is_absolute())
+                .collect::<Vec<_>>();
+            self.scan_and_run(&paths, Job::Reread, observer).await
+        }
+        .await;
+        write.finish(result)
     }
 
     /// Scans `paths` and runs a `file_job` for each file found (the writer lock held).

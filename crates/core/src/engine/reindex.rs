@@ -20,8 +20,8 @@ impl Engine {
     /// Clears the full-text index and the vector store and fills them again from the
     /// catalog's chunks and stored embeddings.
     pub async fn reindex(&self) -> Result<ReindexReport, CoreError> {
-        let _writer = self.writer.lock().await;
-        self.reindex_locked().await
+        let write = self.begin_write("a re-index").await;
+        write.finish(self.reindex_locked().await)
     }
 
     pub(super) async fn reindex_locked(&self) -> Result<ReindexReport, CoreError> {

@@ -98,13 +98,15 @@ impl Engine {
             let Some(chunk) = chunks.remove(&f.id) else {
                 continue;
             };
-            if !documents.contains_key(&chunk.document_id) {
+            if let std::collections::hash_map::Entry::Vacant(slot) =
+                documents.entry(chunk.document_id)
+            {
                 let record = catalog
                     .document(chunk.document_id)
                     .await
                     .map_err(CoreError::Catalog)?;
                 let Some(record) = record else { continue };
-                documents.insert(chunk.document_id, (record.path, record.title));
+                slot.insert((record.path, record.title));
             }
             let (path, title) = documents
                 .get(&chunk.document_id)

@@ -20,7 +20,15 @@ impl Engine {
         roots: &[PathBuf],
         observer: &dyn IngestObserver,
     ) -> Result<IngestReport, CoreError> {
-        let _writer = self.writer.lock().await;
+        let write = self.begin_write("a folder sync").await;
+        write.finish(self.sync_locked(roots, observer).await)
+    }
+
+    async fn sync_locked(
+        &self,
+        roots: &[PathBuf],
+        observer: &dyn IngestObserver,
+    ) -> Result<IngestReport, CoreError> {
         let roots: Vec<PathBuf> = roots
             .iter()
             .map(|r| std::path::absolute(r).unwrap_or_else(|_| r.clone()))

@@ -29,8 +29,8 @@ impl Reader<'_> {
         match ty {
             0 | 1 | 7 => self.at += 1,
             2 | 3 => self.at += 2,
-            4 | 5 | 6 => self.at += 4,
-            10 | 11 | 12 => self.at += 8,
+            4..=6 => self.at += 4,
+            10..=12 => self.at += 8,
             8 => {
                 let n = self.u64() as usize;
                 self.at += n;

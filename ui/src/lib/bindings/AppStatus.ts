@@ -7,6 +7,11 @@ import type { Phase } from "./Phase";
  */
 export type AppStatus = { phase: Phase, error: AppError | null, version: string, data_dir: string, embedder: string, embedder_present: boolean, generator: string, generator_present: boolean, generator_loaded: boolean, 
 /**
+ * Why the language model could not be loaded (a damaged or unsupported file, too
+ * little memory), until a model loads.
+ */
+generator_error: AppError | null, 
+/**
  * The GPU this build can use (`cuda`, `metal`), if any.
  */
 gpu_build: string | null, 

@@ -87,6 +87,16 @@ describe("library notices", () => {
     expect(s.notices).toEqual(["Could not read /media/usb/papers: its link target is gone. Its 3 documents are kept as they were."]);
   });
 
+  it("shows watcher failures in the window, not only in the log", () => {
+    const unwatched: LibraryEvent = { kind: "watch_problem", folder: "/media/usb/papers", message: "No space left on device (inotify watches)" };
+    const failed: LibraryEvent = { kind: "watch_problem", folder: null, message: "event queue overflow" };
+    const s = run([[unwatched, 1], [failed, 2]]);
+    expect(s.notices).toEqual([
+      "Cannot watch /media/usb/papers for changes: No space left on device (inotify watches). Its files are read again when Cairn starts.",
+      "The folder watcher failed (event queue overflow); every watched folder is scanned again.",
+    ]);
+  });
+
   it("shows an indexed document whose re-read failed with the reason and that it is kept", () => {
     const s: LibraryState = {
       ...emptyLibrary,

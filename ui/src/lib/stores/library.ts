@@ -131,6 +131,13 @@ export function applyLibraryEvent(state: LibraryState, ev: LibraryEvent, now: nu
       };
     case "changed":
       return state;
+    case "watch_problem":
+      return addNotice(
+        state,
+        ev.folder
+          ? `Cannot watch ${ev.folder} for changes: ${ev.message}. Its files are read again when Cairn starts.`
+          : `The folder watcher failed (${ev.message}); every watched folder is scanned again.`,
+      );
   }
 }
 

@@ -302,6 +302,7 @@ async fn grow(
                 text,
                 pages: Vec::new(),
                 sections: Vec::new(),
+                furniture: Vec::new(),
             };
             stores
                 .catalog

@@ -50,6 +50,7 @@ fn texts() -> HashMap<DocumentId, SourceText> {
         SourceText {
             text: DOC.to_string(),
             pages,
+            furniture: Vec::new(),
         },
     )])
 }
@@ -211,4 +212,67 @@ fn a_source_the_model_cited_is_not_marked_inferred() {
     );
     let flags: Vec<(usize, bool)> = cited.citations.iter().map(|c| (c.n, c.inferred)).collect();
     assert_eq!(flags, vec![(1, true), (2, false)]);
+}
+
+/// A running header shares words with almost any claim about the document ("the act"); it
+/// must never be the quote, even when it scores best.
+#[test]
+fn a_running_header_is_never_quoted_as_evidence() {
+    let header = "The Digital Millennium Copyright Act of 1998";
+    let doc = format!("{header}\nIt limits the liability of service providers.\n{header}\nPage 2");
+    let chunk = Chunk {
+        id: ChunkId("c1".into()),
+        document_id: DocumentId(9),
+        ordinal: 0,
+        text: doc.clone(),
+        start: 0,
+        end: doc.len(),
+        page_start: Some(1),
+        page_end: Some(2),
+        heading_path: vec![],
+        token_count: 20,
+    };
+    let mut only = source(1, 0, 1);
+    only.hit.chunk = chunk;
+    let second = doc.rfind(header).unwrap();
+    let furniture = vec![
+        TextRange {
+            start: 0,
+            end: header.len(),
+        },
+        TextRange {
+            start: second,
+            end: second + header.len(),
+        },
+        TextRange {
+            start: doc.len() - 6,
+            end: doc.len(),
+        },
+    ];
+    let stored = |furniture: Vec<TextRange>| {
+        HashMap::from([(
+            DocumentId(9),
+            SourceText {
+                text: doc.clone(),
+                pages: vec![],
+                furniture,
+            },
+        )])
+    };
+    let answer = "The Digital Millennium Copyright Act of 1998 limits liability [1].";
+    // Without the marks, the header is the best-scoring line: this is what was quoted.
+    let unmarked = cite(
+        answer,
+        "What does the act do?",
+        std::slice::from_ref(&only),
+        &stored(vec![]),
+    );
+    assert!(unmarked.citations[0].quote.contains(header), "{unmarked:?}");
+    let cited = cite(answer, "What does the act do?", &[only], &stored(furniture));
+    assert_eq!(cited.citations.len(), 1, "{cited:?}");
+    assert_eq!(
+        cited.citations[0].quote,
+        "It limits the liability of service providers."
+    );
+    assert!(cited.citations[0].verified);
 }

@@ -1,0 +1,35 @@
+//! Loading the language model in the background, and telling the window how it went: loaded,
+//! or the reason it could not be (shown with a way to choose another file).
+
+use crate::state::{AppState, Core};
+use std::sync::Arc;
+use tauri::{AppHandle, Emitter, Manager};
+
+/// Loads the model the settings name, unless no file is there (the first-run page says what
+/// to do then); the window hears of the outcome through a status event.
+pub fn load_in_background(app: AppHandle, core: Arc<Core>) {
+    tauri::async_runtime::spawn(async move {
+        let settings = app.state::<AppState>().settings();
+        let Ok(paths) = settings.paths() else {
+            return;
+        };
+        if !paths.generator.is_file() {
+            return;
+        }
+        let backend = settings.backend().unwrap_or_default();
+        if let Err(e) = core
+            .generator(&paths.generator, !settings.use_gpu, backend)
+            .await
+        {
+            tracing::warn!(error = %e, "cannot load the language model");
+        }
+        announce(&app);
+    });
+}
+
+/// Tells the window to read the status again.
+pub fn announce(app: &AppHandle) {
+    if let Err(e) = app.emit(crate::STATUS_EVENT, ()) {
+        tracing::warn!(error = %e, "cannot tell the window about the status");
+    }
+}
