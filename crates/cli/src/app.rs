@@ -4,11 +4,11 @@
 pub use cairn_host::*;
 
 use cairn_core::Engine;
-use cairn_models::BertEmbedder;
+use cairn_models::OnnxEmbedder;
 use std::path::Path;
 
 /// Opens the engine and the chat store, recovering the folder after an unclean shutdown.
-pub async fn open_stores(data_dir: &Path, embedder: BertEmbedder) -> anyhow::Result<Opened> {
+pub async fn open_stores(data_dir: &Path, embedder: OnnxEmbedder) -> anyhow::Result<Opened> {
     let opened = cairn_host::open_stores(data_dir, embedder).await?;
     for note in &opened.notes {
         eprintln!("note: {note}");
@@ -17,7 +17,7 @@ pub async fn open_stores(data_dir: &Path, embedder: BertEmbedder) -> anyhow::Res
 }
 
 /// Opens the engine on a data folder.
-pub async fn open_engine(data_dir: &Path, embedder: BertEmbedder) -> anyhow::Result<Engine> {
+pub async fn open_engine(data_dir: &Path, embedder: OnnxEmbedder) -> anyhow::Result<Engine> {
     Ok(open_stores(data_dir, embedder).await?.engine)
 }
 

@@ -13,18 +13,22 @@ use cairn_core::ingest::{IngestEvent, IngestReport};
 use cairn_core::ports::{Catalog, Embedder, NewDocument};
 use cairn_core::{ContentHash, DocumentState, Engine, SearchMode, SearchRequest};
 use cairn_extract::{IsolatedExtractor, Limits, WorkerCommand};
-use cairn_models::{BertEmbedder, EmbedderOptions};
+use cairn_models::{EmbedderOptions, OnnxEmbedder};
 use cairn_store::Stores;
 use proptest::prelude::*;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
-fn embedder() -> BertEmbedder {
-    static EMBEDDER: OnceLock<BertEmbedder> = OnceLock::new();
+fn embedder() -> OnnxEmbedder {
+    static EMBEDDER: OnceLock<OnnxEmbedder> = OnceLock::new();
     EMBEDDER
         .get_or_init(|| {
-            BertEmbedder::load(&support::embedder(), EmbedderOptions::default()).unwrap()
+            let options = EmbedderOptions {
+                runtime: support::onnxruntime(),
+                ..EmbedderOptions::default()
+            };
+            OnnxEmbedder::load(&support::embedder(), &options).unwrap()
         })
         .clone()
 }

@@ -12,7 +12,7 @@ use cairn_core::ingest::IngestEvent;
 use cairn_core::ports::{Conversations, Embedder, Generator};
 use cairn_core::Engine;
 use cairn_extract::{IsolatedExtractor, Limits, WorkerCommand};
-use cairn_models::{Backend, BertEmbedder, EmbedderOptions, GeneratorOptions};
+use cairn_models::{Backend, EmbedderOptions, GeneratorOptions, OnnxEmbedder, Precision};
 use cairn_store::{DataLock, Stores};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -32,8 +32,9 @@ pub fn init_logging() {
         .init();
 }
 
-/// The default embedding model, as a folder name under the models folder.
-pub const DEFAULT_EMBEDDER: &str = "all-MiniLM-L6-v2";
+/// The default embedding model for new libraries (multilingual: German, French, Spanish and
+/// about a hundred more languages), as a folder under the models folder.
+pub const DEFAULT_EMBEDDER: &str = "embedders/multilingual-e5-small";
 
 /// The default language model, as a path under the models folder.
 pub const DEFAULT_GENERATOR: &str = "Llama-3.1-8B-Instruct/Meta-Llama-3.1-8B-Instruct-Q4_K_M.gguf";
@@ -97,11 +98,38 @@ pub fn folder_or_temp(
     })
 }
 
-/// Loads the embedder (on a blocking thread: it reads ~90 MB of weights).
-pub async fn load_embedder(path: &Path) -> anyhow::Result<BertEmbedder> {
+/// ONNX Runtime's shared library: `CAIRN_ONNXRUNTIME`, else beside the executable (an
+/// installed app), else in the models folder (where scripts/setup puts the PyPI wheel's).
+pub fn onnxruntime_library() -> anyhow::Result<PathBuf> {
+    const NAME: &str = "libonnxruntime.so";
+    if let Some(path) = std::env::var_os("CAIRN_ONNXRUNTIME") {
+        return Ok(PathBuf::from(path));
+    }
+    let beside = std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.parent().map(|dir| dir.join(NAME)));
+    if let Some(path) = beside.filter(|p| p.is_file()) {
+        return Ok(path);
+    }
+    let dirs = directories::ProjectDirs::from("", "", "cairn");
+    Ok(models_dir(dirs.as_ref())?.join("onnxruntime").join(NAME))
+}
+
+/// Loads the embedder (on a blocking thread: it reads 20–120 MB of weights). Int8 weights
+/// unless `CAIRN_EMBED_PRECISION=fp32`.
+pub async fn load_embedder(path: &Path) -> anyhow::Result<OnnxEmbedder> {
+    let precision = match std::env::var("CAIRN_EMBED_PRECISION") {
+        Ok(text) => text.parse::<Precision>().map_err(anyhow::Error::msg)?,
+        Err(_) => Precision::default(),
+    };
+    let options = EmbedderOptions {
+        runtime: onnxruntime_library()?,
+        precision,
+        ..EmbedderOptions::default()
+    };
     let path = path.to_path_buf();
     let shown = path.display().to_string();
-    tokio::task::spawn_blocking(move || BertEmbedder::load(&path, EmbedderOptions::default()))
+    tokio::task::spawn_blocking(move || OnnxEmbedder::load(&path, &options))
         .await?
         .with_context(|| {
             format!("cannot load the embedding model from {shown} (run scripts/setup to fetch it)")
@@ -200,7 +228,7 @@ impl Opened {
 
 /// Opens the engine and the chat store on a data folder; after an unclean shutdown, or when
 /// a derived store had to be started afresh, the stores are checked and repaired first.
-pub async fn open_stores(data_dir: &Path, embedder: BertEmbedder) -> anyhow::Result<Opened> {
+pub async fn open_stores(data_dir: &Path, embedder: OnnxEmbedder) -> anyhow::Result<Opened> {
     let mut opened = open_unchecked(data_dir, embedder).await?;
     if opened.unclean_shutdown || !opened.recreated.is_empty() {
         recover(&mut opened).await?;
@@ -209,7 +237,7 @@ pub async fn open_stores(data_dir: &Path, embedder: BertEmbedder) -> anyhow::Res
 }
 
 /// Opens the stores as they are, without the recovery check (`cairn doctor` looks first).
-pub async fn open_unchecked(data_dir: &Path, embedder: BertEmbedder) -> anyhow::Result<Opened> {
+pub async fn open_unchecked(data_dir: &Path, embedder: OnnxEmbedder) -> anyhow::Result<Opened> {
     let stores = Stores::open(data_dir, embedder.dimension())
         .await
         .with_context(|| format!("cannot open the data folder {}", data_dir.display()))?;

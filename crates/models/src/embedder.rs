@@ -1,77 +1,120 @@
-//! Sentence embeddings with candle's BERT, following the folder's sentence-transformers
-//! configuration: pooling (mean or CLS), normalisation, maximum sequence length and a query
-//! prompt where the model defines one.
+//! Sentence embeddings with ONNX Runtime, loaded at run time from its shared library (`ort`
+//! with `load-dynamic`), on a BERT-family encoder exported to ONNX with its Hugging Face
+//! tokenizer. Measured against candle and llama.cpp in `ARCHITECTURE.md`.
+//!
+//! An embedder folder holds `tokenizer.json`, `model.onnx` (fp32), optionally
+//! `model.int8.onnx` (dynamic int8 weights), and `cairn-embedder.json`: the model's name,
+//! dimension, window, pooling and the prefixes it wants on queries and passages (e5's
+//! "query: " and "passage: ").
 
 use crate::ModelError;
 use async_trait::async_trait;
 use cairn_core::chunker::TokenCounter;
 use cairn_core::ports::{EmbedKind, Embedder, PortResult};
-use candle_core::{DType, Device, Tensor};
-use candle_nn::VarBuilder;
-use candle_transformers::models::bert::{BertModel, Config};
+use ort::session::builder::GraphOptimizationLevel;
+use ort::session::{Session, SessionInputValue};
+use ort::value::Tensor;
 use serde::Deserialize;
+use std::borrow::Cow;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use tokenizers::{PaddingParams, PaddingStrategy, Tokenizer, TruncationParams};
+use std::sync::{Arc, Mutex, OnceLock};
+use tokenizers::{Tokenizer, TruncationParams};
 
-/// How token vectors become one sentence vector.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Pooling {
-    Mean,
-    Cls,
+/// The file that describes an embedder folder.
+pub const EMBEDDER_FILE: &str = "cairn-embedder.json";
+
+/// What `cairn-embedder.json` says of the model.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct EmbedderInfo {
+    /// The model's name (`multilingual-e5-small`).
+    pub name: String,
+    pub dimension: usize,
+    /// Most tokens of one input, special tokens excluded.
+    pub max_tokens: usize,
+    /// `mean` (the only pooling the models Cairn ships use).
+    pub pooling: String,
+    #[serde(default)]
+    pub query_prefix: String,
+    #[serde(default)]
+    pub passage_prefix: String,
+    /// The languages it was trained for, in words, for people choosing one.
+    #[serde(default)]
+    pub languages: String,
 }
 
-/// Overrides for what the model folder says.
+/// The weights an embedder runs with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Precision {
+    /// Dynamic int8 weights where the folder has them (faster; checked on SciFact, see
+    /// `bench/RESULTS.md`), fp32 otherwise.
+    #[default]
+    Int8,
+    Fp32,
+}
+
+impl std::str::FromStr for Precision {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "int8" | "" => Ok(Precision::Int8),
+            "fp32" | "f32" => Ok(Precision::Fp32),
+            other => Err(format!("unknown embedder precision {other:?}: int8 or fp32")),
+        }
+    }
+}
+
+/// How to run the embedder.
 #[derive(Debug, Clone, Default)]
 pub struct EmbedderOptions {
-    /// Prefix for queries (bge models want "Represent this sentence for searching relevant
-    /// passages: "); taken from `config_sentence_transformers.json` when not given.
-    pub query_prefix: Option<String>,
-    /// Texts per forward pass.
-    pub batch_size: Option<usize>,
+    /// ONNX Runtime's shared library (`libonnxruntime.so`), loaded once per process.
+    pub runtime: PathBuf,
+    pub precision: Precision,
+    /// Threads of one forward pass; `None` takes the physical cores.
+    pub threads: Option<usize>,
 }
 
-/// A BERT sentence embedder loaded from a local folder. Cheap to clone.
+/// An ONNX sentence embedder. Cheap to clone.
 #[derive(Clone)]
-pub struct BertEmbedder(Arc<Inner>);
+pub struct OnnxEmbedder(Arc<Inner>);
 
 struct Inner {
-    model: BertModel,
-    /// Pads and truncates (truncation only guards against callers that skip the chunker).
-    batch_tokenizer: Tokenizer,
+    /// `Session::run` takes `&mut`: one forward pass at a time, each on every core.
+    session: Mutex<Session>,
+    inputs: Vec<String>,
+    /// Truncates at the window (a guard for callers that skip the chunker); never pads.
+    tokenizer: Tokenizer,
     /// Neither pads nor truncates: counts what a text really costs.
-    counting_tokenizer: Tokenizer,
-    device: Device,
-    pooling: Pooling,
-    normalize: bool,
-    max_tokens: usize,
-    dimension: usize,
+    counter: Tokenizer,
+    info: EmbedderInfo,
     model_id: String,
-    query_prefix: Option<String>,
-    batch_size: usize,
 }
 
-#[derive(Deserialize, Default)]
-struct PoolingConfig {
-    #[serde(default)]
-    pooling_mode_cls_token: bool,
+/// The one ONNX Runtime environment of the process, made from the first library named.
+fn environment(runtime: &Path) -> Result<&'static ort::environment::Environment, ModelError> {
+    static ENV: OnceLock<Result<ort::environment::Environment, String>> = OnceLock::new();
+    ENV.get_or_init(|| {
+        let builder = ort::init_from(runtime).map_err(|e| {
+            format!(
+                "cannot load ONNX Runtime from {}: {e} (run scripts/setup, or set CAIRN_ONNXRUNTIME)",
+                runtime.display()
+            )
+        })?;
+        builder
+            .with_name("cairn")
+            .with_telemetry(false)
+            .build()
+            .map_err(|e| format!("cannot start ONNX Runtime: {e}"))
+    })
+    .as_ref()
+    .map_err(|message| ModelError::Runtime(message.clone()))
 }
 
-#[derive(Deserialize, Default)]
-struct SentenceBertConfig {
-    max_seq_length: Option<usize>,
-}
-
-#[derive(Deserialize)]
-struct Module {
-    #[serde(rename = "type")]
-    kind: String,
-}
-
-#[derive(Deserialize, Default)]
-struct SentenceTransformersConfig {
-    #[serde(default)]
-    prompts: std::collections::HashMap<String, String>,
+fn read(path: &Path) -> Result<Vec<u8>, ModelError> {
+    std::fs::read(path).map_err(|source| ModelError::Io {
+        path: path.display().to_string(),
+        source,
+    })
 }
 
 fn require(dir: &Path, name: &str) -> Result<PathBuf, ModelError> {
@@ -85,219 +128,191 @@ fn require(dir: &Path, name: &str) -> Result<PathBuf, ModelError> {
     }
 }
 
-fn read(path: &Path) -> Result<Vec<u8>, ModelError> {
-    std::fs::read(path).map_err(|source| ModelError::Io {
-        path: path.display().to_string(),
-        source,
-    })
-}
-
-/// Reads an optional JSON file; a missing file gives the default.
-fn optional_json<T: for<'de> Deserialize<'de> + Default>(path: &Path) -> Result<T, ModelError> {
-    if !path.is_file() {
-        return Ok(T::default());
+impl OnnxEmbedder {
+    /// What the embedder folder `dir` holds, without loading it.
+    pub fn info(dir: &Path) -> Result<EmbedderInfo, ModelError> {
+        let path = require(dir, EMBEDDER_FILE)?;
+        serde_json::from_slice(&read(&path)?).map_err(|source| ModelError::Config {
+            path: path.display().to_string(),
+            source,
+        })
     }
-    serde_json::from_slice(&read(path)?).map_err(|source| ModelError::Config {
-        path: path.display().to_string(),
-        source,
-    })
-}
 
-impl BertEmbedder {
-    /// Loads the model in `dir` (config.json, model.safetensors, tokenizer.json and the
-    /// sentence-transformers files) on the CPU.
-    pub fn load(dir: &Path, options: EmbedderOptions) -> Result<Self, ModelError> {
-        let config_path = require(dir, "config.json")?;
-        let config: Config =
-            serde_json::from_slice(&read(&config_path)?).map_err(|source| ModelError::Config {
-                path: config_path.display().to_string(),
-                source,
-            })?;
-        let weights = read(&require(dir, "model.safetensors")?)?;
-        let device = Device::Cpu;
-        let vb = VarBuilder::from_buffered_safetensors(weights, DType::F32, &device)?;
-        let model = BertModel::load(vb, &config)?;
-
-        let pooling_config: PoolingConfig = optional_json(&dir.join("1_Pooling/config.json"))?;
-        let pooling = if pooling_config.pooling_mode_cls_token {
-            Pooling::Cls
-        } else {
-            Pooling::Mean
+    /// Loads the embedder in `dir` on the CPU.
+    pub fn load(dir: &Path, options: &EmbedderOptions) -> Result<Self, ModelError> {
+        let info = Self::info(dir)?;
+        if info.pooling != "mean" {
+            return Err(ModelError::Runtime(format!(
+                "{}: pooling {:?} is not supported (only mean)",
+                dir.display(),
+                info.pooling
+            )));
+        }
+        let int8 = dir.join("model.int8.onnx");
+        let (model, precision) = match options.precision {
+            Precision::Int8 if int8.is_file() => (int8, "int8"),
+            _ => (require(dir, "model.onnx")?, "fp32"),
         };
-        let modules_path = dir.join("modules.json");
-        let normalize = if modules_path.is_file() {
-            let modules: Vec<Module> =
-                serde_json::from_slice(&read(&modules_path)?).map_err(|source| {
-                    ModelError::Config {
-                        path: modules_path.display().to_string(),
-                        source,
-                    }
-                })?;
-            modules.iter().any(|m| m.kind.ends_with("Normalize"))
-        } else {
-            true
+        let env = environment(&options.runtime)?;
+        let threads = options.threads.unwrap_or_else(crate::default_threads).max(1);
+        let shown = model.display().to_string();
+        let onnx = |e: ort::Error| ModelError::Load {
+            path: shown.clone(),
+            message: e.to_string(),
         };
-        let st: SentenceBertConfig = optional_json(&dir.join("sentence_bert_config.json"))?;
-        let max_seq = st
-            .max_seq_length
-            .unwrap_or(config.max_position_embeddings)
-            .min(config.max_position_embeddings);
-        let prompts: SentenceTransformersConfig =
-            optional_json(&dir.join("config_sentence_transformers.json"))?;
-
-        let mut counting_tokenizer = Tokenizer::from_file(require(dir, "tokenizer.json")?)
-            .map_err(|e| ModelError::Tokenizer(e.to_string()))?;
-        counting_tokenizer.with_padding(None);
-        counting_tokenizer
+        let session = Session::builder(env)
+            .map_err(onnx)?
+            .with_optimization_level(GraphOptimizationLevel::Level3)
+            .map_err(|e| onnx(e.into()))?
+            .with_intra_threads(threads)
+            .map_err(|e| onnx(e.into()))?
+            .commit_from_file(&model)
+            .map_err(onnx)?;
+        let inputs = session
+            .inputs()
+            .iter()
+            .map(|i| i.name().to_string())
+            .collect::<Vec<_>>();
+        if !inputs.iter().any(|i| i == "input_ids") || !inputs.iter().any(|i| i == "attention_mask")
+        {
+            return Err(ModelError::Runtime(format!(
+                "{shown} is not a text encoder: it takes {inputs:?}, not input_ids and attention_mask"
+            )));
+        }
+        let tokenizer_path = require(dir, "tokenizer.json")?;
+        let tokenizer_error = |e: tokenizers::Error| {
+            ModelError::Tokenizer(format!("{}: {e}", tokenizer_path.display()))
+        };
+        let mut counter = Tokenizer::from_bytes(read(&tokenizer_path)?).map_err(tokenizer_error)?;
+        counter.with_padding(None);
+        counter
             .with_truncation(None)
-            .map_err(|e| ModelError::Tokenizer(e.to_string()))?;
-        let mut batch_tokenizer = counting_tokenizer.clone();
-        batch_tokenizer.with_padding(Some(PaddingParams {
-            strategy: PaddingStrategy::BatchLongest,
-            ..PaddingParams::default()
-        }));
-        batch_tokenizer
+            .map_err(tokenizer_error)?;
+        let mut tokenizer = counter.clone();
+        tokenizer
             .with_truncation(Some(TruncationParams {
-                max_length: max_seq,
+                max_length: info.max_tokens + 2,
                 ..TruncationParams::default()
             }))
-            .map_err(|e| ModelError::Tokenizer(e.to_string()))?;
-
-        let name = dir.file_name().map_or_else(
-            || "embedder".to_string(),
-            |n| n.to_string_lossy().into_owned(),
-        );
-        let model_id = format!(
-            "{name}/{}/{}{}",
-            match pooling {
-                Pooling::Mean => "mean",
-                Pooling::Cls => "cls",
-            },
-            if normalize { "norm" } else { "raw" },
-            max_seq
-        );
-        Ok(BertEmbedder(Arc::new(Inner {
-            model,
-            batch_tokenizer,
-            counting_tokenizer,
-            device,
-            pooling,
-            normalize,
-            // Two places go to [CLS] and [SEP].
-            max_tokens: max_seq.saturating_sub(2),
-            dimension: config.hidden_size,
+            .map_err(tokenizer_error)?;
+        let model_id = format!("{}/onnx-{precision}/mean/{}", info.name, info.max_tokens);
+        tracing::info!(model = %model_id, threads, "embedder loaded");
+        Ok(OnnxEmbedder(Arc::new(Inner {
+            session: Mutex::new(session),
+            inputs,
+            tokenizer,
+            counter,
             model_id,
-            query_prefix: options
-                .query_prefix
-                .or_else(|| prompts.prompts.get("query").cloned()),
-            batch_size: options.batch_size.unwrap_or(16).max(1),
+            info,
         })))
     }
 
-    pub fn pooling(&self) -> Pooling {
-        self.0.pooling
+    /// What the model's folder says of it.
+    pub fn describe(&self) -> &EmbedderInfo {
+        &self.0.info
     }
 
-    /// Embeds texts on the calling thread (CPU-bound; call from a blocking context).
+    /// Embeds on the calling thread (the async [`Embedder::embed`] runs this off the runtime).
+    ///
+    /// One text per forward pass, each on every core: measured on 2 cores, that is faster
+    /// than batches (no padding is computed, attention stays short), and a text's vector never
+    /// depends on the texts it came with (int8 activations are quantised per pass).
     pub fn embed_blocking(
         &self,
         texts: &[String],
         kind: EmbedKind,
     ) -> Result<Vec<Vec<f32>>, ModelError> {
         let inner = &self.0;
-        let prefixed: Vec<String> = match (&inner.query_prefix, kind) {
-            (Some(prefix), EmbedKind::Query) => {
-                texts.iter().map(|t| format!("{prefix}{t}")).collect()
-            }
-            _ => texts.to_vec(),
+        let prefix = match kind {
+            EmbedKind::Query => &inner.info.query_prefix,
+            EmbedKind::Passage => &inner.info.passage_prefix,
         };
-        // Similar lengths in one batch waste less on padding.
-        let mut order: Vec<usize> = (0..prefixed.len()).collect();
-        order.sort_by_key(|&i| prefixed[i].len());
-        let mut out = vec![Vec::new(); prefixed.len()];
-        for batch in order.chunks(inner.batch_size) {
-            let texts: Vec<&str> = batch.iter().map(|&i| prefixed[i].as_str()).collect();
-            for (&i, vector) in batch.iter().zip(inner.forward(&texts)?) {
-                out[i] = vector;
+        let mut session = inner
+            .session
+            .lock()
+            .map_err(|_| ModelError::Runtime("an earlier embedding panicked".into()))?;
+        texts
+            .iter()
+            .map(|text| {
+                let encoding = inner
+                    .tokenizer
+                    .encode(format!("{prefix}{text}"), true)
+                    .map_err(|e| ModelError::Tokenizer(e.to_string()))?;
+                self.forward(&mut session, encoding.get_ids())
+            })
+            .collect()
+    }
+
+    /// One forward pass: the mean of the tokens' vectors, scaled to unit length (the scaling
+    /// makes the division by the token count moot).
+    fn forward(&self, session: &mut Session, ids: &[u32]) -> Result<Vec<f32>, ModelError> {
+        let inner = &self.0;
+        let width = ids.len().max(1);
+        let run_error = |e: ort::Error| ModelError::Runtime(format!("embedding failed: {e}"));
+        let shape = [1, width as i64];
+        let mut feed: Vec<(Cow<'_, str>, SessionInputValue<'_>)> = Vec::new();
+        for name in &inner.inputs {
+            let values = match name.as_str() {
+                "input_ids" => ids.iter().map(|&id| i64::from(id)).collect(),
+                "attention_mask" => vec![1i64; width],
+                "token_type_ids" => vec![0i64; width],
+                other => {
+                    return Err(ModelError::Runtime(format!(
+                        "the embedder takes an input Cairn does not know: {other}"
+                    )))
+                }
+            };
+            let tensor = Tensor::from_array((shape, values)).map_err(run_error)?;
+            feed.push((Cow::Owned(name.clone()), tensor.into()));
+        }
+        let outputs = session.run(feed).map_err(run_error)?;
+        let (out_shape, hidden) = outputs[0].try_extract_tensor::<f32>().map_err(run_error)?;
+        let dim = inner.info.dimension;
+        if hidden.len() != width * dim {
+            return Err(ModelError::Runtime(format!(
+                "the embedder returned shape {out_shape:?}, not [1, {width}, {dim}]"
+            )));
+        }
+        let mut sum = vec![0f32; dim];
+        for token in hidden.chunks_exact(dim) {
+            for (s, v) in sum.iter_mut().zip(token) {
+                *s += v;
             }
         }
-        Ok(out)
+        let norm = sum.iter().map(|v| v * v).sum::<f32>().sqrt().max(1e-12);
+        Ok(sum.into_iter().map(|v| v / norm).collect())
     }
 }
 
-impl Inner {
-    fn forward(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, ModelError> {
-        let encodings = self
-            .batch_tokenizer
-            .encode_batch(texts.to_vec(), true)
-            .map_err(|e| ModelError::Tokenizer(e.to_string()))?;
-        let rows = encodings.len();
-        let cols = encodings.first().map_or(0, |e| e.get_ids().len());
-        let flat = |f: &dyn Fn(&tokenizers::Encoding) -> &[u32]| -> Vec<u32> {
-            encodings
-                .iter()
-                .flat_map(|e| f(e).iter().copied())
-                .collect()
-        };
-        let ids = Tensor::from_vec(flat(&|e| e.get_ids()), (rows, cols), &self.device)?;
-        let types = Tensor::from_vec(flat(&|e| e.get_type_ids()), (rows, cols), &self.device)?;
-        let mask = Tensor::from_vec(
-            flat(&|e| e.get_attention_mask()),
-            (rows, cols),
-            &self.device,
-        )?;
-        let hidden = self.model.forward(&ids, &types, Some(&mask))?;
-        let pooled = match self.pooling {
-            Pooling::Cls => hidden.narrow(1, 0, 1)?.squeeze(1)?,
-            Pooling::Mean => {
-                let mask = mask.to_dtype(DType::F32)?.unsqueeze(2)?;
-                let summed = hidden.broadcast_mul(&mask)?.sum(1)?;
-                let counts = mask.sum(1)?.clamp(1e-9, f64::MAX)?;
-                summed.broadcast_div(&counts)?
-            }
-        };
-        let pooled = if self.normalize {
-            let norms = pooled
-                .sqr()?
-                .sum_keepdim(1)?
-                .sqrt()?
-                .clamp(1e-12, f64::MAX)?;
-            pooled.broadcast_div(&norms)?
-        } else {
-            pooled
-        };
-        Ok(pooled.to_vec2::<f32>()?)
-    }
-}
-
-impl TokenCounter for BertEmbedder {
+impl TokenCounter for OnnxEmbedder {
+    /// Tokens of `text` as a passage (its prefix included), without special tokens.
     fn count(&self, text: &str) -> usize {
+        let prefixed = format!("{}{text}", self.0.info.passage_prefix);
         self.0
-            .counting_tokenizer
-            .encode(text, false)
-            .map_or_else(|_| text.split_whitespace().count() * 2, |e| e.len())
+            .counter
+            .encode(prefixed, false)
+            .map_or_else(|_| text.split_whitespace().count(), |e| e.get_ids().len())
     }
 }
 
 #[async_trait]
-impl Embedder for BertEmbedder {
+impl Embedder for OnnxEmbedder {
     fn model_id(&self) -> &str {
         &self.0.model_id
     }
 
     fn dimension(&self) -> usize {
-        self.0.dimension
+        self.0.info.dimension
     }
 
     fn max_tokens(&self) -> usize {
-        self.0.max_tokens
+        self.0.info.max_tokens
     }
 
     async fn embed(&self, texts: Vec<String>, kind: EmbedKind) -> PortResult<Vec<Vec<f32>>> {
         let this = self.clone();
-        let vectors = tokio::task::spawn_blocking(move || this.embed_blocking(&texts, kind))
+        Ok(tokio::task::spawn_blocking(move || this.embed_blocking(&texts, kind))
             .await
-            .map_err(ModelError::from)??;
-        Ok(vectors)
+            .map_err(ModelError::from)??)
     }
 }

@@ -20,8 +20,8 @@ pub enum ModelError {
     },
     #[error("tokenizer failed: {0}")]
     Tokenizer(String),
-    #[error("model computation failed: {0}")]
-    Candle(#[from] candle_core::Error),
+    #[error("the embedding engine failed: {0}")]
+    Runtime(String),
     #[error("embedding task stopped: {0}")]
     Join(#[from] tokio::task::JoinError),
     #[error("cannot load the language model {path}: {message}")]

@@ -13,17 +13,46 @@ pub fn shared_data() -> PathBuf {
     )
 }
 
-pub fn embedder() -> PathBuf {
-    let path = std::env::var_os("CAIRN_EMBEDDER").map_or_else(
+fn models() -> PathBuf {
+    std::env::var_os("CAIRN_MODELS").map_or_else(
         || {
             let home = std::env::var_os("HOME").unwrap_or_default();
-            Path::new(&home).join(".cache/cairn/models/all-MiniLM-L6-v2")
+            Path::new(&home).join(".cache/cairn/models")
         },
         PathBuf::from,
-    );
+    )
+}
+
+/// The test embedder: all-MiniLM-L6-v2 as ONNX (scripts/setup derives it).
+pub fn embedder() -> PathBuf {
+    let path = std::env::var_os("CAIRN_EMBEDDER")
+        .map_or_else(|| models().join("embedders/all-MiniLM-L6-v2"), PathBuf::from);
     assert!(
-        path.join("model.safetensors").is_file(),
+        path.join("cairn-embedder.json").is_file(),
         "the test embedder is missing at {}: run scripts/setup",
+        path.display()
+    );
+    path
+}
+
+/// The multilingual embedder (multilingual-e5-small as ONNX, derived by scripts/setup).
+pub fn multilingual_embedder() -> PathBuf {
+    let path = models().join("embedders/multilingual-e5-small");
+    assert!(
+        path.join("cairn-embedder.json").is_file(),
+        "the multilingual embedder is missing at {}: run scripts/setup",
+        path.display()
+    );
+    path
+}
+
+/// ONNX Runtime's library, as scripts/setup installs it.
+pub fn onnxruntime() -> PathBuf {
+    let path = std::env::var_os("CAIRN_ONNXRUNTIME")
+        .map_or_else(|| models().join("onnxruntime/libonnxruntime.so"), PathBuf::from);
+    assert!(
+        path.exists(),
+        "ONNX Runtime is missing at {}: run scripts/setup",
         path.display()
     );
     path

@@ -14,7 +14,7 @@ use cairn_core::ports::{Catalog, Embedder, NewDocument, TextIndex, VectorIndex};
 use cairn_core::{
     Chunk, ChunkId, ContentHash, DocumentKind, Engine, ExtractedDocument, SearchMode, SearchRequest,
 };
-use cairn_models::BertEmbedder;
+use cairn_models::OnnxEmbedder;
 use serde::Serialize;
 use std::collections::{BTreeMap, HashSet};
 use std::path::PathBuf;
@@ -173,7 +173,7 @@ pub async fn run(paths: &Paths, args: Args) -> anyhow::Result<Report> {
 
 /// Chunks and embeds the corpus with Cairn's own pipeline (or copies `--base-index`) and
 /// reads the passages back.
-async fn base_passages(embedder: &BertEmbedder, args: &Args) -> anyhow::Result<Vec<Base>> {
+async fn base_passages(embedder: &OnnxEmbedder, args: &Args) -> anyhow::Result<Vec<Base>> {
     let dir = tempfile::tempdir()?;
     let model_id = embedder.model_id().to_string();
     let dimension = embedder.dimension();
