@@ -17,7 +17,8 @@ struct Cli {
     /// Where Cairn keeps its catalog and indexes (default: the platform's data folder).
     #[arg(long, global = true, env = "CAIRN_DATA_DIR")]
     data_dir: Option<PathBuf>,
-    /// Folder of the sentence-transformers embedding model.
+    /// Embedder folder (ONNX, from scripts/setup) for a new library, or to switch to
+    /// (default: multilingual-e5-small in the models folder).
     #[arg(long, global = true, env = "CAIRN_EMBEDDER")]
     embedder: Option<PathBuf>,
     /// GGUF file of the chat model (default: Llama 3.1 8B Instruct Q4_K_M in the models folder).
@@ -45,6 +46,8 @@ enum Command {
     Rm(commands::docs::RmArgs),
     /// Rebuild the full-text index and the vector store from the catalog.
     Reindex,
+    /// Show the library's embedder, or switch it (`cairn embedder use FOLDER`).
+    Embedder(commands::embedder::Args),
     /// Check that the catalog and both indexes agree (and repair them with --repair).
     Doctor(commands::doctor::Args),
     /// Keep folders in step with the index: new, edited, moved and deleted files.
@@ -95,6 +98,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Rm(args) => commands::docs::rm(&paths, args).await,
         Command::Reindex => commands::docs::reindex(&paths).await,
         Command::Doctor(args) => commands::doctor::run(&paths, args).await,
+        Command::Embedder(args) => commands::embedder::run(&paths, args).await,
         Command::Watch(args) => commands::watch::run(&paths, args).await,
         Command::Eval(cmd) => commands::eval::run(&paths, cmd).await,
         Command::Bench(cmd) => commands::bench::run(&paths, cmd).await,

@@ -8,7 +8,7 @@
 
 mod support;
 
-use cairn_core::engine::{EngineConfig, Ports};
+use cairn_core::engine::{EngineConfig, Ports, SwitchProgress, VectorSide, EMBEDDER_SETTING};
 use cairn_core::ingest::{IngestEvent, IngestReport};
 use cairn_core::ports::{Catalog, Embedder, NewDocument};
 use cairn_core::{ContentHash, DocumentState, Engine, SearchMode, SearchRequest};
@@ -40,7 +40,9 @@ async fn engine(data: &Path) -> Engine {
 /// The engine and, for tests that play a step of a write by hand, its catalog.
 async fn engine_and_catalog(data: &Path) -> (Engine, Arc<dyn Catalog>) {
     let embedder: Arc<dyn Embedder> = Arc::new(embedder());
-    let stores = Stores::open(data, embedder.dimension()).await.unwrap();
+    let stores = Stores::open(data, embedder.model_id(), embedder.dimension())
+        .await
+        .unwrap();
     let worker = WorkerCommand {
         program: PathBuf::from(env!("CARGO_BIN_EXE_cairn")),
         args: vec!["extract-worker".into()],
@@ -397,5 +399,183 @@ fn repair_keeps_the_indexed_version_of_an_interrupted_reread_whose_file_is_missi
         assert_eq!(again.indexed.len(), 1, "{again:?}");
         let back = engine.document(doc.id).await.unwrap();
         assert_eq!((back.state, back.failure), (DocumentState::Indexed, None));
+    });
+}
+
+/// The pipeline commits each document within seconds of embedding it: a small document read
+/// first is found while a long one is still being embedded, before the ingest ends.
+#[test]
+fn a_document_is_searchable_before_the_ingest_it_belongs_to_has_finished() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let data = tempfile::tempdir().unwrap();
+        let engine = Arc::new(engine(data.path()).await);
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("a-first.md"),
+            "# Field notes\n\nA quokka was seen near the lighthouse at dawn.\n",
+        )
+        .unwrap();
+        // Every SQuAD article, twice: several seconds of embedding.
+        let mut long = String::new();
+        for round in 0..2 {
+            for entry in std::fs::read_dir(support::shared_data().join("squad-dev/docs")).unwrap() {
+                let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+                long.push_str(&format!("\n\n# Round {round}\n\n{text}"));
+            }
+        }
+        std::fs::write(dir.path().join("b-long.md"), long).unwrap();
+        let folder = dir.path().to_path_buf();
+        let ingest = {
+            let engine = engine.clone();
+            tokio::spawn(async move {
+                engine
+                    .ingest(&[folder], &|_: &IngestEvent| {})
+                    .await
+                    .unwrap()
+            })
+        };
+        let mut found_while_running = false;
+        while !ingest.is_finished() {
+            let hits = engine
+                .search(&SearchRequest {
+                    mode: SearchMode::Bm25,
+                    ..SearchRequest::hybrid("quokka lighthouse", 3)
+                })
+                .await
+                .unwrap();
+            if hits.iter().any(|h| h.document_path.ends_with("a-first.md")) {
+                found_while_running = !ingest.is_finished();
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        let report = ingest.await.unwrap();
+        assert_eq!(report.indexed.len(), 2, "{report:?}");
+        assert!(
+            found_while_running,
+            "the first document was not searchable before the ingest ended"
+        );
+    });
+}
+
+/// Changing the embedder of a populated library: every chunk is embedded again with
+/// multilingual-e5-small while searches keep answering (with MiniLM), then searches switch to
+/// the new vectors, and every vector is the new model's.
+#[test]
+fn changing_the_embedder_keeps_searches_answering_and_ends_with_every_vector_from_the_new_model() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let data = tempfile::tempdir().unwrap();
+        let (engine, catalog) = engine_and_catalog(data.path()).await;
+        let engine = Arc::new(engine);
+        let source = support::shared_data().join("squad-dev/docs");
+        let dir = tempfile::tempdir().unwrap();
+        for name in ["Nikola_Tesla.md", "Warsaw.md", "Normans.md"] {
+            std::fs::copy(source.join(name), dir.path().join(name)).unwrap();
+        }
+        std::fs::copy(
+            support::shared_data().join("german/meta-llama-3.1-offener-brief.txt"),
+            dir.path().join("brief.txt"),
+        )
+        .unwrap();
+        let first = engine
+            .ingest(&[dir.path().to_path_buf()], &|_: &IngestEvent| {})
+            .await
+            .unwrap();
+        assert_eq!(first.indexed.len(), 4, "{first:?}");
+        let total: u64 = engine
+            .documents()
+            .await
+            .unwrap()
+            .iter()
+            .map(|d| u64::from(d.chunk_count))
+            .sum();
+        let old_model = engine.side().embedder.model_id().to_string();
+
+        let options = EmbedderOptions {
+            runtime: support::onnxruntime(),
+            ..EmbedderOptions::default()
+        };
+        let e5 = OnnxEmbedder::load(&support::multilingual_embedder(), &options).unwrap();
+        let new_model = e5.model_id().to_string();
+        let vectors = cairn_store::CatalogStores::open_vectors(data.path(), &new_model, 384)
+            .await
+            .unwrap();
+        let next = VectorSide {
+            embedder: Arc::new(e5),
+            vectors: Arc::new(vectors),
+        };
+        let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let switch = {
+            let (engine, seen) = (engine.clone(), seen.clone());
+            tokio::spawn(async move {
+                let progress = |p: SwitchProgress| seen.lock().unwrap().push(p);
+                engine.switch_embedder(next, &progress).await.unwrap()
+            })
+        };
+        let mut searches_during = 0;
+        while !switch.is_finished() {
+            let hits = engine
+                .search(&SearchRequest::hybrid("Who did Tesla work for?", 5))
+                .await
+                .unwrap();
+            assert!(
+                hits.iter()
+                    .any(|h| h.document_path.ends_with("Nikola_Tesla.md")),
+                "a search during the switch still answers"
+            );
+            if engine.side().embedder.model_id() == old_model {
+                searches_during += 1;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        let report = switch.await.unwrap();
+        assert!(
+            searches_during >= 3,
+            "{searches_during} searches ran during the switch"
+        );
+        assert_eq!(report.chunks as u64, total);
+        assert_eq!(
+            report.embedded as u64, total,
+            "no e5 vector was stored before"
+        );
+        let progress = seen.lock().unwrap().clone();
+        assert!(
+            progress.windows(2).all(|w| w[0].done <= w[1].done),
+            "{progress:?}"
+        );
+        assert_eq!(
+            progress.last().map(|p| (p.done, p.total)),
+            Some((total, total))
+        );
+
+        // Searches use the new model and its table, which holds every chunk.
+        let side = engine.side();
+        assert_eq!(side.embedder.model_id(), new_model);
+        assert_eq!(side.vectors.count().await.unwrap(), total);
+        let stored = catalog.chunk_page(None, 100_000, &new_model).await.unwrap();
+        assert_eq!(stored.len() as u64, total);
+        assert!(stored
+            .iter()
+            .all(|(_, v)| v.as_ref().is_some_and(|v| v.len() == 384)));
+        assert_eq!(
+            catalog.setting(EMBEDDER_SETTING).await.unwrap().as_deref(),
+            Some(new_model.as_str())
+        );
+        // The multilingual model finds the German letter for an English question, by vectors.
+        let hits = engine
+            .search(&SearchRequest {
+                mode: SearchMode::Vector,
+                ..SearchRequest::hybrid("Why does Meta release its AI models openly?", 3)
+            })
+            .await
+            .unwrap();
+        assert!(
+            hits[0].document_path.ends_with("brief.txt"),
+            "{:?}",
+            hits[0].document_path
+        );
+        assert!(engine.check().await.unwrap().healthy());
     });
 }

@@ -32,12 +32,21 @@ pub enum Outcome {
 #[serde(tag = "event", rename_all = "snake_case")]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub enum IngestEvent {
-    /// The paths were scanned; `total` files will be looked at.
-    Scanned { total: usize },
+    /// The paths were scanned; `total` files of `bytes` in all will be looked at.
+    Scanned {
+        total: usize,
+        #[cfg_attr(feature = "ts", ts(type = "number"))]
+        bytes: u64,
+    },
     /// Work on a file started a stage (a file may be reported unchanged without any).
     Stage { path: String, stage: Stage },
-    /// One file is done (or failed, or was unchanged).
-    File { path: String, outcome: Outcome },
+    /// One file of `bytes` is done (or failed, or was unchanged).
+    File {
+        path: String,
+        #[cfg_attr(feature = "ts", ts(type = "number"))]
+        bytes: u64,
+        outcome: Outcome,
+    },
     /// Pending documents were committed to both indexes.
     Committed { documents: usize },
     /// A folder could not be read (or a link's target is gone): the `kept` documents the

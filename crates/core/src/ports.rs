@@ -146,6 +146,9 @@ pub trait Catalog: Send + Sync {
     async fn rename_document(&self, id: DocumentId, path: &str, mtime_ms: i64) -> PortResult<()>;
     /// Problems the store finds in its own files; empty when it is sound.
     async fn check_integrity(&self) -> PortResult<Vec<String>>;
+    /// A setting of the library (the model its vectors come from, say); `None` when unset.
+    async fn setting(&self, key: &str) -> PortResult<Option<String>>;
+    async fn set_setting(&self, key: &str, value: &str) -> PortResult<()>;
     /// Folders kept in sync with the catalog, as absolute paths.
     async fn watched_folders(&self) -> PortResult<Vec<String>>;
     async fn add_watched_folder(&self, path: &str) -> PortResult<()>;

@@ -2,6 +2,7 @@
 //! `cairn` CLI and the desktop app. Nothing here prints: what a person should know (a
 //! recovery after a crash, a store set aside) is returned as notes.
 
+pub mod embedders;
 pub mod speeds;
 
 pub use cairn_watch as watch;
@@ -13,7 +14,7 @@ use cairn_core::ports::{Conversations, Embedder, Generator};
 use cairn_core::Engine;
 use cairn_extract::{IsolatedExtractor, Limits, WorkerCommand};
 use cairn_models::{Backend, EmbedderOptions, GeneratorOptions, OnnxEmbedder, Precision};
-use cairn_store::{DataLock, Stores};
+use cairn_store::{CatalogStores, DataLock};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -215,6 +216,11 @@ pub struct Opened {
     pub lock: Option<Arc<DataLock>>,
     /// What opening did that a person should hear about (recovery after a crash, say).
     pub notes: Vec<String>,
+    /// The embedder the library searches with (its own; the configured one when new).
+    pub embedder: OnnxEmbedder,
+    /// The configured embedder, when the library searches with another: switching to it
+    /// re-embeds the library (`embedders::switch`).
+    pub pending_embedder: Option<OnnxEmbedder>,
 }
 
 impl Opened {
@@ -237,14 +243,32 @@ pub async fn open_stores(data_dir: &Path, embedder: OnnxEmbedder) -> anyhow::Res
 }
 
 /// Opens the stores as they are, without the recovery check (`cairn doctor` looks first).
-pub async fn open_unchecked(data_dir: &Path, embedder: OnnxEmbedder) -> anyhow::Result<Opened> {
-    let stores = Stores::open(data_dir, embedder.dimension())
+/// The library searches with the embedder its catalog records; `configured` is recorded for
+/// a new library, and otherwise offered as `pending_embedder`.
+pub async fn open_unchecked(data_dir: &Path, configured: OnnxEmbedder) -> anyhow::Result<Opened> {
+    let cannot_open = || format!("cannot open the data folder {}", data_dir.display());
+    let stores = CatalogStores::open(data_dir)
         .await
-        .with_context(|| format!("cannot open the data folder {}", data_dir.display()))?;
+        .with_context(cannot_open)?;
+    let setting = |key: &'static str| {
+        let catalog = stores.catalog.clone();
+        async move { cairn_core::ports::Catalog::setting(catalog.as_ref(), key).await }
+    };
+    let chosen = embedders::choose(
+        setting(cairn_core::engine::EMBEDDER_SETTING).await?,
+        setting(embedders::EMBEDDER_FOLDER_SETTING).await?,
+        configured,
+    )
+    .await;
+    let active = chosen.active;
+    let stores = stores
+        .with_vectors(active.model_id(), active.dimension())
+        .await
+        .with_context(cannot_open)?;
     let unclean_shutdown = stores.unclean_shutdown();
     let recreated = stores.recreated.clone();
     let lock = stores.catalog.lock();
-    let embedder: Arc<dyn Embedder> = Arc::new(embedder);
+    let embedder: Arc<dyn Embedder> = Arc::new(active.clone());
     let config = EngineConfig::for_embedder(embedder.as_ref());
     let conversations: Arc<dyn Conversations> = stores.catalog.clone();
     let ports = Ports {
@@ -259,13 +283,16 @@ pub async fn open_unchecked(data_dir: &Path, embedder: OnnxEmbedder) -> anyhow::
         // A write that fails part-way leaves the folder to be checked at the next open.
         engine = engine.with_journal(lock.clone());
     }
+    embedders::record(&engine, &active).await?;
     Ok(Opened {
         engine,
         conversations,
         unclean_shutdown,
         recreated,
         lock,
-        notes: Vec::new(),
+        notes: chosen.notes,
+        embedder: active,
+        pending_embedder: chosen.pending,
     })
 }
 

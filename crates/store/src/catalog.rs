@@ -583,6 +583,29 @@ impl Catalog for SqliteCatalog {
         Ok(problems)
     }
 
+    async fn setting(&self, key: &str) -> PortResult<Option<String>> {
+        Ok(
+            sqlx::query_scalar("SELECT value FROM library_settings WHERE key = ?")
+                .bind(key)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(StoreError::from)?,
+        )
+    }
+
+    async fn set_setting(&self, key: &str, value: &str) -> PortResult<()> {
+        sqlx::query(
+            "INSERT INTO library_settings (key, value) VALUES (?, ?) \
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        )
+        .bind(key)
+        .bind(value)
+        .execute(&self.pool)
+        .await
+        .map_err(StoreError::from)?;
+        Ok(())
+    }
+
     async fn watched_folders(&self) -> PortResult<Vec<String>> {
         Ok(
             sqlx::query_scalar("SELECT path FROM watched_folders ORDER BY path")

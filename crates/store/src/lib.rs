@@ -3,7 +3,7 @@
 //! ```text
 //! <data dir>/catalog.sqlite   documents, text, chunks, embeddings, chats (source of truth)
 //! <data dir>/fulltext/        Tantivy index of the chunks (derived)
-//! <data dir>/vectors/         LanceDB table of chunk embeddings (derived)
+//! <data dir>/vectors/         LanceDB, a table of chunk embeddings per model (derived)
 //! <data dir>/cairn.lock       held by the one process that has the folder open
 //! <data dir>/cairn.running    present while a process has it open (left by a crash)
 //! ```
@@ -19,7 +19,7 @@ pub use catalog::SqliteCatalog;
 pub use error::StoreError;
 pub use fulltext::TantivyIndex;
 pub use lock::DataLock;
-pub use vectors::{LanceVectors, INDEX_MIN_ROWS};
+pub use vectors::{table_for, LanceVectors, INDEX_MIN_ROWS};
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -29,9 +29,18 @@ pub struct Stores {
     pub catalog: Arc<SqliteCatalog>,
     pub text: Arc<TantivyIndex>,
     pub vectors: Arc<LanceVectors>,
-    /// Derived stores that could not be opened and were set aside (`<name>.damaged-<ms>`)
-    /// and started empty: they must be rebuilt from the catalog.
+    /// Derived stores that could not be opened and were set aside (`<name>.damaged-<ms>`),
+    /// or vector tables made anew: they must be rebuilt from the catalog.
     pub recreated: Vec<String>,
+}
+
+/// A data directory opened up to its vectors: the lock, the catalog and the full-text index.
+/// Which embedder's vector table to open is read from the catalog first.
+pub struct CatalogStores {
+    pub catalog: Arc<SqliteCatalog>,
+    pub text: Arc<TantivyIndex>,
+    pub recreated: Vec<String>,
+    layout: Layout,
 }
 
 /// Paths inside a data directory.
@@ -56,9 +65,25 @@ impl Layout {
 }
 
 impl Stores {
-    /// Opens (creating where missing) the stores of `root` for vectors of `dimension`,
-    /// taking the folder's lock: a second process gets [`StoreError::Busy`].
-    pub async fn open(root: &Path, dimension: usize) -> Result<Self, StoreError> {
+    /// Opens (creating where missing) the stores of `root` with the vectors of `model`
+    /// (`dimension` wide), taking the folder's lock: a second process gets
+    /// [`StoreError::Busy`].
+    pub async fn open(root: &Path, model: &str, dimension: usize) -> Result<Self, StoreError> {
+        CatalogStores::open(root)
+            .await?
+            .with_vectors(model, dimension)
+            .await
+    }
+
+    /// Whether the previous process on this folder was killed (or crashed).
+    pub fn unclean_shutdown(&self) -> bool {
+        self.catalog.unclean_shutdown()
+    }
+}
+
+impl CatalogStores {
+    /// Takes the folder's lock and opens the catalog and the full-text index.
+    pub async fn open(root: &Path) -> Result<Self, StoreError> {
         let layout = Layout::new(root);
         std::fs::create_dir_all(&layout.root).map_err(|source| StoreError::Io {
             path: layout.root.display().to_string(),
@@ -74,24 +99,70 @@ impl Stores {
                 TantivyIndex::open(&layout.fulltext())?
             }
         };
-        let vectors = match LanceVectors::open(&layout.vectors(), dimension).await {
-            Ok(vectors) => vectors,
-            Err(e) => {
-                recreated.push(set_aside(&layout.vectors(), &e)?);
-                LanceVectors::open(&layout.vectors(), dimension).await?
-            }
-        };
-        Ok(Stores {
+        Ok(CatalogStores {
             catalog: Arc::new(catalog),
             text: Arc::new(text),
-            vectors: Arc::new(vectors),
             recreated,
+            layout,
         })
     }
 
-    /// Whether the previous process on this folder was killed (or crashed).
-    pub fn unclean_shutdown(&self) -> bool {
-        self.catalog.unclean_shutdown()
+    /// Opens the vector table of `model`, dropping the tables of other models. A table made
+    /// anew while the catalog holds chunks (a new embedder, or vectors of another model) is
+    /// reported in `recreated`, so that it is filled from the catalog.
+    pub async fn with_vectors(
+        mut self,
+        model: &str,
+        dimension: usize,
+    ) -> Result<Stores, StoreError> {
+        let dir = self.layout.vectors();
+        let vectors = match LanceVectors::open(&dir, model, dimension).await {
+            Ok((vectors, created)) => {
+                let dropped = LanceVectors::drop_others(&dir, model).await?;
+                let has_chunks = !cairn_core::ports::Catalog::chunk_ids(self.catalog.as_ref())
+                    .await
+                    .map_err(|e| StoreError::Malformed(e.to_string()))?
+                    .is_empty();
+                if created && has_chunks {
+                    let others = if dropped.is_empty() {
+                        String::new()
+                    } else {
+                        format!(
+                            " (dropped the vectors of another embedder: {})",
+                            dropped.join(", ")
+                        )
+                    };
+                    self.recreated.push(format!(
+                        "the vectors of {model} were missing and are built from the catalog{others}"
+                    ));
+                }
+                vectors
+            }
+            Err(e) => {
+                self.recreated.push(set_aside(&dir, &e)?);
+                LanceVectors::open(&dir, model, dimension).await?.0
+            }
+        };
+        Ok(Stores {
+            catalog: self.catalog,
+            text: self.text,
+            vectors: Arc::new(vectors),
+            recreated: self.recreated,
+        })
+    }
+
+    /// Opens (creating it when missing) the vector table of another model, beside the one in
+    /// use: what a switch of embedders fills.
+    pub async fn open_vectors(
+        root: &Path,
+        model: &str,
+        dimension: usize,
+    ) -> Result<LanceVectors, StoreError> {
+        Ok(
+            LanceVectors::open(&Layout::new(root).vectors(), model, dimension)
+                .await?
+                .0,
+        )
     }
 }
 

@@ -26,7 +26,18 @@ use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-const TABLE: &str = "chunks";
+/// The table of the vectors of one embedding model: vectors of different models never mix,
+/// and a library that changes models fills the new model's table while searches use the
+/// old one.
+pub fn table_for(model: &str) -> String {
+    let readable: String = model
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .take(48)
+        .collect();
+    let hash = blake3::hash(model.as_bytes()).to_hex();
+    format!("vectors_{readable}_{}", &hash.as_str()[..8])
+}
 
 /// Rows from which `optimize` gives the table an approximate (IVF-PQ) vector index. Measured
 /// (bench/RESULTS.md, 2 cores): exact hybrid search takes p95 49 ms at 10k chunks and 244 ms
@@ -60,15 +71,21 @@ fn schema(dimension: usize) -> SchemaRef {
 }
 
 impl LanceVectors {
-    /// Opens the table in `dir` for vectors of `dimension`; a table of another dimension
-    /// (vectors of another embedder) is dropped, to be rebuilt from the catalog.
-    pub async fn open(dir: &Path, dimension: usize) -> Result<Self, StoreError> {
+    /// Opens (creating it when missing) the table of `model`'s vectors of `dimension` in
+    /// `dir`; a table of that name with another shape is dropped, to be rebuilt from the
+    /// catalog. Returns the table and whether it was created empty.
+    pub async fn open(
+        dir: &Path,
+        model: &str,
+        dimension: usize,
+    ) -> Result<(Self, bool), StoreError> {
         let uri = dir.to_string_lossy().into_owned();
         let db = lancedb::connect(&uri).execute().await?;
         let schema = schema(dimension);
+        let name = table_for(model);
         let names = db.table_names().execute().await?;
-        if names.iter().any(|n| n == TABLE) {
-            let table = db.open_table(TABLE).execute().await?;
+        if names.iter().any(|n| *n == name) {
+            let table = db.open_table(&name).execute().await?;
             if table.schema().await? == schema {
                 let vectors = LanceVectors {
                     table,
@@ -79,21 +96,38 @@ impl LanceVectors {
                 vectors
                     .indexed
                     .store(vectors.has_index().await?, Ordering::Relaxed);
-                return Ok(vectors);
+                return Ok((vectors, false));
             }
             tracing::warn!("vector table has another shape; recreating it");
-            db.drop_table(TABLE, &[]).await?;
+            db.drop_table(&name, &[]).await?;
         }
         let table = db
-            .create_empty_table(TABLE, schema.clone())
+            .create_empty_table(&name, schema.clone())
             .execute()
             .await?;
-        Ok(LanceVectors {
+        let vectors = LanceVectors {
             table,
             schema,
             dimension,
             indexed: Arc::default(),
-        })
+        };
+        Ok((vectors, true))
+    }
+
+    /// Drops the tables in `dir` of every model but `model`'s (an embedder the library no
+    /// longer uses, or a switch that stopped part-way): returns their names.
+    pub async fn drop_others(dir: &Path, model: &str) -> Result<Vec<String>, StoreError> {
+        let uri = dir.to_string_lossy().into_owned();
+        let db = lancedb::connect(&uri).execute().await?;
+        let keep = table_for(model);
+        let mut dropped = Vec::new();
+        for name in db.table_names().execute().await? {
+            if name != keep {
+                db.drop_table(&name, &[]).await?;
+                dropped.push(name);
+            }
+        }
+        Ok(dropped)
     }
 
     /// Whether the vectors have an approximate index.

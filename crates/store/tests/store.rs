@@ -164,7 +164,7 @@ async fn full_text_search_stems_english_and_german_and_finds_cjk() {
 #[tokio::test]
 async fn vectors_are_replaced_per_document_filtered_and_compacted() {
     let dir = tempfile::tempdir().unwrap();
-    let vectors = LanceVectors::open(dir.path(), 3).await.unwrap();
+    let vectors = LanceVectors::open(dir.path(), "m", 3).await.unwrap().0;
     let row = |s: &str, v: [f32; 3]| (ChunkId(s.into()), v.to_vec());
     for round in 0..5 {
         vectors
@@ -215,7 +215,7 @@ async fn vectors_are_replaced_per_document_filtered_and_compacted() {
 async fn stores_reopen_with_their_data() {
     let dir = tempfile::tempdir().unwrap();
     {
-        let stores = Stores::open(dir.path(), 2).await.unwrap();
+        let stores = Stores::open(dir.path(), "model-a", 2).await.unwrap();
         let id = stores
             .catalog
             .begin_document(&new_doc("/x.md"))
@@ -233,7 +233,8 @@ async fn stores_reopen_with_their_data() {
             .await
             .unwrap();
     }
-    let stores = Stores::open(dir.path(), 2).await.unwrap();
+    let stores = Stores::open(dir.path(), "model-a", 2).await.unwrap();
+    assert!(stores.recreated.is_empty(), "{:?}", stores.recreated);
     assert_eq!(stores.catalog.documents().await.unwrap().len(), 1);
     assert_eq!(
         stores
@@ -245,10 +246,22 @@ async fn stores_reopen_with_their_data() {
         1
     );
     assert_eq!(stores.vectors.count().await.unwrap(), 1);
-    // Another embedder's dimension starts an empty vector table (rebuilt from the catalog).
+    // The same model at another dimension (a table that cannot be this model's), and another
+    // model, each start an empty vector table, said to be rebuilt from the catalog.
     drop(stores);
-    let other = Stores::open(dir.path(), 4).await.unwrap();
+    let reshaped = Stores::open(dir.path(), "model-a", 4).await.unwrap();
+    assert_eq!(reshaped.vectors.count().await.unwrap(), 0);
+    drop(reshaped);
+    let other = Stores::open(dir.path(), "model-b", 2).await.unwrap();
     assert_eq!(other.vectors.count().await.unwrap(), 0);
+    assert!(
+        other
+            .recreated
+            .iter()
+            .any(|n| n.contains("model-b") && n.contains("another embedder")),
+        "{:?}",
+        other.recreated
+    );
 }
 
 /// A deterministic pseudo-random unit vector.
@@ -280,7 +293,10 @@ async fn an_ivf_pq_index_finds_the_nearest_vectors_and_takes_in_later_rows() {
             })
             .collect()
     };
-    let vectors = LanceVectors::open(dir.path(), dimension).await.unwrap();
+    let vectors = LanceVectors::open(dir.path(), "m", dimension)
+        .await
+        .unwrap()
+        .0;
     vectors.add(rows(0..3000)).await.unwrap();
     assert!(!vectors.has_index().await.unwrap());
     // Below INDEX_MIN_ROWS, optimising compacts without indexing.
@@ -312,7 +328,10 @@ async fn an_ivf_pq_index_finds_the_nearest_vectors_and_takes_in_later_rows() {
     assert!(vectors.has_index().await.unwrap());
     assert_eq!(vectors.count().await.unwrap(), 3100);
     drop(vectors);
-    let reopened = LanceVectors::open(dir.path(), dimension).await.unwrap();
+    let reopened = LanceVectors::open(dir.path(), "m", dimension)
+        .await
+        .unwrap()
+        .0;
     assert!(reopened.has_index().await.unwrap());
     assert_eq!(
         reopened.search(&probe, 1, None).await.unwrap()[0].0,

@@ -1,8 +1,11 @@
 use crate::app::{self, Paths};
+use cairn_core::ingest::Outcome;
 use cairn_core::ingest::{IngestEvent, IngestReport};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Mutex;
+use std::time::Duration;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -20,34 +23,8 @@ pub struct Args {
 
 pub async fn run(paths: &Paths, args: Args) -> anyhow::Result<ExitCode> {
     let engine = app::open(paths).await?;
-    let bar = ProgressBar::new(0);
-    bar.set_style(
-        ProgressStyle::with_template(
-            "{spinner} [{bar:30}] {pos}/{len} files, {elapsed} (eta {eta}) {msg}",
-        )
-        .unwrap_or_else(|_| ProgressStyle::default_bar())
-        .progress_chars("=> "),
-    );
-    let observer = |event: &IngestEvent| match event {
-        IngestEvent::Scanned { total } => bar.set_length(*total as u64),
-        IngestEvent::File { path, .. } => {
-            bar.inc(1);
-            let name = std::path::Path::new(path)
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            bar.set_message(name);
-        }
-        IngestEvent::FolderUnreadable {
-            path,
-            failure,
-            kept,
-        } => bar.println(format!(
-            "notice: could not read {path}: {} [{}]; its {kept} document(s) are kept",
-            failure.message, failure.code
-        )),
-        IngestEvent::Stage { .. } | IngestEvent::Committed { .. } => {}
-    };
+    let progress = Progress::new();
+    let observer = |event: &IngestEvent| progress.event(event);
     let mut report = if args.retry_failed {
         engine.retry_failed(&observer).await?
     } else {
@@ -56,7 +33,7 @@ pub async fn run(paths: &Paths, args: Args) -> anyhow::Result<ExitCode> {
     if !args.paths.is_empty() {
         report.merge(engine.ingest(&args.paths, &observer).await?);
     }
-    bar.finish_and_clear();
+    progress.bar.finish_and_clear();
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
@@ -92,5 +69,107 @@ fn print_summary(report: &IngestReport) {
             "  unread  {path}\n          {} [{}]; nothing under it was removed",
             failure.message, failure.code
         );
+    }
+}
+
+/// The progress bar: bytes of the files done, with files, pages and chunks counted and the
+/// time left estimated from the start of the run (steadier than a recent rate).
+struct Progress {
+    bar: ProgressBar,
+    counts: Mutex<Counts>,
+}
+
+#[derive(Default)]
+struct Counts {
+    files: usize,
+    total: usize,
+    pages: u64,
+    chunks: u64,
+}
+
+impl Progress {
+    fn new() -> Self {
+        let bar = ProgressBar::new(0);
+        bar.set_style(
+            ProgressStyle::with_template("{spinner} [{bar:30}] {msg}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar())
+                .progress_chars("=> "),
+        );
+        bar.enable_steady_tick(Duration::from_millis(250));
+        Progress {
+            bar,
+            counts: Mutex::new(Counts::default()),
+        }
+    }
+
+    fn event(&self, event: &IngestEvent) {
+        let mut counts = self.counts.lock().unwrap_or_else(|p| p.into_inner());
+        match event {
+            IngestEvent::Scanned { total, bytes } => {
+                counts.total += total;
+                self.bar.inc_length(*bytes);
+            }
+            IngestEvent::File { bytes, outcome, .. } => {
+                counts.files += 1;
+                if let Outcome::Indexed { chunks, pages, .. } = outcome {
+                    counts.pages += u64::from(*pages);
+                    counts.chunks += u64::from(*chunks);
+                }
+                self.bar.inc(*bytes);
+            }
+            IngestEvent::FolderUnreadable {
+                path,
+                failure,
+                kept,
+            } => self.bar.println(format!(
+                "notice: could not read {path}: {} [{}]; its {kept} document(s) are kept",
+                failure.message, failure.code
+            )),
+            IngestEvent::Stage { .. } | IngestEvent::Committed { .. } => {}
+        }
+        let left = time_left(self.bar.elapsed(), self.bar.position(), self.bar.length());
+        self.bar.set_message(format!(
+            "{}/{} files, {} pages, {} chunks, {}{}",
+            counts.files,
+            counts.total,
+            counts.pages,
+            counts.chunks,
+            humantime(self.bar.elapsed()),
+            left.map(|l| format!(", about {} left", humantime(l)))
+                .unwrap_or_default()
+        ));
+    }
+}
+
+/// What is left at the average speed since the start.
+fn time_left(elapsed: Duration, done: u64, total: Option<u64>) -> Option<Duration> {
+    let total = total?;
+    if done == 0 || done >= total {
+        return None;
+    }
+    Some(elapsed.mul_f64((total - done) as f64 / done as f64))
+}
+
+fn humantime(d: Duration) -> String {
+    let s = d.as_secs();
+    if s >= 3600 {
+        format!("{}h{:02}m", s / 3600, (s % 3600) / 60)
+    } else if s >= 60 {
+        format!("{}m{:02}s", s / 60, s % 60)
+    } else {
+        format!("{s}s")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn time_left_follows_the_average_speed_since_the_start() {
+        let t = time_left(Duration::from_secs(30), 25, Some(100));
+        assert_eq!(t, Some(Duration::from_secs(90)));
+        assert_eq!(time_left(Duration::from_secs(5), 0, Some(100)), None);
+        assert_eq!(time_left(Duration::from_secs(5), 100, Some(100)), None);
     }
 }

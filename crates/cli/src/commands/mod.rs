@@ -2,6 +2,7 @@ pub mod ask;
 pub mod bench;
 pub mod docs;
 pub mod doctor;
+pub mod embedder;
 pub mod eval;
 pub mod eval_refusal;
 pub mod ingest;

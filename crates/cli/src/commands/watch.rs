@@ -120,7 +120,7 @@ impl Printer {
             }
             return;
         }
-        let IngestEvent::File { path, outcome } = event else {
+        let IngestEvent::File { path, outcome, .. } = event else {
             return;
         };
         if *outcome == Outcome::Unchanged {

@@ -25,8 +25,10 @@ fn models() -> PathBuf {
 
 /// The test embedder: all-MiniLM-L6-v2 as ONNX (scripts/setup derives it).
 pub fn embedder() -> PathBuf {
-    let path = std::env::var_os("CAIRN_EMBEDDER")
-        .map_or_else(|| models().join("embedders/all-MiniLM-L6-v2"), PathBuf::from);
+    let path = std::env::var_os("CAIRN_EMBEDDER").map_or_else(
+        || models().join("embedders/all-MiniLM-L6-v2"),
+        PathBuf::from,
+    );
     assert!(
         path.join("cairn-embedder.json").is_file(),
         "the test embedder is missing at {}: run scripts/setup",
@@ -48,8 +50,10 @@ pub fn multilingual_embedder() -> PathBuf {
 
 /// ONNX Runtime's library, as scripts/setup installs it.
 pub fn onnxruntime() -> PathBuf {
-    let path = std::env::var_os("CAIRN_ONNXRUNTIME")
-        .map_or_else(|| models().join("onnxruntime/libonnxruntime.so"), PathBuf::from);
+    let path = std::env::var_os("CAIRN_ONNXRUNTIME").map_or_else(
+        || models().join("onnxruntime/libonnxruntime.so"),
+        PathBuf::from,
+    );
     assert!(
         path.exists(),
         "ONNX Runtime is missing at {}: run scripts/setup",

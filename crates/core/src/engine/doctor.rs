@@ -150,7 +150,7 @@ impl Engine {
             &mut drifted,
             &mut strays,
         );
-        let vector_rows = ports.vectors.chunk_ids().await;
+        let vector_rows = self.side().vectors.chunk_ids().await;
         report.vectors = compare(
             Vec::new(),
             vector_rows,
@@ -277,7 +277,7 @@ impl Engine {
         if ids.is_empty() {
             return Ok(());
         }
-        let model = self.ports.embedder.model_id().to_string();
+        let model = self.side().embedder.model_id().to_string();
         let mut docs = Vec::with_capacity(ids.len());
         for id in ids {
             let items = self
@@ -286,7 +286,7 @@ impl Engine {
                 .document_chunks(*id, &model)
                 .await
                 .map_err(CoreError::Catalog)?;
-            let (items, _) = self.complete_vectors(items).await?;
+            let (items, _) = self.complete_vectors(items, &self.side()).await?;
             let (chunks, vectors) = items.into_iter().unzip();
             docs.push((*id, chunks, vectors));
         }

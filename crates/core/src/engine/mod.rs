@@ -7,6 +7,7 @@ mod passage;
 mod pipeline;
 mod reindex;
 mod retrieve;
+mod switch;
 mod sync;
 mod write;
 
@@ -14,6 +15,7 @@ pub use ask::AnswerPorts;
 pub use doctor::{HealthReport, IndexCheck, PendingDocument, RepairReport};
 pub use passage::Passage;
 pub use reindex::ReindexReport;
+pub use switch::{SwitchProgress, SwitchReport, EMBEDDER_SETTING};
 pub use write::WriteJournal;
 
 use crate::chunker::ChunkerConfig;
@@ -44,8 +46,12 @@ pub struct EngineConfig {
     pub embed_batch: usize,
     /// Chunks gathered before both indexes are committed.
     pub commit_chunks: usize,
-    /// Files extracted ahead of the one being embedded.
+    /// Longest a stored document waits for both indexes to commit it.
+    pub commit_interval: std::time::Duration,
+    /// Extracted files waiting to be embedded, at most.
     pub extract_ahead: usize,
+    /// Files extracted at once (each in its own worker process).
+    pub extract_workers: usize,
 }
 
 impl EngineConfig {
@@ -55,14 +61,26 @@ impl EngineConfig {
             fusion: FusionConfig::default(),
             embed_batch: 32,
             commit_chunks: 2048,
-            extract_ahead: 1,
+            commit_interval: std::time::Duration::from_secs(2),
+            extract_ahead: 4,
+            extract_workers: 2,
         }
     }
+}
+
+/// The embedder and the vector table searched with it: swapped as one when the library
+/// changes embedders, so that a query is never embedded by one model and matched against the
+/// vectors of another.
+#[derive(Clone)]
+pub struct VectorSide {
+    pub embedder: Arc<dyn Embedder>,
+    pub vectors: Arc<dyn VectorIndex>,
 }
 
 /// Cairn's engine. Writes (ingest, remove, re-index) are serialised; searches run alongside.
 pub struct Engine {
     ports: Ports,
+    side: std::sync::RwLock<VectorSide>,
     config: EngineConfig,
     writer: Mutex<()>,
     journal: Option<Arc<dyn WriteJournal>>,
@@ -70,12 +88,32 @@ pub struct Engine {
 
 impl Engine {
     pub fn new(ports: Ports, config: EngineConfig) -> Self {
+        let side = VectorSide {
+            embedder: ports.embedder.clone(),
+            vectors: ports.vectors.clone(),
+        };
         Engine {
             ports,
+            side: std::sync::RwLock::new(side),
             config,
             writer: Mutex::new(()),
             journal: None,
         }
+    }
+
+    /// The embedder searches and writes use now, with its vector table.
+    pub fn side(&self) -> VectorSide {
+        self.side
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()
+    }
+
+    fn set_side(&self, side: VectorSide) {
+        *self
+            .side
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = side;
     }
 
     pub fn config(&self) -> &EngineConfig {
@@ -131,7 +169,7 @@ impl Engine {
             .await
             .map_err(CoreError::TextIndex)?;
         text.commit().await.map_err(CoreError::TextIndex)?;
-        self.ports
+        self.side()
             .vectors
             .delete_document(id)
             .await
@@ -151,7 +189,7 @@ impl Engine {
                 .await
                 .map_err(CoreError::TextIndex)?,
             vector_chunks: self
-                .ports
+                .side()
                 .vectors
                 .count()
                 .await

@@ -1,18 +1,22 @@
 //! The ingest pipeline: scan → fingerprint → extract → chunk → embed → catalog → indexes.
 //!
-//! A document is `indexed` in the catalog only after both indexes have committed its chunks,
-//! so a run that stops anywhere leaves documents the next run picks up again.
+//! Three stages run at once, joined by bounded channels: extraction (worker processes, a few
+//! files ahead), embedding (every core, one document at a time) and committing (catalog, then
+//! both indexes in batches bounded by size and by time, so that each document is searchable
+//! within seconds of being embedded). A document is `indexed` in the catalog only after both
+//! indexes have committed its chunks, so a run that stops anywhere leaves documents the next
+//! run picks up again.
 
 use super::Engine;
 use crate::chunk::Chunk;
 use crate::chunker::chunk_document;
 use crate::document::{DocumentRecord, DocumentState, ExtractedDocument, Failure};
 use crate::error::{CoreError, ErrorCode};
-use crate::ids::{ChunkId, ContentHash, DocumentId};
+use crate::ids::{ContentHash, DocumentId};
 use crate::ingest::{IngestEvent, IngestObserver, IngestReport, InlineDocument, Outcome, Stage};
 use crate::ports::{EmbedKind, FileInfo, NewDocument, Scanned};
-use futures::StreamExt;
-use std::collections::HashMap;
+use futures::channel::mpsc;
+use futures::{SinkExt, StreamExt};
 use std::path::{Path, PathBuf};
 use tracing::Instrument;
 
@@ -26,30 +30,50 @@ pub(super) enum Job {
     Refused(String, Failure),
 }
 
+/// What extraction hands on: a file settled without embedding (unchanged, failed), or a
+/// document to embed.
+impl Job {
+    /// The size of what the job reads, for progress.
+    fn bytes(&self) -> u64 {
+        match self {
+            Job::File(info) | Job::Reread(info) => info.size_bytes,
+            Job::Inline(inline) => inline.document.text.len() as u64,
+            Job::Unreadable(..) | Job::Refused(..) => 0,
+        }
+    }
+}
+
 enum Prepared {
     Done(String, Outcome),
     Ready(String, DocumentId, ExtractedDocument),
 }
 
-/// A chunked document with the embeddings it can reuse.
-struct Staged {
+/// What embedding hands on to the commit stage.
+enum Embedded {
+    Done(String, u64, Outcome),
+    Ready(Box<EmbeddedDocument>),
+}
+
+/// A chunked document with a vector for every chunk.
+struct EmbeddedDocument {
     path: String,
+    bytes: u64,
     id: DocumentId,
     doc: ExtractedDocument,
     chunks: Vec<Chunk>,
-    known: HashMap<ChunkId, Vec<f32>>,
-    missing: usize,
+    vectors: Vec<Vec<f32>>,
+    /// Chunks whose vector was computed (the others were stored already).
+    embedded: usize,
 }
 
 /// Documents stored in the catalog whose chunks are not yet committed to the indexes.
 #[derive(Default)]
 struct Pending {
-    /// Chunked documents waiting for embeddings, batched across documents.
-    staged: Vec<Staged>,
-    staged_missing: usize,
     docs: Vec<(DocumentId, Vec<Chunk>, Vec<Vec<f32>>)>,
-    events: Vec<(String, Outcome)>,
+    events: Vec<(String, u64, Outcome)>,
     chunks: usize,
+    /// When the oldest pending document was stored.
+    since: Option<std::time::Instant>,
 }
 
 impl Engine {
@@ -77,7 +101,17 @@ impl Engine {
             .iter()
             .filter(|s| !matches!(s, Scanned::UnreadableFolder { .. }))
             .count();
-        observer.on_event(&IngestEvent::Scanned { total: files });
+        let bytes = scanned
+            .iter()
+            .map(|s| match s {
+                Scanned::File(info) => info.size_bytes,
+                _ => 0,
+            })
+            .sum();
+        observer.on_event(&IngestEvent::Scanned {
+            total: files,
+            bytes,
+        });
         let mut jobs = Vec::with_capacity(files);
         let mut folders = Vec::new();
         let mut documents = None;
@@ -123,6 +157,7 @@ impl Engine {
         let write = self.begin_write("an ingest").await;
         observer.on_event(&IngestEvent::Scanned {
             total: documents.len(),
+            bytes: documents.iter().map(|d| d.document.text.len() as u64).sum(),
         });
         let jobs = documents.into_iter().map(Job::Inline).collect();
         write.finish(self.run(jobs, observer).await)
@@ -189,28 +224,179 @@ impl Engine {
         jobs: Vec<Job>,
         observer: &dyn IngestObserver,
     ) -> Result<IngestReport, CoreError> {
-        let mut report = IngestReport::default();
-        let mut pending = Pending::default();
+        let (prepared_tx, prepared_rx) = mpsc::channel(self.config.extract_ahead.max(1));
+        let (embedded_tx, embedded_rx) = mpsc::channel(1);
+        // One task, three stages: while embedding waits for the model, extraction (in worker
+        // processes) and committing go on. A stage that stops early (an error) closes its
+        // channels, and the others wind down.
+        let (extracted, embedded, committed) = futures::join!(
+            self.extract_stage(jobs, prepared_tx, observer),
+            self.embed_stage(prepared_rx, embedded_tx, observer),
+            self.commit_stage(embedded_rx, observer),
+        );
+        let report = committed?;
+        embedded?;
+        extracted?;
+        if !report.indexed.is_empty() {
+            self.side()
+                .vectors
+                .optimize()
+                .await
+                .map_err(CoreError::VectorIndex)?;
+        }
+        Ok(report)
+    }
+
+    /// Extracts files a few at a time (each in its own worker process), in order.
+    async fn extract_stage(
+        &self,
+        jobs: Vec<Job>,
+        mut out: mpsc::Sender<(u64, Prepared)>,
+        observer: &dyn IngestObserver,
+    ) -> Result<(), CoreError> {
         let mut prepared = futures::stream::iter(jobs)
-            .map(|job| self.prepare(job, observer))
-            .buffered(self.config.extract_ahead.max(1));
+            .map(|job| async {
+                let bytes = job.bytes();
+                self.prepare(job, observer).await.map(|p| (bytes, p))
+            })
+            .buffered(self.config.extract_workers.max(1));
         while let Some(next) = prepared.next().await {
-            match next? {
-                Prepared::Done(path, outcome) => {
-                    report.record(&path, &outcome);
-                    observer.on_event(&IngestEvent::File { path, outcome });
-                }
+            if out.send(next?).await.is_err() {
+                // The later stages stopped; their error is the run's.
+                return Ok(());
+            }
+        }
+        Ok(())
+    }
+
+    /// Chunks each extracted document and embeds the chunks that have no stored vector.
+    async fn embed_stage(
+        &self,
+        mut input: mpsc::Receiver<(u64, Prepared)>,
+        mut out: mpsc::Sender<Embedded>,
+        observer: &dyn IngestObserver,
+    ) -> Result<(), CoreError> {
+        while let Some((bytes, prepared)) = input.next().await {
+            let next = match prepared {
+                Prepared::Done(path, outcome) => Embedded::Done(path, bytes, outcome),
                 Prepared::Ready(path, id, doc) => {
                     observer.on_event(&IngestEvent::Stage {
                         path: path.clone(),
                         stage: Stage::Embedding,
                     });
-                    let staged = self.stage(path, id, doc).await?;
-                    pending.staged_missing += staged.missing;
-                    pending.staged.push(staged);
-                    if pending.staged_missing >= self.config.embed_batch {
-                        self.embed_staged(&mut pending).await?;
+                    Embedded::Ready(Box::new(self.embed_document(path, bytes, id, doc).await?))
+                }
+            };
+            if out.send(next).await.is_err() {
+                return Ok(());
+            }
+        }
+        Ok(())
+    }
+
+    /// Chunks a document, reuses the vectors its unchanged chunks already have, and embeds
+    /// the rest.
+    async fn embed_document(
+        &self,
+        path: String,
+        bytes: u64,
+        id: DocumentId,
+        doc: ExtractedDocument,
+    ) -> Result<EmbeddedDocument, CoreError> {
+        let side = self.side();
+        let embedder = &side.embedder;
+        let chunks = chunk_document(id, &doc, embedder.as_ref(), &self.config.chunker);
+        let ids: Vec<_> = chunks.iter().map(|c| c.id.clone()).collect();
+        let mut known = self
+            .ports
+            .catalog
+            .embeddings(&ids, embedder.model_id())
+            .await
+            .map_err(CoreError::Catalog)?;
+        let missing: Vec<&Chunk> = chunks
+            .iter()
+            .filter(|c| !known.contains_key(&c.id))
+            .collect();
+        let span = tracing::debug_span!("ingest.embed", document = %id, chunks = missing.len());
+        for batch in missing.chunks(self.config.embed_batch.max(1)) {
+            let texts = batch.iter().map(|c| c.embedding_text()).collect();
+            let vectors = embedder
+                .embed(texts, EmbedKind::Passage)
+                .instrument(span.clone())
+                .await
+                .map_err(CoreError::Embedder)?;
+            for (chunk, vector) in batch.iter().zip(vectors) {
+                known.insert(chunk.id.clone(), vector);
+            }
+        }
+        let embedded = missing.len();
+        let vectors = chunks
+            .iter()
+            .map(|c| known.remove(&c.id).unwrap_or_default())
+            .collect();
+        Ok(EmbeddedDocument {
+            path,
+            bytes,
+            id,
+            doc,
+            chunks,
+            vectors,
+            embedded,
+        })
+    }
+
+    /// Stores each embedded document in the catalog and commits them to both indexes in
+    /// batches: when `commit_chunks` are waiting, or `commit_interval` after the oldest was
+    /// stored, or at the end. Reports each file as it is settled.
+    async fn commit_stage(
+        &self,
+        mut input: mpsc::Receiver<Embedded>,
+        observer: &dyn IngestObserver,
+    ) -> Result<IngestReport, CoreError> {
+        let mut report = IngestReport::default();
+        let mut pending = Pending::default();
+        loop {
+            let next = match pending.since {
+                None => input.next().await,
+                Some(since) => {
+                    let due = self.config.commit_interval.saturating_sub(since.elapsed());
+                    let timer = futures_timer::Delay::new(due);
+                    match futures::future::select(input.next(), timer).await {
+                        futures::future::Either::Left((next, _)) => next,
+                        futures::future::Either::Right(((), _)) => {
+                            self.flush(&mut pending, &mut report, observer).await?;
+                            continue;
+                        }
                     }
+                }
+            };
+            let Some(next) = next else { break };
+            match next {
+                Embedded::Done(path, bytes, outcome) => {
+                    report.record(&path, &outcome);
+                    observer.on_event(&IngestEvent::File {
+                        path,
+                        bytes,
+                        outcome,
+                    });
+                }
+                Embedded::Ready(d) => {
+                    let d = *d;
+                    let model = self.side().embedder.model_id().to_string();
+                    self.ports
+                        .catalog
+                        .store_extracted(d.id, &d.doc, &d.chunks, &d.vectors, &model)
+                        .await
+                        .map_err(CoreError::Catalog)?;
+                    let outcome = Outcome::Indexed {
+                        chunks: u32::try_from(d.chunks.len()).unwrap_or(u32::MAX),
+                        pages: d.doc.page_count(),
+                        embedded: u32::try_from(d.embedded).unwrap_or(u32::MAX),
+                    };
+                    pending.chunks += d.chunks.len();
+                    pending.since.get_or_insert_with(std::time::Instant::now);
+                    pending.docs.push((d.id, d.chunks, d.vectors));
+                    pending.events.push((d.path, d.bytes, outcome));
                     if pending.chunks >= self.config.commit_chunks {
                         self.flush(&mut pending, &mut report, observer).await?;
                     }
@@ -218,13 +404,6 @@ impl Engine {
             }
         }
         self.flush(&mut pending, &mut report, observer).await?;
-        if !report.indexed.is_empty() {
-            self.ports
-                .vectors
-                .optimize()
-                .await
-                .map_err(CoreError::VectorIndex)?;
-        }
         Ok(report)
     }
 
@@ -429,84 +608,6 @@ impl Engine {
         Ok(Prepared::Done(key, Outcome::Failed(failure)))
     }
 
-    /// Chunks a document and looks up the embeddings its unchanged chunks already have.
-    async fn stage(
-        &self,
-        path: String,
-        id: DocumentId,
-        doc: ExtractedDocument,
-    ) -> Result<Staged, CoreError> {
-        let embedder = &self.ports.embedder;
-        let chunks = chunk_document(id, &doc, embedder.as_ref(), &self.config.chunker);
-        let ids: Vec<_> = chunks.iter().map(|c| c.id.clone()).collect();
-        let known = self
-            .ports
-            .catalog
-            .embeddings(&ids, embedder.model_id())
-            .await
-            .map_err(CoreError::Catalog)?;
-        let missing = chunks.iter().filter(|c| !known.contains_key(&c.id)).count();
-        Ok(Staged {
-            path,
-            id,
-            doc,
-            chunks,
-            known,
-            missing,
-        })
-    }
-
-    /// Embeds the missing chunks of all staged documents in full batches (small documents
-    /// share a forward pass), then stores each document in the catalog.
-    async fn embed_staged(&self, pending: &mut Pending) -> Result<(), CoreError> {
-        let mut staged = std::mem::take(&mut pending.staged);
-        pending.staged_missing = 0;
-        let embedder = &self.ports.embedder;
-        let missing: Vec<(usize, ChunkId, String)> = staged
-            .iter()
-            .enumerate()
-            .flat_map(|(i, s)| {
-                s.chunks
-                    .iter()
-                    .filter(|c| !s.known.contains_key(&c.id))
-                    .map(move |c| (i, c.id.clone(), c.embedding_text()))
-            })
-            .collect();
-        let span = tracing::debug_span!("ingest.embed", chunks = missing.len());
-        for batch in missing.chunks(self.config.embed_batch.max(1)) {
-            let texts = batch.iter().map(|(_, _, t)| t.clone()).collect();
-            let vectors = embedder
-                .embed(texts, EmbedKind::Passage)
-                .instrument(span.clone())
-                .await
-                .map_err(CoreError::Embedder)?;
-            for ((i, id, _), vector) in batch.iter().zip(vectors) {
-                staged[*i].known.insert(id.clone(), vector);
-            }
-        }
-        for mut s in staged {
-            let embeddings: Vec<Vec<f32>> = s
-                .chunks
-                .iter()
-                .map(|c| s.known.remove(&c.id).unwrap_or_default())
-                .collect();
-            self.ports
-                .catalog
-                .store_extracted(s.id, &s.doc, &s.chunks, &embeddings, embedder.model_id())
-                .await
-                .map_err(CoreError::Catalog)?;
-            let outcome = Outcome::Indexed {
-                chunks: u32::try_from(s.chunks.len()).unwrap_or(u32::MAX),
-                pages: s.doc.page_count(),
-                embedded: u32::try_from(s.missing).unwrap_or(u32::MAX),
-            };
-            pending.chunks += s.chunks.len();
-            pending.docs.push((s.id, s.chunks, embeddings));
-            pending.events.push((s.path, outcome));
-        }
-        Ok(())
-    }
-
     /// Commits pending documents to both indexes, then marks them indexed.
     async fn flush(
         &self,
@@ -514,19 +615,23 @@ impl Engine {
         report: &mut IngestReport,
         observer: &dyn IngestObserver,
     ) -> Result<(), CoreError> {
-        self.embed_staged(pending).await?;
-        if pending.docs.is_empty() {
-            return Ok(());
-        }
         let docs = std::mem::take(&mut pending.docs);
         pending.chunks = 0;
+        pending.since = None;
+        if docs.is_empty() {
+            return Ok(());
+        }
         let ids = self.index_documents(docs).await?;
         observer.on_event(&IngestEvent::Committed {
             documents: ids.len(),
         });
-        for (path, outcome) in pending.events.drain(..) {
+        for (path, bytes, outcome) in pending.events.drain(..) {
             report.record(&path, &outcome);
-            observer.on_event(&IngestEvent::File { path, outcome });
+            observer.on_event(&IngestEvent::File {
+                path,
+                bytes,
+                outcome,
+            });
         }
         Ok(())
     }
@@ -556,7 +661,7 @@ impl Engine {
                 )
             })
             .collect();
-        self.ports
+        self.side()
             .vectors
             .replace_documents(rows)
             .await

@@ -25,17 +25,14 @@ impl Engine {
     }
 
     pub(super) async fn reindex_locked(&self) -> Result<ReindexReport, CoreError> {
-        let model = self.ports.embedder.model_id().to_string();
+        let side = self.side();
+        let model = side.embedder.model_id().to_string();
         self.ports
             .text
             .clear()
             .await
             .map_err(CoreError::TextIndex)?;
-        self.ports
-            .vectors
-            .clear()
-            .await
-            .map_err(CoreError::VectorIndex)?;
+        side.vectors.clear().await.map_err(CoreError::VectorIndex)?;
         let mut report = ReindexReport::default();
         let mut documents = std::collections::BTreeSet::new();
         let mut after = None;
@@ -48,7 +45,7 @@ impl Engine {
                 .map_err(CoreError::Catalog)?;
             let Some((last, _)) = page.last() else { break };
             after = Some(last.id.clone());
-            let (page, embedded) = self.complete_vectors(page).await?;
+            let (page, embedded) = self.complete_vectors(page, &side).await?;
             report.embedded += embedded;
             let mut by_doc: BTreeMap<DocumentId, Vec<_>> = BTreeMap::new();
             for (chunk, vector) in page {
@@ -70,8 +67,7 @@ impl Engine {
                     .map_err(CoreError::TextIndex)?;
                 rows.push((doc, chunks.into_iter().map(|c| c.id).zip(vectors).collect()));
             }
-            self.ports
-                .vectors
+            side.vectors
                 .add(rows)
                 .await
                 .map_err(CoreError::VectorIndex)?;
@@ -87,8 +83,7 @@ impl Engine {
             .mark_indexed(&ids)
             .await
             .map_err(CoreError::Catalog)?;
-        self.ports
-            .vectors
+        side.vectors
             .optimize()
             .await
             .map_err(CoreError::VectorIndex)?;
@@ -96,11 +91,12 @@ impl Engine {
         Ok(report)
     }
 
-    /// Gives every chunk its vector: the stored one, or one embedded now (and stored in the
-    /// catalog). Returns the pairs and how many were embedded.
+    /// Gives every chunk its vector of `side`'s model: the stored one, or one embedded now
+    /// (and stored in the catalog). Returns the pairs and how many were embedded.
     pub(super) async fn complete_vectors(
         &self,
         items: Vec<(Chunk, Option<Vec<f32>>)>,
+        side: &super::VectorSide,
     ) -> Result<(Vec<(Chunk, Vec<f32>)>, usize), CoreError> {
         let missing: Vec<&Chunk> = items
             .iter()
@@ -110,8 +106,7 @@ impl Engine {
         let mut fresh: Vec<(ChunkId, Vec<f32>)> = Vec::with_capacity(missing.len());
         for batch in missing.chunks(self.config.embed_batch.max(1)) {
             let texts = batch.iter().map(|c| c.embedding_text()).collect();
-            let vectors = self
-                .ports
+            let vectors = side
                 .embedder
                 .embed(texts, EmbedKind::Passage)
                 .await
@@ -122,7 +117,7 @@ impl Engine {
         if embedded > 0 {
             self.ports
                 .catalog
-                .store_embeddings(&fresh, self.ports.embedder.model_id())
+                .store_embeddings(&fresh, side.embedder.model_id())
                 .await
                 .map_err(CoreError::Catalog)?;
         }

@@ -44,19 +44,20 @@ impl Engine {
                 Ok(Vec::new())
             }
         };
+        // One embedder and its table for the whole query, even if the library switches
+        // embedders meanwhile.
+        let side = self.side();
         let vector = async {
             if !want_vector {
                 return Ok(Vec::new());
             }
-            let mut vectors = self
-                .ports
+            let mut vectors = side
                 .embedder
                 .embed(vec![query.to_string()], EmbedKind::Query)
                 .await
                 .map_err(CoreError::Embedder)?;
             let v = vectors.pop().unwrap_or_default();
-            self.ports
-                .vectors
+            side.vectors
                 .search(&v, depth, filter)
                 .await
                 .map_err(CoreError::VectorIndex)

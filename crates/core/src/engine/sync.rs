@@ -83,7 +83,11 @@ impl Engine {
             tracing::info!(document = %id, "document moved");
             let outcome = Outcome::Renamed { from };
             settled.record(&to, &outcome);
-            observer.on_event(&IngestEvent::File { path: to, outcome });
+            observer.on_event(&IngestEvent::File {
+                path: to,
+                bytes: info.size_bytes,
+                outcome,
+            });
         }
         for doc in gone {
             self.forget(doc.id).await?;
@@ -91,6 +95,8 @@ impl Engine {
             settled.record(&doc.path, &Outcome::Removed);
             observer.on_event(&IngestEvent::File {
                 path: doc.path.clone(),
+                // Not part of what the scan found: no progress.
+                bytes: 0,
                 outcome: Outcome::Removed,
             });
         }

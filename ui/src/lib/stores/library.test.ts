@@ -25,29 +25,43 @@ function run(events: Array<[LibraryEvent, number]>, start: LibraryState = emptyL
 }
 
 describe("library progress", () => {
-  it("counts files and estimates the time left from the rate so far", () => {
+  it("measures progress in bytes, counts pages and passages, and estimates the time left from the start", () => {
     const s = run([
       [{ kind: "queued", job: 1, roots: ["/docs"] }, 0],
-      [{ kind: "progress", job: 1, event: { event: "scanned", total: 10 } }, 1000],
+      [{ kind: "progress", job: 1, event: { event: "scanned", total: 10, bytes: 1000 } }, 1000],
       [{ kind: "progress", job: 1, event: { event: "stage", path: "/docs/a.pdf", stage: "extracting" } }, 1000],
-      [{ kind: "progress", job: 1, event: { event: "file", path: "/docs/a.pdf", outcome: { outcome: "indexed", chunks: 3, pages: 1, embedded: 3 } } }, 3000],
-      [{ kind: "progress", job: 1, event: { event: "file", path: "/docs/b.pdf", outcome: { outcome: "failed", code: "encrypted", message: "locked" } } }, 5000],
+      [{ kind: "progress", job: 1, event: { event: "file", path: "/docs/a.pdf", bytes: 150, outcome: { outcome: "indexed", chunks: 3, pages: 1, embedded: 3 } } }, 3000],
+      [{ kind: "progress", job: 1, event: { event: "file", path: "/docs/b.pdf", bytes: 50, outcome: { outcome: "failed", code: "encrypted", message: "locked" } } }, 5000],
     ]);
     const p = progress(s, 5000);
     expect(p.running).toBe(true);
     expect(p.total).toBe(10);
     expect(p.done).toBe(2);
+    expect([p.pages, p.chunks]).toEqual([1, 3]);
+    // 200 of 1,000 bytes read: a fifth of the work, whatever the number of files.
     expect(p.fraction).toBeCloseTo(0.2);
-    // 2 files in 4 s since the scan: 8 more take about 16 s.
+    // 200 bytes in 4 s since the scan: 800 more take about 16 s.
     expect(p.etaSeconds).toBeCloseTo(16);
     expect(s.jobs[0]?.failed).toBe(1);
     expect(s.active).toEqual({});
   });
 
+  it("one large file is most of the work", () => {
+    const s = run([
+      [{ kind: "queued", job: 1, roots: ["/docs"] }, 0],
+      [{ kind: "progress", job: 1, event: { event: "scanned", total: 3, bytes: 1000 } }, 0],
+      [{ kind: "progress", job: 1, event: { event: "file", path: "/docs/note.md", bytes: 10, outcome: { outcome: "indexed", chunks: 1, pages: 0, embedded: 1 } } }, 1000],
+      [{ kind: "progress", job: 1, event: { event: "file", path: "/docs/memo.md", bytes: 10, outcome: { outcome: "indexed", chunks: 1, pages: 0, embedded: 1 } } }, 2000],
+    ]);
+    const p = progress(s, 2000);
+    expect(p.fraction).toBeCloseTo(0.02);
+    expect(p.etaSeconds).toBeCloseTo(98);
+  });
+
   it("has no estimate before the first file and stops when the job finishes", () => {
     let s = run([
       [{ kind: "queued", job: 4, roots: ["/x"] }, 0],
-      [{ kind: "progress", job: 4, event: { event: "scanned", total: 3 } }, 10],
+      [{ kind: "progress", job: 4, event: { event: "scanned", total: 3, bytes: 300 } }, 10],
     ]);
     expect(progress(s, 500).etaSeconds).toBeNull();
     s = applyLibraryEvent(s, { kind: "finished", job: 4, summary: { indexed: 3, unchanged: 0, failed: 0, renamed: 0, removed: 0, embedded: 9, kept: 0, unreadable_folders: 0 } }, 900);
@@ -59,10 +73,10 @@ describe("library progress", () => {
     const s = run([
       [{ kind: "queued", job: 1, roots: ["/a"] }, 0],
       [{ kind: "queued", job: 2, roots: ["/b"] }, 0],
-      [{ kind: "progress", job: 1, event: { event: "scanned", total: 4 } }, 0],
+      [{ kind: "progress", job: 1, event: { event: "scanned", total: 4, bytes: 40 } }, 0],
     ]);
     expect(progress(s, 10)).toMatchObject({ running: true, total: 4, done: 0 });
-    const t = applyLibraryEvent(s, { kind: "progress", job: 2, event: { event: "scanned", total: 6 } }, 20);
+    const t = applyLibraryEvent(s, { kind: "progress", job: 2, event: { event: "scanned", total: 6, bytes: 60 } }, 20);
     expect(progress(t, 30).total).toBe(10);
   });
 

@@ -16,6 +16,12 @@ export interface Job {
   total: number | null;
   done: number;
   failed: number;
+  /** Bytes of the files found, and of those done: the measure of progress. */
+  totalBytes: number;
+  doneBytes: number;
+  /** Pages and passages indexed so far. */
+  pages: number;
+  chunks: number;
   /** When the scan finished (ms), the start of the rate estimate. */
   startedAt: number | null;
   finishedAt: number | null;
@@ -73,6 +79,10 @@ export function applyLibraryEvent(state: LibraryState, ev: LibraryEvent, now: nu
             total: null,
             done: 0,
             failed: 0,
+            totalBytes: 0,
+            doneBytes: 0,
+            pages: 0,
+            chunks: 0,
             startedAt: null,
             finishedAt: null,
             summary: null,
@@ -90,6 +100,7 @@ export function applyLibraryEvent(state: LibraryState, ev: LibraryEvent, now: nu
               ...j,
               state: "running",
               total: (j.total ?? 0) + e.total,
+              totalBytes: j.totalBytes + e.bytes,
               startedAt: j.startedAt ?? now,
             })),
           };
@@ -103,10 +114,19 @@ export function applyLibraryEvent(state: LibraryState, ev: LibraryEvent, now: nu
           const active = { ...state.active };
           delete active[e.path];
           const failed = e.outcome.outcome === "failed" ? 1 : 0;
+          const o = e.outcome;
+          const [pages, chunks] = o.outcome === "indexed" ? [o.pages, o.chunks] : [0, 0];
           return {
             ...state,
             active,
-            jobs: updateJob(state, ev.job, (j) => ({ ...j, done: j.done + 1, failed: j.failed + failed })),
+            jobs: updateJob(state, ev.job, (j) => ({
+              ...j,
+              done: j.done + 1,
+              failed: j.failed + failed,
+              doneBytes: j.doneBytes + e.bytes,
+              pages: j.pages + pages,
+              chunks: j.chunks + chunks,
+            })),
           };
         }
         case "committed":
@@ -145,33 +165,42 @@ export interface Progress {
   running: boolean;
   total: number;
   done: number;
-  /** 0..1, or null before the first scan. */
+  /** Pages and passages indexed so far. */
+  pages: number;
+  chunks: number;
+  /** 0..1 (of the bytes to read), or null before the first scan. */
   fraction: number | null;
-  /** Seconds left, once at least one file finished. */
+  /** Seconds left at the average speed since the start, once some work is done. */
   etaSeconds: number | null;
 }
 
 /** Overall progress of the unfinished jobs. */
 export function progress(state: LibraryState, now: number): Progress {
   const open = state.jobs.filter((j) => j.state === "queued" || j.state === "running");
-  if (open.length === 0) return { running: false, total: 0, done: 0, fraction: null, etaSeconds: null };
+  if (open.length === 0) return { running: false, total: 0, done: 0, pages: 0, chunks: 0, fraction: null, etaSeconds: null };
   const total = open.reduce((s, j) => s + (j.total ?? 0), 0);
   const done = open.reduce((s, j) => s + j.done, 0);
+  const totalBytes = open.reduce((s, j) => s + j.totalBytes, 0);
+  const doneBytes = open.reduce((s, j) => s + j.doneBytes, 0);
+  // Bytes measure the work better than files (one large PDF against many notes).
+  const [work, worked] = totalBytes > 0 ? [totalBytes, doneBytes] : [total, done];
   const scanned = open.some((j) => j.total !== null);
   const started = open
     .map((j) => j.startedAt)
     .filter((t): t is number => t !== null)
     .reduce((a, b) => Math.min(a, b), Infinity);
   let etaSeconds: number | null = null;
-  if (done > 0 && Number.isFinite(started) && now > started) {
-    const perFile = (now - started) / 1000 / done;
-    etaSeconds = Math.max(0, (total - done) * perFile);
+  if (worked > 0 && Number.isFinite(started) && now > started) {
+    const perUnit = (now - started) / 1000 / worked;
+    etaSeconds = Math.max(0, (work - worked) * perUnit);
   }
   return {
     running: true,
     total,
     done,
-    fraction: scanned && total > 0 ? Math.min(1, done / total) : null,
+    pages: open.reduce((s, j) => s + j.pages, 0),
+    chunks: open.reduce((s, j) => s + j.chunks, 0),
+    fraction: scanned && work > 0 ? Math.min(1, worked / work) : null,
     etaSeconds,
   };
 }

@@ -72,7 +72,7 @@ pub async fn run(paths: &Paths, args: Args) -> anyhow::Result<Report> {
                     Stage::Embedding => entry.1 = Some(now),
                 }
             }
-            IngestEvent::File { path, outcome } => {
+            IngestEvent::File { path, outcome, .. } => {
                 if let Some((extracting, embedding)) = c.started.remove(path) {
                     if let (Some(a), Some(b)) = (extracting, embedding) {
                         c.extracting.push((a, b));

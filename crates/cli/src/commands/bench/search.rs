@@ -101,7 +101,9 @@ pub async fn run(paths: &Paths, args: Args) -> anyhow::Result<Report> {
     let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
     for &size in &args.sizes {
         let dir = tempfile::tempdir()?;
-        let stores = cairn_store::Stores::open(dir.path(), embedder.dimension()).await?;
+        let stores =
+            cairn_store::Stores::open(dir.path(), embedder.model_id(), embedder.dimension())
+                .await?;
         let started = Instant::now();
         let chunks = grow(&stores, &base, size, embedder.model_id(), &mut rng).await?;
         let build_s = started.elapsed().as_secs_f64();
@@ -197,7 +199,7 @@ async fn base_passages(embedder: &OnnxEmbedder, args: &Args) -> anyhow::Result<V
             lock.close();
         }
     }
-    let stores = cairn_store::Stores::open(dir.path(), dimension).await?;
+    let stores = cairn_store::Stores::open(dir.path(), &model_id, dimension).await?;
     let mut base = Vec::new();
     let mut after: Option<ChunkId> = None;
     loop {
