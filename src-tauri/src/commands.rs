@@ -42,8 +42,11 @@ pub struct AppStatus {
     pub error: Option<AppError>,
     pub version: String,
     pub data_dir: String,
+    /// The folder of the embedder the library searches with (Settings' until it is open).
     pub embedder: String,
     pub embedder_present: bool,
+    /// Its name (multilingual-e5-small), once the library is open.
+    pub embedder_name: Option<String>,
     pub generator: String,
     pub generator_present: bool,
     pub generator_loaded: bool,
@@ -54,7 +57,7 @@ pub struct AppStatus {
     pub gpu_build: Option<String>,
     /// What opening did that a person should hear about (a recovery after a crash, say).
     pub notes: Vec<String>,
-    /// The data folder or embedder in Settings differ from those open: restart to apply.
+    /// The data folder in Settings differs from the one open: restart to apply.
     pub restart_needed: bool,
 }
 
@@ -73,6 +76,10 @@ pub async fn status(state: State<'_, AppState>) -> AppResult<AppStatus> {
     let settings = state.settings();
     let wanted = settings.paths()?;
     let opened = state.opened_with();
+    let current_embedder = match state.core_now() {
+        Some(Ok(core)) => Some(core.embedder()),
+        _ => None,
+    };
     let (phase, error, notes, loaded, generator_error) = match state.core_now() {
         None => (Phase::Opening, None, vec![], false, None),
         Some(Ok(core)) => (
@@ -89,15 +96,20 @@ pub async fn status(state: State<'_, AppState>) -> AppResult<AppStatus> {
         error,
         version: env!("CARGO_PKG_VERSION").to_string(),
         data_dir: opened.data_dir.display().to_string(),
-        embedder: opened.embedder.display().to_string(),
-        embedder_present: opened.embedder.is_dir(),
+        embedder: current_embedder
+            .as_ref()
+            .map_or_else(|| opened.embedder.clone(), |e| e.folder().to_path_buf())
+            .display()
+            .to_string(),
+        embedder_present: current_embedder.is_some() || opened.embedder.is_dir(),
+        embedder_name: current_embedder.map(|e| e.describe().name.clone()),
         generator: wanted.generator.display().to_string(),
         generator_present: wanted.generator.is_file(),
         generator_loaded: loaded,
         generator_error,
         gpu_build: gpu_build(),
         notes,
-        restart_needed: wanted.data_dir != opened.data_dir || wanted.embedder != opened.embedder,
+        restart_needed: wanted.data_dir != opened.data_dir,
     })
 }
 
@@ -138,6 +150,76 @@ pub async fn load_model(app: AppHandle, state: State<'_, AppState>) -> AppResult
     let core = state.core().await?;
     crate::model::load_in_background(app, core);
     Ok(())
+}
+
+/// An embedder installed in the models folder.
+#[derive(Debug, Clone, Serialize, TS)]
+#[ts(export)]
+pub struct EmbedderChoice {
+    pub folder: String,
+    pub name: String,
+    pub languages: String,
+    /// The library searches with it.
+    pub current: bool,
+}
+
+/// The embedders in the models folder, the library's own marked.
+#[tauri::command]
+pub async fn embedders(state: State<'_, AppState>) -> AppResult<Vec<EmbedderChoice>> {
+    let core = state.core().await?;
+    let current = core.embedder().folder().to_path_buf();
+    let models = cairn_host::models_folder()?;
+    Ok(cairn_host::embedders::installed(&models)
+        .into_iter()
+        .map(|e| EmbedderChoice {
+            current: e.folder == current,
+            folder: e.folder.display().to_string(),
+            name: e.name,
+            languages: e.languages,
+        })
+        .collect())
+}
+
+/// How long re-embedding the library with another embedder would take here.
+#[derive(Debug, Clone, Serialize, TS)]
+#[ts(export)]
+pub struct SwitchEstimate {
+    #[ts(type = "number")]
+    pub passages: u64,
+    pub seconds: f64,
+}
+
+/// Times the embedder in `folder` on a sample of the library's passages.
+#[tauri::command]
+pub async fn estimate_embedder_switch(
+    state: State<'_, AppState>,
+    folder: String,
+) -> AppResult<SwitchEstimate> {
+    let core = state.core().await?;
+    let next = cairn_host::load_embedder(Path::new(&folder)).await?;
+    let e = cairn_host::embedders::estimate(&core.engine, &next).await?;
+    Ok(SwitchEstimate {
+        passages: e.passages,
+        seconds: e.seconds,
+    })
+}
+
+/// Keeps the embedder in `folder` in Settings and re-embeds the library with it in the
+/// background (searches go on meanwhile). Returns the job id.
+#[tauri::command]
+pub fn switch_embedder(
+    app: AppHandle,
+    state: State<'_, AppState>,
+    folder: String,
+) -> AppResult<u32> {
+    let mut settings = state.settings();
+    settings.embedder = folder.clone();
+    settings.save(&state.settings_file)?;
+    state.set_settings(settings);
+    Ok(library::spawn(
+        &app,
+        Job::SwitchEmbedder(PathBuf::from(folder)),
+    ))
 }
 
 #[tauri::command]

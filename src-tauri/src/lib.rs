@@ -50,6 +50,9 @@ pub fn run() -> ExitCode {
             commands::get_settings,
             commands::save_settings,
             commands::choose_model_file,
+            commands::embedders,
+            commands::estimate_embedder_switch,
+            commands::switch_embedder,
             commands::load_model,
             commands::list_documents,
             commands::add_from_dialog,
@@ -95,6 +98,14 @@ fn open_in_background(app: AppHandle) {
             return;
         };
         library::watch(&app, core.clone());
+        if let Some(next) = &core.pending_embedder {
+            // Settings name another embedder than the library's (or a switch was cut short):
+            // re-embed in the background; searches go on meanwhile.
+            library::spawn(
+                &app,
+                library::Job::SwitchEmbedder(next.folder().to_path_buf()),
+            );
+        }
         model::load_in_background(app.clone(), core);
     });
 }

@@ -41,6 +41,14 @@ pub enum LibraryEvent {
     },
     /// Documents were removed or the watched folders changed: read the library again.
     Changed,
+    /// A switch of embedders has re-embedded `done` of the library's `total` passages.
+    Reembedding {
+        job: u32,
+        #[ts(type = "number")]
+        done: u64,
+        #[ts(type = "number")]
+        total: u64,
+    },
     /// A watched folder cannot be watched (`folder` set), or the watcher failed (then every
     /// watched folder is scanned again, since changes may have been missed).
     WatchProblem {
@@ -87,6 +95,8 @@ pub enum Job {
     Ingest(Vec<PathBuf>),
     Reread(DocumentId),
     Sync(Vec<PathBuf>),
+    /// Re-embed the library with the embedder in this folder, then search with it.
+    SwitchEmbedder(PathBuf),
 }
 
 pub fn emit(app: &AppHandle, event: LibraryEvent) {
@@ -104,6 +114,7 @@ pub fn spawn(app: &AppHandle, job: Job) -> u32 {
             paths.iter().map(|p| p.display().to_string()).collect()
         }
         Job::Reread(doc) => vec![format!("document {doc}")],
+        Job::SwitchEmbedder(folder) => vec![format!("embedder {}", folder.display())],
     };
     emit(app, LibraryEvent::Queued { job: id, roots });
     let app = app.clone();
@@ -189,6 +200,25 @@ async fn run(app: &AppHandle, core: &Core, job: u32, what: Job) -> Result<JobSum
         Job::Ingest(paths) => core.engine.ingest(&paths, &observer).await?,
         Job::Reread(id) => core.engine.reread(id, &observer).await?,
         Job::Sync(folders) => core.engine.sync(&folders, &observer).await?,
+        Job::SwitchEmbedder(folder) => {
+            let next = cairn_host::load_embedder(&folder).await?;
+            let progress = |p: cairn_core::engine::SwitchProgress| {
+                emit(
+                    app,
+                    LibraryEvent::Reembedding {
+                        job,
+                        done: p.done,
+                        total: p.total,
+                    },
+                )
+            };
+            let report = core.switch_embedder(next, &progress).await?;
+            crate::model::announce(app);
+            return Ok(JobSummary {
+                embedded: u32::try_from(report.embedded).unwrap_or(u32::MAX),
+                ..JobSummary::default()
+            });
+        }
     };
     Ok(JobSummary::from(&report))
 }

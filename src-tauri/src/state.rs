@@ -6,7 +6,7 @@ use crate::settings::Settings;
 use cairn_core::ports::{Conversations, Generator};
 use cairn_core::{CancelHandle, Engine, ErrorCode};
 use cairn_host::Paths;
-use cairn_models::{Backend, GeneratorOptions};
+use cairn_models::{Backend, GeneratorOptions, OnnxEmbedder};
 use cairn_store::DataLock;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -20,6 +20,11 @@ pub struct Core {
     pub paths: Paths,
     /// What opening did that a person should hear about.
     pub notes: Vec<String>,
+    /// The embedder the library searches with now (it changes when a switch ends).
+    embedder: Mutex<OnnxEmbedder>,
+    /// The embedder Settings name, when the library still searches with another: the app
+    /// switches to it in the background.
+    pub pending_embedder: Option<OnnxEmbedder>,
     lock: Option<Arc<DataLock>>,
     generator: tokio::sync::Mutex<Option<LoadedGenerator>>,
     /// Why the last attempt to load the language model failed, until one succeeds.
@@ -43,6 +48,8 @@ impl Core {
             engine: opened.engine,
             conversations: opened.conversations,
             notes: opened.notes,
+            embedder: Mutex::new(opened.embedder),
+            pending_embedder: opened.pending_embedder,
             lock: opened.lock,
             paths,
             generator: tokio::sync::Mutex::new(None),
@@ -109,6 +116,29 @@ impl Core {
     /// Why the language model could not be loaded, when the last attempt failed.
     pub fn generator_error(&self) -> Option<AppError> {
         locked(&self.generator_error).clone()
+    }
+
+    /// The embedder the library searches with.
+    pub fn embedder(&self) -> OnnxEmbedder {
+        locked(&self.embedder).clone()
+    }
+
+    /// Re-embeds the library with `next` (searches go on with the current embedder), then
+    /// searches with it.
+    pub async fn switch_embedder(
+        &self,
+        next: OnnxEmbedder,
+        progress: &(dyn Fn(cairn_core::engine::SwitchProgress) + Send + Sync),
+    ) -> AppResult<cairn_core::engine::SwitchReport> {
+        let report = cairn_host::embedders::switch(
+            &self.engine,
+            &self.paths.data_dir,
+            next.clone(),
+            progress,
+        )
+        .await?;
+        *locked(&self.embedder) = next;
+        Ok(report)
     }
 
     /// Records a clean close of the data folder.

@@ -161,6 +161,39 @@ try {
   log(`source panel: ${page}, quote “${quote.slice(0, 160)}”, highlight ${highlighted}`);
   if (!/^page \d+$/.test(page)) throw new Error(`no page number in the source panel: ${page}`);
   await shot(wd, "source");
+
+  // 6. Settings: switch the library to the multilingual embedder. The time is estimated on
+  // its own passages, the re-embedding shows its progress, and searches switch when done.
+  await wd.click(await wd.find("[data-testid=source-panel] button[aria-label='Close the source']"));
+  await wd.click(await wd.find("[data-testid=nav-settings]"));
+  const select = await wd.until("the embedder list", () => wd.find("select#embedder"), 20000);
+  await wd.execute(
+    "const s = document.querySelector('select#embedder'); const o = [...s.options].find((o) => o.text.startsWith('multilingual-e5-small')); s.value = o.value; s.dispatchEvent(new Event('change', { bubbles: true }));",
+  );
+  const estimate = await wd.until("the switch estimate", async () => {
+    const t = await wd.text(await wd.find("[data-testid=embedder-estimate]"));
+    return t.includes("which takes") ? t : null;
+  }, 60000);
+  log(`estimate: ${estimate}`);
+  await shot(wd, "embedder-estimate");
+  await wd.click(await wd.find("[data-testid=switch-embedder]"));
+  // Settings says which embedder the library searches with once the window hears the switch
+  // ended.
+  await wd.until("the library to search with multilingual-e5-small", async () => {
+    const t = await wd.text(await wd.find("[data-testid=embedder-settings]"));
+    return t.includes("The library searches with multilingual-e5-small");
+  }, 180000, 200);
+  log("switched embedders");
+  await shot(wd, "switched");
+  // A question still finds its passage, now through the new embedder's vectors.
+  await wd.click(await wd.find("[data-testid=new-chat]"));
+  await wd.type(await wd.find("[data-testid=question]"), question);
+  await wd.click(await wd.find("[data-testid=ask]"));
+  const after = await wd.until("the answer after the switch", async () => {
+    const s = await wd.attribute(await wd.find("[data-testid=turn]:last-of-type"), "data-status");
+    return ["done", "refused", "error", "cancelled"].includes(s) ? s : null;
+  }, 600000, 200);
+  if (after !== "done") throw new Error(`the answer after the switch ended ${after}`);
   log("passed");
 } catch (e) {
   failed = true;

@@ -125,3 +125,62 @@ pub async fn switch(
     record(engine, &next).await?;
     Ok(report)
 }
+
+/// How long switching the library to `next` would take: its passages, and the seconds at the
+/// speed `next` embeds a sample of them on this machine.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct Estimate {
+    pub passages: u64,
+    pub seconds: f64,
+}
+
+/// Times `next` on up to 24 of the library's passages and scales to all of them.
+pub async fn estimate(engine: &Engine, next: &OnnxEmbedder) -> anyhow::Result<Estimate> {
+    use cairn_core::ports::EmbedKind;
+    let (sample, passages) = engine.sample_passages(26).await?;
+    if sample.len() < 3 {
+        return Ok(Estimate {
+            passages,
+            seconds: 0.0,
+        });
+    }
+    // The first passes warm the engine up; they are not timed.
+    let (warm, timed) = sample.split_at(2);
+    next.embed(warm.to_vec(), EmbedKind::Passage).await?;
+    let started = std::time::Instant::now();
+    next.embed(timed.to_vec(), EmbedKind::Passage).await?;
+    let per_passage = started.elapsed().as_secs_f64() / timed.len() as f64;
+    Ok(Estimate {
+        passages,
+        seconds: per_passage * passages as f64,
+    })
+}
+
+/// An embedder Cairn can use: an embedder folder under the models folder.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Installed {
+    pub folder: PathBuf,
+    pub name: String,
+    pub languages: String,
+    pub dimension: usize,
+}
+
+/// The embedder folders under `models/embedders`, by name.
+pub fn installed(models: &Path) -> Vec<Installed> {
+    let mut out: Vec<Installed> = std::fs::read_dir(models.join("embedders"))
+        .into_iter()
+        .flatten()
+        .filter_map(|entry| {
+            let folder = entry.ok()?.path();
+            let info = OnnxEmbedder::info(&folder).ok()?;
+            Some(Installed {
+                folder,
+                name: info.name,
+                languages: info.languages,
+                dimension: info.dimension,
+            })
+        })
+        .collect();
+    out.sort_by(|a, b| a.name.cmp(&b.name));
+    out
+}

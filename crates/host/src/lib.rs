@@ -78,6 +78,11 @@ impl Paths {
     }
 }
 
+/// The folder models are kept in: `CAIRN_MODELS`, or the platform's cache folder.
+pub fn models_folder() -> anyhow::Result<PathBuf> {
+    models_dir(directories::ProjectDirs::from("", "", "cairn").as_ref())
+}
+
 fn models_dir(dirs: Option<&directories::ProjectDirs>) -> anyhow::Result<PathBuf> {
     if let Some(dir) = std::env::var_os("CAIRN_MODELS") {
         return Ok(PathBuf::from(dir));

@@ -8,6 +8,8 @@ import type { AskEvent } from "./bindings/AskEvent";
 import type { AskInput } from "./bindings/AskInput";
 import type { ChatSummary } from "./bindings/ChatSummary";
 import type { DocumentRecord } from "./bindings/DocumentRecord";
+import type { EmbedderChoice } from "./bindings/EmbedderChoice";
+import type { SwitchEstimate } from "./bindings/SwitchEstimate";
 import type { LibraryEvent } from "./bindings/LibraryEvent";
 import type { Passage } from "./bindings/Passage";
 import type { Settings } from "./bindings/Settings";
@@ -35,6 +37,9 @@ export const api = {
   saveSettings: (settings: Settings) => call<Settings>("save_settings", { settings }),
   chooseModelFile: () => call<string | null>("choose_model_file"),
   loadModel: () => call<void>("load_model"),
+  embedders: () => call<EmbedderChoice[]>("embedders"),
+  estimateEmbedderSwitch: (folder: string) => call<SwitchEstimate>("estimate_embedder_switch", { folder }),
+  switchEmbedder: (folder: string) => call<number>("switch_embedder", { folder }),
   listDocuments: () => call<DocumentRecord[]>("list_documents"),
   addFromDialog: (folders: boolean) => call<number | null>("add_from_dialog", { folders }),
   removeDocument: (id: number) => call<void>("remove_document", { id }),

@@ -155,6 +155,29 @@ impl Engine {
         Ok(())
     }
 
+    /// Up to `n` passages of the library as they are embedded, and how many passages it has:
+    /// what an estimate of a switch's time measures.
+    pub async fn sample_passages(&self, n: usize) -> Result<(Vec<String>, u64), CoreError> {
+        let total = self
+            .documents()
+            .await?
+            .iter()
+            .filter(|d| d.state != DocumentState::Failed)
+            .map(|d| u64::from(d.chunk_count))
+            .sum();
+        let model = self.side().embedder.model_id().to_string();
+        let page = self
+            .ports
+            .catalog
+            .chunk_page(None, n, &model)
+            .await
+            .map_err(CoreError::Catalog)?;
+        Ok((
+            page.iter().map(|(c, _)| c.embedding_text()).collect(),
+            total,
+        ))
+    }
+
     /// A setting the library keeps in its catalog.
     pub async fn library_setting(&self, key: &str) -> Result<Option<String>, CoreError> {
         self.ports

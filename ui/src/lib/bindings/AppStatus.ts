@@ -5,7 +5,15 @@ import type { Phase } from "./Phase";
 /**
  * Where the app stands, for the status bar, Settings and the first-run screen.
  */
-export type AppStatus = { phase: Phase, error: AppError | null, version: string, data_dir: string, embedder: string, embedder_present: boolean, generator: string, generator_present: boolean, generator_loaded: boolean, 
+export type AppStatus = { phase: Phase, error: AppError | null, version: string, data_dir: string, 
+/**
+ * The folder of the embedder the library searches with (Settings' until it is open).
+ */
+embedder: string, embedder_present: boolean, 
+/**
+ * Its name (multilingual-e5-small), once the library is open.
+ */
+embedder_name: string | null, generator: string, generator_present: boolean, generator_loaded: boolean, 
 /**
  * Why the language model could not be loaded (a damaged or unsupported file, too
  * little memory), until a model loads.
@@ -20,6 +28,6 @@ gpu_build: string | null,
  */
 notes: Array<string>, 
 /**
- * The data folder or embedder in Settings differ from those open: restart to apply.
+ * The data folder in Settings differs from the one open: restart to apply.
  */
 restart_needed: boolean, };

@@ -6,4 +6,4 @@ import type { JobSummary } from "./JobSummary";
 /**
  * What happens to the library, in order for each job.
  */
-export type LibraryEvent = { "kind": "queued", job: number, roots: Array<string>, } | { "kind": "progress", job: number, event: IngestEvent, } | { "kind": "finished", job: number, summary: JobSummary, } | { "kind": "failed", job: number, error: AppError, } | { "kind": "changed" } | { "kind": "watch_problem", folder: string | null, message: string, };
+export type LibraryEvent = { "kind": "queued", job: number, roots: Array<string>, } | { "kind": "progress", job: number, event: IngestEvent, } | { "kind": "finished", job: number, summary: JobSummary, } | { "kind": "failed", job: number, error: AppError, } | { "kind": "changed" } | { "kind": "reembedding", job: number, done: number, total: number, } | { "kind": "watch_problem", folder: string | null, message: string, };

@@ -46,6 +46,18 @@ describe("library progress", () => {
     expect(s.active).toEqual({});
   });
 
+  it("shows a switch of embedders in passages, with the time left", () => {
+    const s = run([
+      [{ kind: "queued", job: 7, roots: ["embedder /m/embedders/multilingual-e5-small"] }, 0],
+      [{ kind: "reembedding", job: 7, done: 0, total: 400 }, 1000],
+      [{ kind: "reembedding", job: 7, done: 100, total: 400 }, 6000],
+    ]);
+    const p = progress(s, 6000);
+    expect(p.reembed).toEqual({ done: 100, total: 400, etaSeconds: 15 });
+    const t = applyLibraryEvent(s, { kind: "finished", job: 7, summary: { indexed: 0, unchanged: 0, failed: 0, renamed: 0, removed: 0, embedded: 400, kept: 0, unreadable_folders: 0 } }, 9000);
+    expect(progress(t, 9000).reembed).toBeNull();
+  });
+
   it("one large file is most of the work", () => {
     const s = run([
       [{ kind: "queued", job: 1, roots: ["/docs"] }, 0],

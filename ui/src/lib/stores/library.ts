@@ -22,6 +22,8 @@ export interface Job {
   /** Pages and passages indexed so far. */
   pages: number;
   chunks: number;
+  /** A switch of embedders: passages re-embedded so far, of all. */
+  reembed: { done: number; total: number } | null;
   /** When the scan finished (ms), the start of the rate estimate. */
   startedAt: number | null;
   finishedAt: number | null;
@@ -83,6 +85,7 @@ export function applyLibraryEvent(state: LibraryState, ev: LibraryEvent, now: nu
             doneBytes: 0,
             pages: 0,
             chunks: 0,
+            reembed: null,
             startedAt: null,
             finishedAt: null,
             summary: null,
@@ -151,6 +154,16 @@ export function applyLibraryEvent(state: LibraryState, ev: LibraryEvent, now: nu
       };
     case "changed":
       return state;
+    case "reembedding":
+      return {
+        ...state,
+        jobs: updateJob(state, ev.job, (j) => ({
+          ...j,
+          state: "running",
+          startedAt: j.startedAt ?? now,
+          reembed: { done: ev.done, total: ev.total },
+        })),
+      };
     case "watch_problem":
       return addNotice(
         state,
@@ -172,12 +185,21 @@ export interface Progress {
   fraction: number | null;
   /** Seconds left at the average speed since the start, once some work is done. */
   etaSeconds: number | null;
+  /** A switch of embedders under way: passages done, all, and seconds left. */
+  reembed: { done: number; total: number; etaSeconds: number | null } | null;
 }
 
 /** Overall progress of the unfinished jobs. */
 export function progress(state: LibraryState, now: number): Progress {
   const open = state.jobs.filter((j) => j.state === "queued" || j.state === "running");
-  if (open.length === 0) return { running: false, total: 0, done: 0, pages: 0, chunks: 0, fraction: null, etaSeconds: null };
+  if (open.length === 0) return { running: false, total: 0, done: 0, pages: 0, chunks: 0, fraction: null, etaSeconds: null, reembed: null };
+  const switching = open.find((j) => j.reembed !== null);
+  let reembed: Progress["reembed"] = null;
+  if (switching?.reembed) {
+    const { done: d, total: t } = switching.reembed;
+    const since = switching.startedAt ?? now;
+    reembed = { done: d, total: t, etaSeconds: d > 0 && now > since ? ((now - since) / 1000 / d) * (t - d) : null };
+  }
   const total = open.reduce((s, j) => s + (j.total ?? 0), 0);
   const done = open.reduce((s, j) => s + j.done, 0);
   const totalBytes = open.reduce((s, j) => s + j.totalBytes, 0);
@@ -202,6 +224,7 @@ export function progress(state: LibraryState, now: number): Progress {
     chunks: open.reduce((s, j) => s + j.chunks, 0),
     fraction: scanned && work > 0 ? Math.min(1, worked / work) : null,
     etaSeconds,
+    reembed,
   };
 }
 
