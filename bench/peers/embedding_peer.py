@@ -1,6 +1,6 @@
-"""The embedding peer: sentence-transformers on the same all-MiniLM-L6-v2 folder, threads,
-texts and batches as `cairn bench embedding`; compares its vectors with Cairn's. Prints one
-JSON object."""
+"""The embedding peer: sentence-transformers on the same all-MiniLM-L6-v2 weights, threads
+and texts as `cairn bench embedding`; compares its vectors with each of Cairn's
+(`--cairn-vectors NAME=FILE`, one per engine and precision). Prints one JSON object."""
 
 import argparse
 import json
@@ -18,7 +18,7 @@ def main() -> None:
     p.add_argument("--texts", required=True)
     p.add_argument("--threads", type=int, required=True)
     p.add_argument("--batch", type=int, default=32)
-    p.add_argument("--cairn-vectors", required=True)
+    p.add_argument("--cairn-vectors", action="append", required=True, help="NAME=FILE")
     a = p.parse_args()
 
     torch.set_num_threads(a.threads)
@@ -38,10 +38,14 @@ def main() -> None:
     cpu = usage.ru_utime + usage.ru_stime - cpu_before
 
     theirs = np.concatenate(parts).astype(np.float32)
-    ours = np.fromfile(a.cairn_vectors, dtype="<f4").reshape(len(texts), -1)
-    cos = (ours * theirs).sum(1) / (
-        np.linalg.norm(ours, axis=1) * np.linalg.norm(theirs, axis=1) + 1e-12
-    )
+    agreement = {}
+    for spec in a.cairn_vectors:
+        name, path = spec.split("=", 1)
+        ours = np.fromfile(path, dtype="<f4").reshape(len(texts), -1)
+        cos = (ours * theirs).sum(1) / (
+            np.linalg.norm(ours, axis=1) * np.linalg.norm(theirs, axis=1) + 1e-12
+        )
+        agreement[name] = {"cosine_min": float(cos.min()), "cosine_mean": float(cos.mean())}
     print(
         json.dumps(
             {
@@ -50,8 +54,7 @@ def main() -> None:
                 "seconds": seconds,
                 "chunks_per_s": len(texts) / seconds,
                 "cpu_busy": cpu / seconds,
-                "cosine_min": float(cos.min()),
-                "cosine_mean": float(cos.mean()),
+                "agreement": agreement,
                 "max_seq_length": model.max_seq_length,
             }
         )

@@ -197,10 +197,15 @@ pub async fn load_generator(
     let mut options = options;
     if options.backend == Backend::Auto {
         // Measured on this machine (`cairn bench generation --record`) beats the rule.
+        // A measurement decides only for the model it was made with (its file name).
         let gpu = Backend::GPU_BUILD && !options.force_cpu;
+        let model = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
         if let Some(faster) = speeds::SpeedFile::default_location()
             .and_then(|f| f.load().ok())
-            .and_then(|s| s.faster(gpu))
+            .and_then(|s| s.faster(gpu, &model))
         {
             options.backend = faster;
         }

@@ -129,26 +129,30 @@ pub struct Speed {
     pub model: String,
 }
 
-/// The speeds file: measurements keyed by `<engine>@<cpu|gpu>`.
+/// The speeds file: measurements keyed by `<engine>@<cpu|gpu>@<model file>`. Engines rank
+/// differently on different models (a 135M test model is no guide for an 8B one), so a
+/// measurement only ever decides for the model it was made with.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Speeds {
     pub measured: BTreeMap<String, Speed>,
 }
 
-fn key(backend: Backend, gpu: bool) -> String {
-    format!("{backend}@{}", if gpu { "gpu" } else { "cpu" })
+fn key(backend: Backend, gpu: bool, model: &str) -> String {
+    format!("{backend}@{}@{model}", if gpu { "gpu" } else { "cpu" })
 }
 
 impl Speeds {
     pub fn record(&mut self, backend: Backend, gpu: bool, speed: Speed) {
-        self.measured.insert(key(backend, gpu), speed);
+        self.measured
+            .insert(key(backend, gpu, &speed.model), speed);
     }
 
-    /// The engine with the shortest typical answer on this device, once both were measured.
-    pub fn faster(&self, gpu: bool) -> Option<Backend> {
+    /// The engine with the shortest typical answer for `model` on this device, once both
+    /// were measured with it.
+    pub fn faster(&self, gpu: bool, model: &str) -> Option<Backend> {
         let time = |b: Backend| {
             self.measured
-                .get(&key(b, gpu))
+                .get(&key(b, gpu, model))
                 .map(|s| typical_answer_s(s.prompt_tok_s, s.decode_tok_s))
         };
         match (time(Backend::LlamaCpp), time(Backend::MistralRs)) {
@@ -287,16 +291,21 @@ mod tests {
         let mut speeds = Speeds::default();
         speeds.record(Backend::LlamaCpp, false, speed(400.0, 100.0));
         assert_eq!(
-            speeds.faster(false),
+            speeds.faster(false, "m.gguf"),
             None,
             "one engine measured is no comparison"
         );
         speeds.record(Backend::MistralRs, false, speed(20.0, 11.0));
-        assert_eq!(speeds.faster(false), Some(Backend::LlamaCpp));
-        assert_eq!(speeds.faster(true), None, "the GPU was not measured");
+        assert_eq!(speeds.faster(false, "m.gguf"), Some(Backend::LlamaCpp));
+        assert_eq!(speeds.faster(true, "m.gguf"), None, "the GPU was not measured");
+        assert_eq!(
+            speeds.faster(false, "Llama-3.1-8B.gguf"),
+            None,
+            "measurements of a test model decide nothing for another"
+        );
         speeds.record(Backend::LlamaCpp, true, speed(2000.0, 90.0));
         speeds.record(Backend::MistralRs, true, speed(6000.0, 120.0));
-        assert_eq!(speeds.faster(true), Some(Backend::MistralRs));
+        assert_eq!(speeds.faster(true, "m.gguf"), Some(Backend::MistralRs));
         // Prompt reading matters as much as decoding: 2,048 tokens in, 256 out.
         assert!((typical_answer_s(2048.0, 256.0) - 2.0).abs() < 1e-9);
     }

@@ -43,6 +43,12 @@ pub fn table_for(model: &str) -> String {
 /// (bench/RESULTS.md, 2 cores): exact hybrid search takes p95 49 ms at 10k chunks and 244 ms
 /// at 100k; with the index 30 ms at 100k, for a recall@10 of 0.90 against exact.
 pub const INDEX_MIN_ROWS: u64 = 20_000;
+/// The index is trained again (√n partitions for the rows then) once the table holds this
+/// many times the rows it was trained on: rows folded in after training go to partitions
+/// sized for a smaller table, and recall drops as they pile up.
+pub const RETRAIN_GROWTH: u64 = 4;
+/// The index's name records the rows it was trained on.
+const INDEX_PREFIX: &str = "vector_ivfpq_";
 /// Partitions an indexed search probes, and how many times `limit` candidates it re-ranks
 /// with the full vectors.
 const NPROBES: usize = 20;
@@ -132,12 +138,24 @@ impl LanceVectors {
 
     /// Whether the vectors have an approximate index.
     pub async fn has_index(&self) -> Result<bool, StoreError> {
+        Ok(self.trained_rows().await?.is_some())
+    }
+
+    /// The rows the vector index was trained on, if there is one (an index of an older
+    /// version, unnamed, counts as trained on the threshold).
+    pub async fn trained_rows(&self) -> Result<Option<u64>, StoreError> {
         Ok(self
             .table
             .list_indices()
             .await?
             .iter()
-            .any(|i| i.columns.iter().any(|c| c == "vector")))
+            .find(|i| i.columns.iter().any(|c| c == "vector"))
+            .map(|i| {
+                i.name
+                    .strip_prefix(INDEX_PREFIX)
+                    .and_then(|n| n.parse().ok())
+                    .unwrap_or(INDEX_MIN_ROWS)
+            }))
     }
 
     /// Builds (or rebuilds) the IVF-PQ index on the vectors, whatever the row count.
@@ -147,6 +165,18 @@ impl LanceVectors {
         // 16 dimensions.
         let partitions = ((rows as f64).sqrt() as u32).clamp(1, 4096);
         let sub_vectors = u32::try_from(self.dimension / 16).unwrap_or(1).max(1);
+        let previous: Vec<String> = self
+            .table
+            .list_indices()
+            .await?
+            .into_iter()
+            .filter(|i| i.columns.iter().any(|c| c == "vector"))
+            .map(|i| i.name)
+            .collect();
+        // Searches in the meantime scan exhaustively: slower, never wrong.
+        for name in &previous {
+            self.table.drop_index(name).await?;
+        }
         self.table
             .create_index(
                 &["vector"],
@@ -157,11 +187,23 @@ impl LanceVectors {
                         .num_sub_vectors(sub_vectors),
                 ),
             )
+            .name(format!("{INDEX_PREFIX}{rows}"))
             .replace(true)
             .execute()
             .await?;
         self.indexed.store(true, Ordering::Relaxed);
+        tracing::info!(rows, partitions, "vector index trained");
         Ok(())
+    }
+
+    /// The nearest vectors by an exhaustive scan, whatever index the table has: the measure
+    /// of the index's recall.
+    pub async fn search_exact(
+        &self,
+        vector: &[f32],
+        limit: usize,
+    ) -> Result<Vec<(ChunkId, VectorDistance)>, StoreError> {
+        self.search_with(vector, limit, None, false).await
     }
 
     fn batch(&self, rows: VectorRows) -> Result<Option<RecordBatch>, StoreError> {
@@ -221,6 +263,17 @@ impl LanceVectors {
         limit: usize,
         documents: Option<&[DocumentId]>,
     ) -> Result<Vec<(ChunkId, VectorDistance)>, StoreError> {
+        let indexed = self.indexed.load(Ordering::Relaxed);
+        self.search_with(vector, limit, documents, indexed).await
+    }
+
+    async fn search_with(
+        &self,
+        vector: &[f32],
+        limit: usize,
+        documents: Option<&[DocumentId]>,
+        use_index: bool,
+    ) -> Result<Vec<(ChunkId, VectorDistance)>, StoreError> {
         let mut query = self
             .table
             .query()
@@ -228,8 +281,10 @@ impl LanceVectors {
             .distance_type(DistanceType::Cosine)
             .select(Select::columns(&["chunk_id", "_distance"]))
             .limit(limit.max(1));
-        if self.indexed.load(Ordering::Relaxed) {
+        if use_index {
             query = query.nprobes(NPROBES)?.refine_factor(REFINE_FACTOR);
+        } else {
+            query = query.bypass_vector_index();
         }
         if let Some(ids) = documents {
             let list: Vec<String> = ids.iter().map(|d| d.0.to_string()).collect();
@@ -271,13 +326,20 @@ impl LanceVectors {
                 remap_options: None,
             })
             .await?;
-        if self.has_index().await? {
+        let rows = self.table.count_rows(None).await? as u64;
+        match self.trained_rows().await? {
+            // Trained on a table a fraction of this size: train again for this one.
+            Some(trained) if rows >= trained.saturating_mul(RETRAIN_GROWTH) => {
+                self.build_index().await?
+            }
             // Rows added since the index was built are searched exhaustively until folded in.
-            self.table
-                .optimize(OptimizeAction::Index(OptimizeOptions::default()))
-                .await?;
-        } else if self.table.count_rows(None).await? as u64 >= INDEX_MIN_ROWS {
-            self.build_index().await?;
+            Some(_) => {
+                self.table
+                    .optimize(OptimizeAction::Index(OptimizeOptions::default()))
+                    .await?;
+            }
+            None if rows >= INDEX_MIN_ROWS => self.build_index().await?,
+            None => {}
         }
         // Cairn is the only writer of its data folder, so unverified files are safe to drop.
         self.table

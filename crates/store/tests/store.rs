@@ -221,11 +221,19 @@ async fn stores_reopen_with_their_data() {
             .begin_document(&new_doc("/x.md"))
             .await
             .unwrap();
+        let words = chunk(id.0, 0, "persistent words");
         stores
-            .text
-            .replace_document(id, &[chunk(id.0, 0, "persistent words")])
+            .catalog
+            .store_extracted(
+                id,
+                &extracted("persistent words"),
+                std::slice::from_ref(&words),
+                &[vec![0.6, 0.8]],
+                "model-a",
+            )
             .await
             .unwrap();
+        stores.text.replace_document(id, &[words]).await.unwrap();
         stores.text.commit().await.unwrap();
         stores
             .vectors
@@ -336,5 +344,24 @@ async fn an_ivf_pq_index_finds_the_nearest_vectors_and_takes_in_later_rows() {
     assert_eq!(
         reopened.search(&probe, 1, None).await.unwrap()[0].0,
         ChunkId("c3050".into())
+    );
+
+    // Folding in keeps the partitions trained on 3,000 rows; once the table holds
+    // RETRAIN_GROWTH times that, optimising trains the index again for its size.
+    assert_eq!(reopened.trained_rows().await.unwrap(), Some(3000));
+    reopened.add(rows(3100..8000)).await.unwrap();
+    reopened.optimize().await.unwrap();
+    assert_eq!(reopened.trained_rows().await.unwrap(), Some(3000));
+    reopened.add(rows(8000..12_000)).await.unwrap();
+    reopened.optimize().await.unwrap();
+    assert_eq!(reopened.trained_rows().await.unwrap(), Some(12_000));
+    let probe = unit_vector(11_111, dimension);
+    assert_eq!(
+        reopened.search(&probe, 1, None).await.unwrap()[0].0,
+        ChunkId("c11111".into())
+    );
+    assert_eq!(
+        reopened.search_exact(&probe, 1).await.unwrap()[0].0,
+        ChunkId("c11111".into())
     );
 }

@@ -203,7 +203,7 @@ pub async fn run(paths: &Paths, args: Args) -> anyhow::Result<Report> {
             "{backend}: recorded in {} (auto now picks {})",
             file.path().display(),
             speeds
-                .faster(args.gpu)
+                .faster(args.gpu, generator.model_id())
                 .map_or("by rule: measure the other engine too".into(), |b| b
                     .to_string())
         );

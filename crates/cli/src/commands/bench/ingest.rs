@@ -5,6 +5,7 @@
 use super::system;
 use crate::app::{self, Paths};
 use cairn_core::ingest::{IngestEvent, Outcome, Stage};
+use cairn_core::ports::Embedder;
 use serde::Serialize;
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -36,6 +37,11 @@ pub struct Report {
     embed_store_s: f64,
     /// From the last file stored to the end: the final index commit and compaction.
     final_commit_s: f64,
+    /// CPU seconds (Cairn and its extraction workers) ÷ wall seconds during the ingest.
+    cpu_busy: Option<f64>,
+    /// The embedder alone on the same chunks, one after another: what the pipeline is
+    /// compared with.
+    embedder_chunks_per_s: f64,
     /// Peak resident memory of the Cairn process (extraction runs in child processes, which
     /// are limited separately).
     peak_rss_mib: f64,
@@ -90,9 +96,21 @@ pub async fn run(paths: &Paths, args: Args) -> anyhow::Result<Report> {
             _ => {}
         }
     };
+    let cpu_before = system::cpu_seconds_with_children();
     let start = Instant::now();
     let report = opened.engine.ingest(&args.paths, &observer).await?;
     let end = Instant::now();
+    let cpu_busy = match (cpu_before, system::cpu_seconds_with_children()) {
+        (Some(before), Some(after)) => Some((after - before) / (end - start).as_secs_f64()),
+        _ => None,
+    };
+    let (texts, _) = opened.engine.sample_passages(usize::MAX).await?;
+    let embedding = Instant::now();
+    opened
+        .embedder
+        .embed(texts.clone(), cairn_core::ports::EmbedKind::Passage)
+        .await?;
+    let embedder_chunks_per_s = texts.len() as f64 / embedding.elapsed().as_secs_f64();
     drop(opened);
     let c = clock
         .into_inner()
@@ -120,6 +138,8 @@ pub async fn run(paths: &Paths, args: Args) -> anyhow::Result<Report> {
         extract_s: covered_s(c.extracting),
         embed_store_s: covered_s(c.embedding),
         final_commit_s: c.last_file.map_or(0.0, |l| (end - l).as_secs_f64()),
+        cpu_busy,
+        embedder_chunks_per_s,
         peak_rss_mib: system::peak_rss_bytes() as f64 / f64::from(1u32 << 20),
         catalog_mib,
         fulltext_mib,

@@ -105,14 +105,27 @@ fn proc_kib(file: &str, key: &str) -> Option<u64> {
 
 /// CPU seconds (user + system) this process has used, from /proc/self/stat (Linux).
 pub fn cpu_seconds() -> Option<f64> {
+    proc_stat_seconds(11..=12)
+}
+
+/// CPU seconds of this process and of its finished children (the extraction workers).
+pub fn cpu_seconds_with_children() -> Option<f64> {
+    proc_stat_seconds(11..=14)
+}
+
+/// The sum of the clock-tick fields `fields` of /proc/self/stat (utime, stime, cutime,
+/// cstime counted from the field after the state), in seconds.
+fn proc_stat_seconds(fields: std::ops::RangeInclusive<usize>) -> Option<f64> {
     let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
     // Fields after the command name, which is in parentheses and may hold spaces.
     let rest = &stat[stat.rfind(')')? + 2..];
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    let utime: f64 = fields.get(11)?.parse().ok()?;
-    let stime: f64 = fields.get(12)?.parse().ok()?;
+    let all: Vec<&str> = rest.split_whitespace().collect();
+    let mut ticks = 0.0;
+    for i in fields {
+        ticks += all.get(i)?.parse::<f64>().ok()?;
+    }
     // Clock ticks are 100 per second on every Linux Cairn runs on.
-    Some((utime + stime) / 100.0)
+    Some(ticks / 100.0)
 }
 
 /// Bytes of the files under `path`.
