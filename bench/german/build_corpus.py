@@ -34,6 +34,10 @@ PACKAGE = "debian-reference-de"
 VERSION = "2.100"  # Debian 12 "bookworm"
 DEB_NAME = f"{PACKAGE}_{VERSION}_all.deb"
 DEB_SHA256 = "3b0ce65fd63e75ddf8eb07ca36293425135080e690a07e06a6ac8bc8040ef0aa"
+# The English original, for corpus-en.jsonl: the same passages (same ids) in English.
+EN_PACKAGE = "debian-reference-en"
+EN_DEB_NAME = f"{EN_PACKAGE}_{VERSION}_all.deb"
+EN_DEB_SHA256 = "9f31d3a17df505de09689ca255512ea58c1fc47c59bb1b0c7bf1c23362e9743f"
 
 HTML_DIR = "usr/share/debian-reference"
 # Preface, chapters, appendix, in the manual's order.
@@ -166,13 +170,20 @@ def is_code(b: dict) -> bool:
     return b["prose_words"] < MIN_PROSE_WORDS or b["code_share"] > MAX_CODE_SHARE
 
 
-def passages(stem: str, source: str) -> list[dict]:
+def blocks_of(source: str) -> list[dict]:
     m = Manual()
     m.feed(source)
     m.close()
+    for i, b in enumerate(m.blocks):
+        b["index"] = i
+    return m.blocks
+
+
+def passages(stem: str, source: str) -> list[dict]:
+    """The passages of one file, each with the indices of the blocks it is made of."""
     out: list[dict] = []
     groups: dict[int, list[dict]] = {}
-    for b in m.blocks:
+    for b in blocks_of(source):
         if b["words"] and not is_code(b):
             groups.setdefault(b["section"], []).append(b)
     for section in sorted(groups):
@@ -192,8 +203,20 @@ def passages(stem: str, source: str) -> list[dict]:
             else:
                 made.append(cur)
         for group in made:
-            out.append({"title": group[0]["title"], "text": "\n".join(x["text"] for x in group)})
+            out.append({"title": group[0]["title"], "text": "\n".join(x["text"] for x in group),
+                        "blocks": [x["index"] for x in group]})
     return [{"_id": f"{stem}-{i}", **p} for i, p in enumerate(out, 1)]
+
+
+def translated(german: list[dict], source_en: str, source_de: str) -> list[dict] | None:
+    """The English original of `german`'s passages: the same blocks of the English file
+    (po4a keeps the translation's structure block for block). None when the two files do not
+    line up block for block."""
+    en, de = blocks_of(source_en), blocks_of(source_de)
+    if [b["section"] for b in en] != [b["section"] for b in de]:
+        return None
+    return [{"_id": p["_id"], "title": en[p["blocks"][0]]["title"],
+             "text": "\n".join(en[i]["text"] for i in p["blocks"])} for p in german]
 
 
 def sha256(path: Path) -> str:
@@ -204,18 +227,18 @@ def sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def fetch(cache: Path, deb: str | None) -> Path:
+def fetch(cache: Path, deb: str | None, package=PACKAGE, name=DEB_NAME, expected=DEB_SHA256) -> Path:
     cache.mkdir(parents=True, exist_ok=True)
-    path = cache / DEB_NAME
+    path = cache / name
     if deb:
         shutil.copyfile(deb, path)
     elif not path.exists():
-        print(f"apt-get download {PACKAGE}={VERSION} into {cache}", file=sys.stderr)
-        subprocess.run(["apt-get", "download", f"{PACKAGE}={VERSION}"], cwd=cache, check=True)
+        print(f"apt-get download {package}={VERSION} into {cache}", file=sys.stderr)
+        subprocess.run(["apt-get", "download", f"{package}={VERSION}"], cwd=cache, check=True)
     got = sha256(path)
-    if got != DEB_SHA256:
-        sys.exit(f"{path}: SHA-256 {got}, expected {DEB_SHA256}; delete it and retry, "
-                 f"or pass --deb with the genuine {DEB_NAME}")
+    if got != expected:
+        sys.exit(f"{path}: SHA-256 {got}, expected {expected}; delete it and retry, "
+                 f"or pass --deb with the genuine {name}")
     return path
 
 
@@ -237,15 +260,27 @@ def main() -> None:
     root.mkdir()
     subprocess.run(["dpkg-deb", "-x", str(deb), str(root)], check=True)
 
+    en_deb = fetch(cache, None, EN_PACKAGE, EN_DEB_NAME, EN_DEB_SHA256)
+    subprocess.run(["dpkg-deb", "-x", str(en_deb), str(root)], check=True)
+
     corpus: list[dict] = []
+    english: list[dict] = []
     for stem in FILES:
         src = (root / HTML_DIR / f"{stem}.de.html").read_text(encoding="utf-8")
-        corpus.extend(passages(stem, src))
+        src_en = (root / HTML_DIR / f"{stem}.en.html").read_text(encoding="utf-8")
+        german = passages(stem, src)
+        corpus.extend(german)
+        en = translated(german, src_en, src)
+        if en is None:
+            print(f"{stem}: the English and German files do not line up; no English passages", file=sys.stderr)
+        else:
+            english.extend(en)
 
     out.mkdir(parents=True, exist_ok=True)
-    with open(out / "corpus.jsonl", "w", encoding="utf-8") as f:
-        for d in corpus:
-            f.write(json.dumps(d, ensure_ascii=False) + "\n")
+    for name, docs in (("corpus.jsonl", corpus), ("corpus-en.jsonl", english)):
+        with open(out / name, "w", encoding="utf-8") as f:
+            for d in docs:
+                f.write(json.dumps({k: d[k] for k in ("_id", "title", "text")}, ensure_ascii=False) + "\n")
     words = sorted(len(d["text"].split()) for d in corpus)
     print(f"{len(corpus)} passages, words min/median/max "
           f"{words[0]}/{words[len(words) // 2]}/{words[-1]} -> {out / 'corpus.jsonl'}",
