@@ -50,34 +50,39 @@ fn candle(dir: &Path) -> impl Fn(&[String]) -> Vec<Vec<f32>> {
         }))
         .unwrap();
     move |texts: &[String]| {
-    let mut order: Vec<usize> = (0..texts.len()).collect();
-    order.sort_by_key(|&i| texts[i].len());
-    let mut out = vec![Vec::new(); texts.len()];
-    for batch in order.chunks(32) {
-        let inputs: Vec<&str> = batch.iter().map(|&i| texts[i].as_str()).collect();
-        let enc = tokenizer.encode_batch(inputs, true).unwrap();
-        let (rows, cols) = (enc.len(), enc[0].get_ids().len());
-        let flat = |f: &dyn Fn(&tokenizers::Encoding) -> Vec<u32>| -> Vec<u32> {
-            enc.iter().flat_map(f).collect()
-        };
-        let t = |v: Vec<u32>| Tensor::from_vec(v, (rows, cols), &Device::Cpu).unwrap();
-        let ids = t(flat(&|e| e.get_ids().to_vec()));
-        let types = t(flat(&|e| e.get_type_ids().to_vec()));
-        let mask = t(flat(&|e| e.get_attention_mask().to_vec()));
-        let hidden = model.forward(&ids, &types, Some(&mask)).unwrap();
-        let m = mask.to_dtype(DType::F32).unwrap().unsqueeze(2).unwrap();
-        let pooled = hidden.broadcast_mul(&m).unwrap().sum(1).unwrap();
-        for (&i, mut v) in batch.iter().zip(pooled.to_vec2::<f32>().unwrap()) {
-            normalise(&mut v);
-            out[i] = v;
+        let mut order: Vec<usize> = (0..texts.len()).collect();
+        order.sort_by_key(|&i| texts[i].len());
+        let mut out = vec![Vec::new(); texts.len()];
+        for batch in order.chunks(32) {
+            let inputs: Vec<&str> = batch.iter().map(|&i| texts[i].as_str()).collect();
+            let enc = tokenizer.encode_batch(inputs, true).unwrap();
+            let (rows, cols) = (enc.len(), enc[0].get_ids().len());
+            let flat = |f: &dyn Fn(&tokenizers::Encoding) -> Vec<u32>| -> Vec<u32> {
+                enc.iter().flat_map(f).collect()
+            };
+            let t = |v: Vec<u32>| Tensor::from_vec(v, (rows, cols), &Device::Cpu).unwrap();
+            let ids = t(flat(&|e| e.get_ids().to_vec()));
+            let types = t(flat(&|e| e.get_type_ids().to_vec()));
+            let mask = t(flat(&|e| e.get_attention_mask().to_vec()));
+            let hidden = model.forward(&ids, &types, Some(&mask)).unwrap();
+            let m = mask.to_dtype(DType::F32).unwrap().unsqueeze(2).unwrap();
+            let pooled = hidden.broadcast_mul(&m).unwrap().sum(1).unwrap();
+            for (&i, mut v) in batch.iter().zip(pooled.to_vec2::<f32>().unwrap()) {
+                normalise(&mut v);
+                out[i] = v;
+            }
         }
-    }
-    out
+        out
     }
 }
 
 /// llama.cpp's BERT from a GGUF; embeds one text per encode.
-fn llama_cpp(backend: &LlamaBackend, model: &LlamaModel, texts: &[String], threads: i32) -> Vec<Vec<f32>> {
+fn llama_cpp(
+    backend: &LlamaBackend,
+    model: &LlamaModel,
+    texts: &[String],
+    threads: i32,
+) -> Vec<Vec<f32>> {
     let params = LlamaContextParams::default()
         .with_embeddings(true)
         .with_pooling_type(LlamaPoolingType::Mean)
@@ -121,10 +126,12 @@ fn main() {
         .unwrap()
         .lines()
         .filter(|l| !l.trim().is_empty())
-        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["text"]
-            .as_str()
-            .unwrap()
-            .to_string())
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["text"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
         .collect();
     let warm = &texts[..8.min(texts.len())];
     let onnx_run = |precision| {
@@ -143,8 +150,8 @@ fn main() {
     candle(warm);
     let (candle_v, candle_s) = timed(|| candle(&texts));
     let backend = LlamaBackend::init().unwrap();
-    let model =
-        LlamaModel::load_from_file(&backend, Path::new(gguf), &LlamaModelParams::default()).unwrap();
+    let model = LlamaModel::load_from_file(&backend, Path::new(gguf), &LlamaModelParams::default())
+        .unwrap();
     llama_cpp(&backend, &model, warm, threads as i32);
     let (llama_v, llama_s) = timed(|| llama_cpp(&backend, &model, &texts, threads as i32));
     let agree = |v: &[Vec<f32>]| {

@@ -143,8 +143,7 @@ fn key(backend: Backend, gpu: bool, model: &str) -> String {
 
 impl Speeds {
     pub fn record(&mut self, backend: Backend, gpu: bool, speed: Speed) {
-        self.measured
-            .insert(key(backend, gpu, &speed.model), speed);
+        self.measured.insert(key(backend, gpu, &speed.model), speed);
     }
 
     /// The engine with the shortest typical answer for `model` on this device, once both
@@ -297,7 +296,11 @@ mod tests {
         );
         speeds.record(Backend::MistralRs, false, speed(20.0, 11.0));
         assert_eq!(speeds.faster(false, "m.gguf"), Some(Backend::LlamaCpp));
-        assert_eq!(speeds.faster(true, "m.gguf"), None, "the GPU was not measured");
+        assert_eq!(
+            speeds.faster(true, "m.gguf"),
+            None,
+            "the GPU was not measured"
+        );
         assert_eq!(
             speeds.faster(false, "Llama-3.1-8B.gguf"),
             None,

@@ -7,6 +7,7 @@ mod passage;
 mod pipeline;
 mod reindex;
 mod retrieve;
+mod stages;
 mod switch;
 mod sync;
 mod write;

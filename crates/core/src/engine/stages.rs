@@ -1,0 +1,302 @@
+//! The three stages of an ingest run, at once: extraction (worker processes, a few files
+//! ahead on a bounded channel), embedding (every core, one document at a time) and committing
+//! (catalog, then both indexes in batches bounded by size and by time, so that each document
+//! is searchable within seconds of being embedded). A stage that stops early (an error)
+//! closes its channels and the others wind down; the run returns the first error.
+
+use super::pipeline::{Job, Prepared};
+use super::Engine;
+use crate::chunk::Chunk;
+use crate::chunker::chunk_document;
+use crate::document::ExtractedDocument;
+use crate::error::CoreError;
+use crate::ids::DocumentId;
+use crate::ingest::{IngestEvent, IngestObserver, IngestReport, Outcome, Stage};
+use crate::ports::EmbedKind;
+use futures::channel::mpsc;
+use futures::{SinkExt, StreamExt};
+use tracing::Instrument;
+
+/// What embedding hands on to the commit stage.
+enum Embedded {
+    Done(String, u64, Outcome),
+    Ready(Box<EmbeddedDocument>),
+}
+
+/// A chunked document with a vector for every chunk.
+struct EmbeddedDocument {
+    path: String,
+    bytes: u64,
+    id: DocumentId,
+    doc: ExtractedDocument,
+    chunks: Vec<Chunk>,
+    vectors: Vec<Vec<f32>>,
+    /// Chunks whose vector was computed (the others were stored already).
+    embedded: usize,
+}
+
+/// Documents stored in the catalog whose chunks are not yet committed to the indexes.
+#[derive(Default)]
+struct Pending {
+    docs: Vec<(DocumentId, Vec<Chunk>, Vec<Vec<f32>>)>,
+    events: Vec<(String, u64, Outcome)>,
+    chunks: usize,
+    /// When the oldest pending document was stored.
+    since: Option<std::time::Instant>,
+}
+
+impl Engine {
+    pub(super) async fn run(
+        &self,
+        jobs: Vec<Job>,
+        observer: &dyn IngestObserver,
+    ) -> Result<IngestReport, CoreError> {
+        let (prepared_tx, prepared_rx) = mpsc::channel(self.config.extract_ahead.max(1));
+        let (embedded_tx, embedded_rx) = mpsc::channel(1);
+        // One task, three stages: while embedding waits for the model, extraction (in worker
+        // processes) and committing go on. A stage that stops early (an error) closes its
+        // channels, and the others wind down.
+        let (extracted, embedded, committed) = futures::join!(
+            self.extract_stage(jobs, prepared_tx, observer),
+            self.embed_stage(prepared_rx, embedded_tx, observer),
+            self.commit_stage(embedded_rx, observer),
+        );
+        let report = committed?;
+        embedded?;
+        extracted?;
+        if !report.indexed.is_empty() {
+            self.side()
+                .vectors
+                .optimize()
+                .await
+                .map_err(CoreError::VectorIndex)?;
+        }
+        Ok(report)
+    }
+
+    /// Extracts files a few at a time (each in its own worker process), in order.
+    async fn extract_stage(
+        &self,
+        jobs: Vec<Job>,
+        mut out: mpsc::Sender<(u64, Prepared)>,
+        observer: &dyn IngestObserver,
+    ) -> Result<(), CoreError> {
+        let mut prepared = futures::stream::iter(jobs)
+            .map(|job| async {
+                let bytes = job.bytes();
+                self.prepare(job, observer).await.map(|p| (bytes, p))
+            })
+            .buffered(self.config.extract_workers.max(1));
+        while let Some(next) = prepared.next().await {
+            if out.send(next?).await.is_err() {
+                // The later stages stopped; their error is the run's.
+                return Ok(());
+            }
+        }
+        Ok(())
+    }
+
+    /// Chunks each extracted document and embeds the chunks that have no stored vector.
+    async fn embed_stage(
+        &self,
+        mut input: mpsc::Receiver<(u64, Prepared)>,
+        mut out: mpsc::Sender<Embedded>,
+        observer: &dyn IngestObserver,
+    ) -> Result<(), CoreError> {
+        while let Some((bytes, prepared)) = input.next().await {
+            let next = match prepared {
+                Prepared::Done(path, outcome) => Embedded::Done(path, bytes, outcome),
+                Prepared::Ready(path, id, doc) => {
+                    observer.on_event(&IngestEvent::Stage {
+                        path: path.clone(),
+                        stage: Stage::Embedding,
+                    });
+                    Embedded::Ready(Box::new(self.embed_document(path, bytes, id, doc).await?))
+                }
+            };
+            if out.send(next).await.is_err() {
+                return Ok(());
+            }
+        }
+        Ok(())
+    }
+
+    /// Chunks a document, reuses the vectors its unchanged chunks already have, and embeds
+    /// the rest.
+    async fn embed_document(
+        &self,
+        path: String,
+        bytes: u64,
+        id: DocumentId,
+        doc: ExtractedDocument,
+    ) -> Result<EmbeddedDocument, CoreError> {
+        let side = self.side();
+        let embedder = &side.embedder;
+        let chunks = chunk_document(id, &doc, embedder.as_ref(), &self.config.chunker);
+        let ids: Vec<_> = chunks.iter().map(|c| c.id.clone()).collect();
+        let mut known = self
+            .ports
+            .catalog
+            .embeddings(&ids, embedder.model_id())
+            .await
+            .map_err(CoreError::Catalog)?;
+        let missing: Vec<&Chunk> = chunks
+            .iter()
+            .filter(|c| !known.contains_key(&c.id))
+            .collect();
+        let span = tracing::debug_span!("ingest.embed", document = %id, chunks = missing.len());
+        for batch in missing.chunks(self.config.embed_batch.max(1)) {
+            let texts = batch.iter().map(|c| c.embedding_text()).collect();
+            let vectors = embedder
+                .embed(texts, EmbedKind::Passage)
+                .instrument(span.clone())
+                .await
+                .map_err(CoreError::Embedder)?;
+            for (chunk, vector) in batch.iter().zip(vectors) {
+                known.insert(chunk.id.clone(), vector);
+            }
+        }
+        let embedded = missing.len();
+        let vectors = chunks
+            .iter()
+            .map(|c| known.remove(&c.id).unwrap_or_default())
+            .collect();
+        Ok(EmbeddedDocument {
+            path,
+            bytes,
+            id,
+            doc,
+            chunks,
+            vectors,
+            embedded,
+        })
+    }
+
+    /// Stores each embedded document in the catalog and commits them to both indexes in
+    /// batches: when `commit_chunks` are waiting, or `commit_interval` after the oldest was
+    /// stored, or at the end. Reports each file as it is settled.
+    async fn commit_stage(
+        &self,
+        mut input: mpsc::Receiver<Embedded>,
+        observer: &dyn IngestObserver,
+    ) -> Result<IngestReport, CoreError> {
+        let mut report = IngestReport::default();
+        let mut pending = Pending::default();
+        loop {
+            let next = match pending.since {
+                None => input.next().await,
+                Some(since) => {
+                    let due = self.config.commit_interval.saturating_sub(since.elapsed());
+                    let timer = futures_timer::Delay::new(due);
+                    match futures::future::select(input.next(), timer).await {
+                        futures::future::Either::Left((next, _)) => next,
+                        futures::future::Either::Right(((), _)) => {
+                            self.flush(&mut pending, &mut report, observer).await?;
+                            continue;
+                        }
+                    }
+                }
+            };
+            let Some(next) = next else { break };
+            match next {
+                Embedded::Done(path, bytes, outcome) => {
+                    report.record(&path, &outcome);
+                    observer.on_event(&IngestEvent::File {
+                        path,
+                        bytes,
+                        outcome,
+                    });
+                }
+                Embedded::Ready(d) => {
+                    let d = *d;
+                    let model = self.side().embedder.model_id().to_string();
+                    self.ports
+                        .catalog
+                        .store_extracted(d.id, &d.doc, &d.chunks, &d.vectors, &model)
+                        .await
+                        .map_err(CoreError::Catalog)?;
+                    let outcome = Outcome::Indexed {
+                        chunks: u32::try_from(d.chunks.len()).unwrap_or(u32::MAX),
+                        pages: d.doc.page_count(),
+                        embedded: u32::try_from(d.embedded).unwrap_or(u32::MAX),
+                    };
+                    pending.chunks += d.chunks.len();
+                    pending.since.get_or_insert_with(std::time::Instant::now);
+                    pending.docs.push((d.id, d.chunks, d.vectors));
+                    pending.events.push((d.path, d.bytes, outcome));
+                    if pending.chunks >= self.config.commit_chunks {
+                        self.flush(&mut pending, &mut report, observer).await?;
+                    }
+                }
+            }
+        }
+        self.flush(&mut pending, &mut report, observer).await?;
+        Ok(report)
+    }
+
+    /// Commits pending documents to both indexes, then marks them indexed.
+    async fn flush(
+        &self,
+        pending: &mut Pending,
+        report: &mut IngestReport,
+        observer: &dyn IngestObserver,
+    ) -> Result<(), CoreError> {
+        let docs = std::mem::take(&mut pending.docs);
+        pending.chunks = 0;
+        pending.since = None;
+        if docs.is_empty() {
+            return Ok(());
+        }
+        let ids = self.index_documents(docs).await?;
+        observer.on_event(&IngestEvent::Committed {
+            documents: ids.len(),
+        });
+        for (path, bytes, outcome) in pending.events.drain(..) {
+            report.record(&path, &outcome);
+            observer.on_event(&IngestEvent::File {
+                path,
+                bytes,
+                outcome,
+            });
+        }
+        Ok(())
+    }
+}
+
+impl Engine {
+    /// Writes documents' chunks and vectors to both indexes (replacing what they held of
+    /// them), then marks the documents indexed in the catalog.
+    pub(super) async fn index_documents(
+        &self,
+        docs: Vec<(DocumentId, Vec<Chunk>, Vec<Vec<f32>>)>,
+    ) -> Result<Vec<DocumentId>, CoreError> {
+        let text = &self.ports.text;
+        for (id, chunks, _) in &docs {
+            text.replace_document(*id, chunks)
+                .await
+                .map_err(CoreError::TextIndex)?;
+        }
+        text.commit().await.map_err(CoreError::TextIndex)?;
+        let ids: Vec<DocumentId> = docs.iter().map(|(id, _, _)| *id).collect();
+        let rows = docs
+            .into_iter()
+            .map(|(id, chunks, embeddings)| {
+                (
+                    id,
+                    chunks.into_iter().map(|c| c.id).zip(embeddings).collect(),
+                )
+            })
+            .collect();
+        self.side()
+            .vectors
+            .replace_documents(rows)
+            .await
+            .map_err(CoreError::VectorIndex)?;
+        self.ports
+            .catalog
+            .mark_indexed(&ids)
+            .await
+            .map_err(CoreError::Catalog)?;
+        Ok(ids)
+    }
+}
