@@ -123,18 +123,21 @@ impl CatalogStores {
                     .await
                     .map_err(|e| StoreError::Malformed(e.to_string()))?
                     .is_empty();
+                let dropped = if dropped.is_empty() {
+                    String::new()
+                } else {
+                    format!(
+                        " (dropped the vectors of another embedder: {})",
+                        dropped.join(", ")
+                    )
+                };
                 if created && has_chunks {
-                    let others = if dropped.is_empty() {
-                        String::new()
-                    } else {
-                        format!(
-                            " (dropped the vectors of another embedder: {})",
-                            dropped.join(", ")
-                        )
-                    };
                     self.recreated.push(format!(
-                        "the vectors of {model} were missing and are built from the catalog{others}"
+                        "the vectors of {model} were missing and are built from the catalog{dropped}"
                     ));
+                } else if !dropped.is_empty() {
+                    self.recreated
+                        .push(format!("the vectors of {model} are kept{dropped}"));
                 }
                 vectors
             }
