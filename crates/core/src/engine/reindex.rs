@@ -26,7 +26,6 @@ impl Engine {
 
     pub(super) async fn reindex_locked(&self) -> Result<ReindexReport, CoreError> {
         let side = self.side();
-        let model = side.embedder.model_id().to_string();
         self.ports
             .text
             .clear()
@@ -35,25 +34,8 @@ impl Engine {
         side.vectors.clear().await.map_err(CoreError::VectorIndex)?;
         let mut report = ReindexReport::default();
         let mut documents = std::collections::BTreeSet::new();
-        let mut after = None;
-        loop {
-            let page = self
-                .ports
-                .catalog
-                .chunk_page(after.as_ref(), 2048, &model)
-                .await
-                .map_err(CoreError::Catalog)?;
-            let Some((last, _)) = page.last() else { break };
-            after = Some(last.id.clone());
-            let (page, embedded) = self.complete_vectors(page, &side).await?;
-            report.embedded += embedded;
-            let mut by_doc: BTreeMap<DocumentId, Vec<_>> = BTreeMap::new();
-            for (chunk, vector) in page {
-                by_doc
-                    .entry(chunk.document_id)
-                    .or_default()
-                    .push((chunk, vector));
-            }
+        let mut pages = CompletePages::new(self, &side);
+        while let Some(by_doc) = pages.next().await? {
             let mut rows: VectorRows = Vec::new();
             for (doc, items) in by_doc {
                 documents.insert(doc);
@@ -72,6 +54,7 @@ impl Engine {
                 .await
                 .map_err(CoreError::VectorIndex)?;
         }
+        report.embedded = pages.embedded;
         self.ports
             .text
             .commit()
@@ -130,5 +113,54 @@ impl Engine {
             })
             .collect();
         Ok((items, embedded))
+    }
+}
+
+/// The catalog's chunks a page at a time, each with a vector of one model (the stored one, or
+/// one embedded and stored now), grouped by document.
+pub(super) struct CompletePages<'a> {
+    engine: &'a Engine,
+    side: &'a super::VectorSide,
+    after: Option<ChunkId>,
+    /// Chunks embedded so far (the others had a stored vector).
+    pub embedded: usize,
+}
+
+/// One page: each document's chunks with their vectors.
+pub(super) type DocumentPage = BTreeMap<DocumentId, Vec<(Chunk, Vec<f32>)>>;
+
+impl<'a> CompletePages<'a> {
+    pub(super) fn new(engine: &'a Engine, side: &'a super::VectorSide) -> Self {
+        CompletePages {
+            engine,
+            side,
+            after: None,
+            embedded: 0,
+        }
+    }
+
+    /// The next page; `None` after the last.
+    pub(super) async fn next(&mut self) -> Result<Option<DocumentPage>, CoreError> {
+        let page = self
+            .engine
+            .ports
+            .catalog
+            .chunk_page(self.after.as_ref(), 2048, self.side.embedder.model_id())
+            .await
+            .map_err(CoreError::Catalog)?;
+        let Some((last, _)) = page.last() else {
+            return Ok(None);
+        };
+        self.after = Some(last.id.clone());
+        let (page, embedded) = self.engine.complete_vectors(page, self.side).await?;
+        self.embedded += embedded;
+        let mut by_doc = DocumentPage::new();
+        for (chunk, vector) in page {
+            by_doc
+                .entry(chunk.document_id)
+                .or_default()
+                .push((chunk, vector));
+        }
+        Ok(Some(by_doc))
     }
 }

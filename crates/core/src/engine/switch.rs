@@ -10,9 +10,8 @@
 use super::{Engine, VectorSide};
 use crate::document::DocumentState;
 use crate::error::CoreError;
-use crate::ids::{ChunkId, DocumentId};
+use crate::ids::ChunkId;
 use crate::ports::VectorRows;
-use std::collections::BTreeMap;
 
 /// The catalog setting that names the model the library's vectors come from.
 pub const EMBEDDER_SETTING: &str = "embedder";
@@ -48,13 +47,7 @@ impl Engine {
         progress: &(dyn Fn(SwitchProgress) + Send + Sync),
     ) -> Result<SwitchReport, CoreError> {
         let model = next.embedder.model_id().to_string();
-        let total: u64 = self
-            .documents()
-            .await?
-            .iter()
-            .filter(|d| d.state != DocumentState::Failed)
-            .map(|d| u64::from(d.chunk_count))
-            .sum();
+        let total = self.passage_count().await?;
         let mut report = SwitchReport {
             model: model.clone(),
             ..SwitchReport::default()
@@ -116,32 +109,21 @@ impl Engine {
     ) -> Result<(), CoreError> {
         let model = next.embedder.model_id().to_string();
         next.vectors.clear().await.map_err(CoreError::VectorIndex)?;
-        let mut after: Option<ChunkId> = None;
-        loop {
-            let page = self
-                .ports
-                .catalog
-                .chunk_page(after.as_ref(), 2048, &model)
-                .await
-                .map_err(CoreError::Catalog)?;
-            let Some((last, _)) = page.last() else { break };
-            after = Some(last.id.clone());
-            let (page, embedded) = self.complete_vectors(page, &next).await?;
-            report.embedded += embedded;
-            report.chunks += page.len();
-            let mut by_doc: BTreeMap<DocumentId, Vec<(ChunkId, Vec<f32>)>> = BTreeMap::new();
-            for (chunk, vector) in page {
-                by_doc
-                    .entry(chunk.document_id)
-                    .or_default()
-                    .push((chunk.id, vector));
-            }
-            let rows: VectorRows = by_doc.into_iter().collect();
+        let mut pages = super::reindex::CompletePages::new(self, &next);
+        while let Some(by_doc) = pages.next().await? {
+            let rows: VectorRows = by_doc
+                .into_iter()
+                .map(|(doc, items)| {
+                    report.chunks += items.len();
+                    (doc, items.into_iter().map(|(c, v)| (c.id, v)).collect())
+                })
+                .collect();
             next.vectors
                 .add(rows)
                 .await
                 .map_err(CoreError::VectorIndex)?;
         }
+        report.embedded += pages.embedded;
         next.vectors
             .optimize()
             .await
@@ -158,13 +140,7 @@ impl Engine {
     /// Up to `n` passages of the library as they are embedded, and how many passages it has:
     /// what an estimate of a switch's time measures.
     pub async fn sample_passages(&self, n: usize) -> Result<(Vec<String>, u64), CoreError> {
-        let total = self
-            .documents()
-            .await?
-            .iter()
-            .filter(|d| d.state != DocumentState::Failed)
-            .map(|d| u64::from(d.chunk_count))
-            .sum();
+        let total = self.passage_count().await?;
         let model = self.side().embedder.model_id().to_string();
         let page = self
             .ports
@@ -176,6 +152,17 @@ impl Engine {
             page.iter().map(|(c, _)| c.embedding_text()).collect(),
             total,
         ))
+    }
+
+    /// The passages of the documents that are not failed.
+    async fn passage_count(&self) -> Result<u64, CoreError> {
+        Ok(self
+            .documents()
+            .await?
+            .iter()
+            .filter(|d| d.state != DocumentState::Failed)
+            .map(|d| u64::from(d.chunk_count))
+            .sum())
     }
 
     /// A setting the library keeps in its catalog.

@@ -54,6 +54,16 @@ struct Latency {
     mean_ms: f64,
 }
 
+impl Latency {
+    fn of(times_ms: &[f64]) -> Self {
+        Latency {
+            p50_ms: percentile(times_ms, 0.5).unwrap_or(0.0),
+            p95_ms: percentile(times_ms, 0.95).unwrap_or(0.0),
+            mean_ms: times_ms.iter().sum::<f64>() / times_ms.len().max(1) as f64,
+        }
+    }
+}
+
 /// Chunks per simulated ingest: each ends with the product's optimisation.
 const STEP: usize = 50_000;
 
@@ -411,14 +421,7 @@ async fn time_queries(
         times.push(started.elapsed().as_secs_f64() * 1000.0);
         results.push(hits.into_iter().map(|h| h.chunk.id).collect());
     }
-    Ok((
-        Latency {
-            p50_ms: percentile(&times, 0.5).unwrap_or(0.0),
-            p95_ms: percentile(&times, 0.95).unwrap_or(0.0),
-            mean_ms: times.iter().sum::<f64>() / times.len().max(1) as f64,
-        },
-        results,
-    ))
+    Ok((Latency::of(&times), results))
 }
 
 /// Times the LanceDB query alone, scanning every vector; returns each query's top-k.
@@ -435,14 +438,7 @@ async fn time_exhaustive(
         times.push(started.elapsed().as_secs_f64() * 1000.0);
         results.push(hits.into_iter().map(|(id, _)| id).collect());
     }
-    Ok((
-        Latency {
-            p50_ms: percentile(&times, 0.5).unwrap_or(0.0),
-            p95_ms: percentile(&times, 0.95).unwrap_or(0.0),
-            mean_ms: times.iter().sum::<f64>() / times.len().max(1) as f64,
-        },
-        results,
-    ))
+    Ok((Latency::of(&times), results))
 }
 
 /// The text with about a fifth of its words replaced by words of other passages.
