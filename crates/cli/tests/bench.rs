@@ -66,19 +66,16 @@ fn generation_times_both_engines_on_the_same_cases_and_the_cap_holds() {
         assert_eq!(decode["stop"], "length");
         assert!(decode["decode_tok_s"].as_f64().unwrap() > 0.0);
     }
-    // Both engines measured: the file names them, and the faster is what `auto` loads.
+    // Both engines measured with this model: the file names each, and the faster is what
+    // `auto` loads for it.
     let recorded: Value = serde_json::from_slice(&std::fs::read(&speeds).unwrap()).unwrap();
+    let model = "SmolLM2-135M-Instruct.Q4_1.gguf";
+    let llama = &recorded["measured"][format!("llama.cpp@cpu@{model}")];
+    assert!(llama["decode_tok_s"].as_f64().unwrap() > 0.0, "{recorded}");
+    let mistral = &recorded["measured"][format!("mistral.rs@cpu@{model}")];
     assert!(
-        recorded["measured"]["llama.cpp@cpu"]["decode_tok_s"]
-            .as_f64()
-            .unwrap()
-            > 0.0
-    );
-    assert!(
-        recorded["measured"]["mistral.rs@cpu"]["prompt_tok_s"]
-            .as_f64()
-            .unwrap()
-            > 0.0
+        mistral["prompt_tok_s"].as_f64().unwrap() > 0.0,
+        "{recorded}"
     );
 }
 
@@ -153,12 +150,7 @@ fn ingest_and_search_at_scale_report_their_measures() {
     assert!(search["base_chunks"].as_u64().unwrap() >= 300);
     let row = &search["sizes"][0];
     assert_eq!(row["chunks"], 1000, "{search}");
-    for latency in [
-        "hybrid_exact",
-        "hybrid_indexed",
-        "vector_exact",
-        "vector_indexed",
-    ] {
+    for latency in ["hybrid", "vector", "vector_exhaustive"] {
         let p50 = row[latency]["p50_ms"].as_f64().unwrap();
         let p95 = row[latency]["p95_ms"].as_f64().unwrap();
         assert!(p50 > 0.0 && p95 >= p50, "{latency}: {row}");

@@ -90,7 +90,7 @@ impl LanceVectors {
         let schema = schema(dimension);
         let name = table_for(model);
         let names = db.table_names().execute().await?;
-        if names.iter().any(|n| *n == name) {
+        if names.contains(&name) {
             let table = db.open_table(&name).execute().await?;
             if table.schema().await? == schema {
                 let vectors = LanceVectors {
