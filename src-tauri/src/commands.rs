@@ -152,6 +152,43 @@ pub async fn load_model(app: AppHandle, state: State<'_, AppState>) -> AppResult
     Ok(())
 }
 
+/// The model catalogue and the installed models, with what fits this machine.
+#[tauri::command]
+pub fn models() -> AppResult<Vec<crate::downloads::ModelChoice>> {
+    crate::downloads::overview()
+}
+
+/// Starts downloading a catalogue model; progress comes as `models` events.
+#[tauri::command]
+pub fn download_model(app: AppHandle, name: String) -> AppResult<()> {
+    crate::downloads::start(&app, &name)
+}
+
+/// Pauses the download under way (what was fetched is kept; downloading again resumes).
+#[tauri::command]
+pub fn pause_download(app: AppHandle) -> bool {
+    crate::downloads::stop(&app, false)
+}
+
+/// Cancels the download under way and deletes what was fetched.
+#[tauri::command]
+pub fn cancel_download(app: AppHandle) -> bool {
+    crate::downloads::stop(&app, true)
+}
+
+/// Deletes an installed model.
+#[tauri::command]
+pub fn delete_model(name: String) -> AppResult<()> {
+    crate::downloads::models()?.remove(&name)?;
+    Ok(())
+}
+
+/// Answers with the installed GGUF at `path` from now on (kept in Settings, loaded now).
+#[tauri::command]
+pub fn use_model(app: AppHandle, path: String) {
+    crate::downloads::use_path(&app, Path::new(&path));
+}
+
 /// An embedder installed in the models folder.
 #[derive(Debug, Clone, Serialize, TS)]
 #[ts(export)]

@@ -3,6 +3,7 @@
 //! taken here, from the window's own drag-and-drop event.
 
 pub mod commands;
+pub mod downloads;
 pub mod error;
 pub mod library;
 pub mod model;
@@ -34,14 +35,23 @@ pub fn run() -> ExitCode {
         .plugin(tauri_plugin_dialog::init())
         .plugin(tauri_plugin_opener::init())
         .manage(state)
+        .manage(downloads::Downloading::default())
         .setup(|app| {
             open_in_background(app.handle().clone());
             Ok(())
         })
         .on_window_event(|window, event| {
             if let WindowEvent::DragDrop(DragDropEvent::Drop { paths, .. }) = event {
-                if !paths.is_empty() {
-                    library::spawn(window.app_handle(), library::Job::Ingest(paths.clone()));
+                // A GGUF is a model to import; everything else is a document.
+                let (models, documents): (Vec<_>, Vec<_>) = paths.iter().cloned().partition(|p| {
+                    p.extension()
+                        .is_some_and(|x| x.eq_ignore_ascii_case("gguf"))
+                });
+                for model in models {
+                    downloads::imported(window.app_handle(), &model);
+                }
+                if !documents.is_empty() {
+                    library::spawn(window.app_handle(), library::Job::Ingest(documents));
                 }
             }
         })
@@ -50,6 +60,12 @@ pub fn run() -> ExitCode {
             commands::get_settings,
             commands::save_settings,
             commands::choose_model_file,
+            commands::models,
+            commands::download_model,
+            commands::pause_download,
+            commands::cancel_download,
+            commands::delete_model,
+            commands::use_model,
             commands::embedders,
             commands::estimate_embedder_switch,
             commands::switch_embedder,

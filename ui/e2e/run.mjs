@@ -1,13 +1,17 @@
 // End-to-end test of the real desktop app under X (run it inside xvfb-run): tauri-driver
-// starts the app through Debian's WebKitWebDriver; the test adds a PDF through the real
+// starts the app through Debian's WebKitWebDriver with no language model; the first-run page
+// downloads one from a Hub-layout server on loopback (HF_ENDPOINT), paused and resumed; a
+// damaged model file chosen in Settings is refused with the reason and replaced through the
+// native dialog; then the test adds a PDF through the real
 // "Add files…" button and GTK file dialog (typed into with xdotool), waits for it to be
 // indexed, asks a question, watches the answer stream in, clicks a citation and checks the
 // quoted passage in the source panel. A screenshot of every step goes to e2e/artifacts/.
 //
 // Environment: CAIRN_APP (the app binary), CAIRN_E2E_PDF (the PDF to add), CAIRN_EMBEDDER and
-// CAIRN_GENERATOR (the models), CAIRN_E2E_QUESTION (optional).
+// CAIRN_GENERATOR (the models), CAIRN_MODELS (where setup put them), CAIRN_HUB_SERVER (the
+// hub-test-server binary), CAIRN_E2E_QUESTION (optional).
 import { spawn, execFileSync } from "node:child_process";
-import { mkdtempSync, mkdirSync, readFileSync, writeFileSync, rmSync } from "node:fs";
+import { mkdtempSync, mkdirSync, readFileSync, writeFileSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -30,17 +34,37 @@ function need(name, value) {
 need("CAIRN_APP", app);
 need("CAIRN_E2E_PDF", pdf);
 const model = need("CAIRN_GENERATOR", process.env.CAIRN_GENERATOR);
+const setupModels = need("CAIRN_MODELS", process.env.CAIRN_MODELS);
+const hubServer = need("CAIRN_HUB_SERVER", process.env.CAIRN_HUB_SERVER);
 need("DISPLAY (run under xvfb-run)", process.env.DISPLAY);
 
 const home = mkdtempSync(join(tmpdir(), "cairn-e2e-"));
 process.env.CAIRN_DATA_DIR = join(home, "data");
 process.env.CAIRN_SETTINGS = join(home, "settings.json");
-// The model named in Settings is a download cut short (the first 64 KiB of the real GGUF):
-// the app must say why it cannot load it and let the person choose the real one.
+// A models folder without a language model (the embedders and ONNX Runtime from setup): the
+// app starts on its first-run page.
+const models = join(home, "models");
+mkdirSync(models);
+symlinkSync(join(setupModels, "embedders"), join(models, "embedders"));
+process.env.CAIRN_ONNXRUNTIME = join(setupModels, "onnxruntime", "libonnxruntime.so");
+process.env.CAIRN_MODELS = models;
+delete process.env.CAIRN_GENERATOR;
+// The Hub, on loopback: the test model's bytes under the name of the catalogue's Llama 3.1
+// 8B Q4_K_M (the download, resume and checks are what is tested), served slowly enough to
+// watch and pause.
+const served = join(home, "Meta-Llama-3.1-8B-Instruct-Q4_K_M.gguf");
+symlinkSync(model, served);
+const hub = spawn(hubServer, [served, "bartowski/Meta-Llama-3.1-8B-Instruct-GGUF", "slow"], { stdio: ["ignore", "pipe", "inherit"] });
+process.env.HF_ENDPOINT = await new Promise((resolve, reject) => {
+  hub.stdout.once("data", (d) => resolve(String(d).trim()));
+  hub.once("exit", (code) => reject(new Error(`hub-test-server exited ${code}`)));
+});
+// A model file cut short (the first 64 KiB of the real GGUF), chosen in Settings later: the
+// app must say why it cannot load it and let the person choose the real one.
 const broken = join(home, "broken-download.gguf");
 writeFileSync(broken, readFileSync(model).subarray(0, 64 * 1024));
 // Shorter answers keep the test quick with the small model; the app reads these at start.
-writeFileSync(process.env.CAIRN_SETTINGS, JSON.stringify({ max_tokens: 160, passages: 6, generator: broken }));
+writeFileSync(process.env.CAIRN_SETTINGS, JSON.stringify({ max_tokens: 160, passages: 6 }));
 mkdirSync(artifacts, { recursive: true });
 
 let step = 0;
@@ -69,8 +93,41 @@ try {
   await wd.until("the library to open", async () => !(await statusText()).includes("Opening"), 60000);
   await wd.until("the empty library", () => wd.find("[data-testid=library-empty]"), 10000);
 
-  // 1b. The model in Settings cannot be loaded: the window says why (never "Loading…"
-  // forever) and offers another file, chosen through the native dialog.
+  // 1a. No language model: the first-run page offers the catalogue's models with what fits
+  // this computer; the download shows its progress, pauses, resumes and installs.
+  await wd.click(await wd.find("[data-testid=new-chat]"));
+  await wd.until("the first-run page", () => wd.find("[data-testid=first-run] [data-testid=model-choice]"), 30000);
+  const llama = '[data-testid=model-choice][data-name="llama-3.1-8b-instruct-q4_k_m"]';
+  const fit = await wd.text(await wd.find(`${llama} [data-testid=fit]`));
+  log(`first run: Llama 3.1 8B Q4_K_M ${fit}`);
+  await wd.click(await wd.find(`${llama} [data-testid=download-model]`));
+  await wd.until("download progress", async () => {
+    const shown = await wd.findAll(`${llama} [data-testid=download-progress] progress`);
+    return shown.length > 0 && Number(await wd.attribute(shown[0], "value")) > 4e6;
+  }, 60000, 100);
+  await shot(wd, "first-run-download");
+  await wd.click(await wd.find(`${llama} [data-testid=pause-download]`));
+  const paused = await wd.until("the pause", async () => {
+    const p = await wd.findAll(`${llama} [data-testid=download-paused]`);
+    return p.length > 0 ? wd.text(p[0]) : null;
+  }, 30000);
+  log(`download ${paused}`);
+  await wd.click(await wd.find(`${llama} [data-testid=resume-download]`));
+  await wd.until("the download to finish and the model to load", async () => (await statusText()).includes("Ready"), 180000, 200);
+  log("downloaded, verified, installed and loaded");
+  await shot(wd, "first-run-done");
+  await wd.click(await wd.find("[data-testid=nav-library]"));
+
+  // 1b. A damaged model file chosen in Settings cannot be loaded: the window says why (never
+  // "Loading…" forever) and offers another file, chosen through the native dialog.
+  await wd.click(await wd.find("[data-testid=nav-settings]"));
+  const generatorField = await wd.until("the model field", () => wd.find("input#generator"), 20000);
+  await wd.execute(
+    "const i = document.querySelector('input#generator'); i.value = arguments[0]; i.dispatchEvent(new Event('input', { bubbles: true }));",
+    [broken],
+  );
+  await wd.click(await wd.find("form button[type=submit]"));
+  void generatorField;
   const reason = await wd.until("the model's load failure", async () => {
     const found = await wd.findAll("[data-testid=model-error-reason]");
     return found.length > 0 ? wd.text(found[0]) : null;
@@ -89,6 +146,10 @@ try {
   log(`chose ${model}`);
   await wd.until("the chosen model to load", async () => (await statusText()).includes("Ready"), 120000);
   if ((await wd.findAll("[data-testid=model-error]")).length > 0) throw new Error("the load failure is still shown");
+  // Settings shows the model now in force, not the broken one typed before.
+  await wd.until("Settings to show the chosen model", async () =>
+    (await wd.execute("return document.querySelector('input#generator').value")) === model, 10000);
+  await wd.click(await wd.find("[data-testid=nav-library]"));
   await shot(wd, "empty-library");
 
   // 2. Add a PDF through the real button and the native file dialog.
@@ -202,6 +263,7 @@ try {
 } finally {
   await wd.end();
   driver.kill();
+  hub.kill();
   rmSync(home, { recursive: true, force: true });
 }
 process.exit(failed ? 1 : 0);

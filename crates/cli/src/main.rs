@@ -46,6 +46,9 @@ enum Command {
     Rm(commands::docs::RmArgs),
     /// Rebuild the full-text index and the vector store from the catalog.
     Reindex,
+    /// The model catalogue: list (with fit), pull from Hugging Face, add your own GGUF,
+    /// remove, use.
+    Models(commands::models::Args),
     /// Show the library's embedder, or switch it (`cairn embedder use FOLDER`).
     Embedder(commands::embedder::Args),
     /// Check that the catalog and both indexes agree (and repair them with --repair).
@@ -99,6 +102,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Reindex => commands::docs::reindex(&paths).await,
         Command::Doctor(args) => commands::doctor::run(&paths, args).await,
         Command::Embedder(args) => commands::embedder::run(&paths, args).await,
+        Command::Models(args) => commands::models::run(&paths, args).await,
         Command::Watch(args) => commands::watch::run(&paths, args).await,
         Command::Eval(cmd) => commands::eval::run(&paths, cmd).await,
         Command::Bench(cmd) => commands::bench::run(&paths, cmd).await,

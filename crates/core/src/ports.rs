@@ -285,6 +285,11 @@ pub trait Generator: Send + Sync {
     fn model_id(&self) -> &str;
     /// Tokens of prompt and answer together the model is run with.
     fn context_window(&self) -> usize;
+    /// What a person should know of where the model runs (on the CPU for want of a GPU, or
+    /// only partly on the GPU); `None` when there is nothing to say.
+    fn notice(&self) -> Option<String> {
+        None
+    }
     /// Tokens of a plain text in the model's vocabulary.
     async fn count_tokens(&self, text: &str) -> PortResult<usize>;
     /// Tokens of `messages` once the model's chat template is applied, with the prompt that

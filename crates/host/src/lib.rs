@@ -3,6 +3,7 @@
 //! recovery after a crash, a store set aside) is returned as notes.
 
 pub mod embedders;
+pub mod models_selection;
 pub mod speeds;
 
 pub use cairn_watch as watch;
@@ -62,13 +63,21 @@ impl Paths {
                 .map(|d| d.data_dir().to_path_buf())
                 .context("no data folder could be determined: pass --data-dir")?,
         };
+        // What `cairn models use` chose, else the defaults in the models folder.
+        let selection = models_dir(dirs.as_ref()).map(|m| models_selection::load(&m));
         let embedder = match embedder {
             Some(e) => e,
-            None => models_dir(dirs.as_ref())?.join(DEFAULT_EMBEDDER),
+            None => match selection.as_ref().ok().and_then(|s| s.embedder.clone()) {
+                Some(e) => e,
+                None => models_dir(dirs.as_ref())?.join(DEFAULT_EMBEDDER),
+            },
         };
         let generator = match generator {
             Some(g) => g,
-            None => models_dir(dirs.as_ref())?.join(DEFAULT_GENERATOR),
+            None => match selection.as_ref().ok().and_then(|s| s.chat.clone()) {
+                Some(g) => g,
+                None => models_dir(dirs.as_ref())?.join(DEFAULT_GENERATOR),
+            },
         };
         Ok(Paths {
             data_dir,
@@ -76,6 +85,11 @@ impl Paths {
             generator,
         })
     }
+}
+
+/// Free memory of the largest GPU this build's llama.cpp can use (0 without one).
+pub fn gpu_free_memory() -> u64 {
+    cairn_models::gpu_free_memory()
 }
 
 /// The folder models are kept in: `CAIRN_MODELS`, or the platform's cache folder.

@@ -4,12 +4,17 @@
 //! mistral.rs on a GPU).
 
 mod backend;
+pub mod catalogue;
+pub mod devices;
 mod embedder;
 mod error;
 mod generator;
+pub mod gguf;
+pub mod install;
 mod llama_cpp;
 
 pub use backend::{load_generator, typical_answer_s, Backend, GeneratorOptions, Speed, Speeds};
+pub use devices::gpu_free_memory;
 pub use embedder::{EmbedderInfo, EmbedderOptions, OnnxEmbedder, Precision, EMBEDDER_FILE};
 pub use error::ModelError;
 pub use generator::MistralGenerator;

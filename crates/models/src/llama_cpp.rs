@@ -70,6 +70,8 @@ pub struct LlamaCppGenerator {
     jobs: std::sync::Mutex<mpsc::Sender<Job>>,
     model_id: String,
     context_window: usize,
+    /// Said to the person when the model does not run wholly on a GPU.
+    notice: Option<String>,
 }
 
 fn generation_error(e: impl std::fmt::Display) -> PortError {
@@ -88,9 +90,19 @@ impl LlamaCppGenerator {
         let load_error = |message: String| model_file.error(message);
         let model_id = model_file.name.clone();
         let backend = backend().map_err(&load_error)?;
+        // As many layers on the GPU as fit (none without one), said when not all do.
+        let placement = crate::gguf::read_info(path).ok().map(|info| {
+            let context = context_tokens.unwrap_or(crate::GeneratorOptions::DEFAULT_CONTEXT) as u64;
+            let bytes = std::fs::metadata(path).map_or(0, |m| m.len());
+            let free = Some(crate::devices::gpu_free_memory()).filter(|f| *f > 0);
+            crate::devices::placement(&info, bytes, context, free, crate::Backend::GPU_BUILD)
+        });
+        let gpu_layers = placement.as_ref().map_or(0, |p| p.gpu_layers);
+        let notice = placement.and_then(|p| p.notice);
         let file = path.to_path_buf();
         let model = tokio::task::spawn_blocking(move || {
-            LlamaModel::load_from_file(backend, file, &LlamaModelParams::default())
+            let params = LlamaModelParams::default().with_n_gpu_layers(gpu_layers);
+            LlamaModel::load_from_file(backend, file, &params)
         })
         .await?
         .map_err(|e| load_error(format!("{e} (is it a GGUF file llama.cpp supports?)")))?;
@@ -112,13 +124,14 @@ impl LlamaCppGenerator {
             .name("llama.cpp".into())
             .spawn(move || worker(backend, &worker_model, context_window, threads, &inbox))
             .map_err(|e| load_error(format!("cannot start the model thread: {e}")))?;
-        tracing::info!(model = %model_id, context_window, threads, "language model loaded (llama.cpp)");
+        tracing::info!(model = %model_id, context_window, threads, gpu_layers, "language model loaded (llama.cpp)");
         Ok(LlamaCppGenerator {
             model,
             template,
             jobs: std::sync::Mutex::new(jobs),
             model_id,
             context_window,
+            notice,
         })
     }
 
@@ -158,6 +171,10 @@ impl Generator for LlamaCppGenerator {
 
     fn context_window(&self) -> usize {
         self.context_window
+    }
+
+    fn notice(&self) -> Option<String> {
+        self.notice.clone()
     }
 
     async fn count_tokens(&self, text: &str) -> PortResult<usize> {

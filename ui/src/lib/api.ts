@@ -9,6 +9,8 @@ import type { AskInput } from "./bindings/AskInput";
 import type { ChatSummary } from "./bindings/ChatSummary";
 import type { DocumentRecord } from "./bindings/DocumentRecord";
 import type { EmbedderChoice } from "./bindings/EmbedderChoice";
+import type { ModelChoice } from "./bindings/ModelChoice";
+import type { ModelEvent } from "./bindings/ModelEvent";
 import type { SwitchEstimate } from "./bindings/SwitchEstimate";
 import type { LibraryEvent } from "./bindings/LibraryEvent";
 import type { Passage } from "./bindings/Passage";
@@ -40,6 +42,12 @@ export const api = {
   embedders: () => call<EmbedderChoice[]>("embedders"),
   estimateEmbedderSwitch: (folder: string) => call<SwitchEstimate>("estimate_embedder_switch", { folder }),
   switchEmbedder: (folder: string) => call<number>("switch_embedder", { folder }),
+  models: () => call<ModelChoice[]>("models"),
+  downloadModel: (name: string) => call<void>("download_model", { name }),
+  pauseDownload: () => call<boolean>("pause_download"),
+  cancelDownload: () => call<boolean>("cancel_download"),
+  deleteModel: (name: string) => call<void>("delete_model", { name }),
+  useModel: (path: string) => call<void>("use_model", { path }),
   listDocuments: () => call<DocumentRecord[]>("list_documents"),
   addFromDialog: (folders: boolean) => call<number | null>("add_from_dialog", { folders }),
   removeDocument: (id: number) => call<void>("remove_document", { id }),
@@ -64,4 +72,6 @@ export const api = {
   onLibrary: (f: (e: LibraryEvent) => void): Promise<UnlistenFn> =>
     listen<LibraryEvent>("library", (e) => f(e.payload)),
   onStatus: (f: () => void): Promise<UnlistenFn> => listen("status", () => f()),
+  onModels: (f: (e: ModelEvent) => void): Promise<UnlistenFn> =>
+    listen<ModelEvent>("models", (e) => f(e.payload)),
 };

@@ -6,5 +6,6 @@ pub mod embedder;
 pub mod eval;
 pub mod eval_refusal;
 pub mod ingest;
+pub mod models;
 pub mod search;
 pub mod watch;
