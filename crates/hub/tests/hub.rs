@@ -211,6 +211,29 @@ async fn too_little_disk_space_is_said_before_anything_is_fetched() {
 }
 
 #[tokio::test]
+async fn a_pinned_hash_the_hub_disagrees_with_is_refused_before_anything_is_fetched() {
+    let (endpoint, served) = serve(Mode::Normal).await;
+    let dir = tempfile::tempdir().unwrap();
+    let hub = Hub::new(&endpoint, None, Duration::from_secs(10)).unwrap();
+    let mut pinned = request(dir.path());
+    pinned.sha256 = Some("0".repeat(64));
+    let error = Download::new(&hub, pinned)
+        .run(&|_| {}, &Cancel::default())
+        .await
+        .unwrap_err();
+    assert!(matches!(error, HubError::Mismatch { .. }), "{error}");
+    assert_eq!(served.content_requests.load(Ordering::SeqCst), 0);
+    // Pinned to the right hash, it installs.
+    let mut pinned = request(dir.path());
+    pinned.sha256 = Some(served.sha256.to_uppercase());
+    let path = Download::new(&hub, pinned)
+        .run(&|_| {}, &Cancel::default())
+        .await
+        .unwrap();
+    assert_eq!(installed_sha(&path), served.sha256);
+}
+
+#[tokio::test]
 async fn a_cancelled_download_keeps_its_part_for_a_resume() {
     let (endpoint, served) = serve(Mode::Normal).await;
     let dir = tempfile::tempdir().unwrap();
