@@ -620,7 +620,7 @@ fn sync_keeps_the_documents_of_a_symlinked_folder_whose_target_is_gone() {
     let (ok, _, stderr) = cairn.run(&["watch", "--once"]);
     assert!(ok);
     assert!(
-        stderr.contains("could not read") && stderr.contains("drive") && stderr.contains("kept"),
+        stderr.contains("cannot read") && stderr.contains("drive") && stderr.contains("are kept"),
         "{stderr}"
     );
 

@@ -160,7 +160,7 @@ impl Hub {
     /// A request for the bytes of `file` from `offset` on.
     pub(crate) fn fetch(&self, file: &RemoteFile, offset: u64) -> reqwest::RequestBuilder {
         let mut request = self.fetcher.get(&file.url);
-        if file.url.starts_with(&self.endpoint) {
+        if same_origin(&file.url, &self.endpoint) {
             request = self.authorise(request);
         }
         if offset > 0 {
@@ -195,6 +195,15 @@ fn header(headers: &HeaderMap, name: &str) -> Option<String> {
         .map(str::to_string)
 }
 
+/// Whether `url` is on the endpoint's own scheme, host and port (a CDN a redirect points to
+/// never sees the token).
+fn same_origin(url: &str, endpoint: &str) -> bool {
+    match (reqwest::Url::parse(url), reqwest::Url::parse(endpoint)) {
+        (Ok(a), Ok(b)) => a.origin() == b.origin(),
+        _ => false,
+    }
+}
+
 /// A Location made absolute against the endpoint.
 fn absolute(endpoint: &str, location: &str) -> String {
     if location.starts_with("http://") || location.starts_with("https://") {
@@ -210,7 +219,19 @@ fn absolute(endpoint: &str, location: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::absolute;
+    use super::{absolute, same_origin};
+
+    #[test]
+    fn the_token_goes_to_the_endpoint_only() {
+        let hub = "https://huggingface.co";
+        assert!(same_origin(
+            "https://huggingface.co/org/repo/resolve/main/f",
+            hub
+        ));
+        assert!(!same_origin("https://huggingface.co.example.com/f", hub));
+        assert!(!same_origin("https://cdn-lfs.hf.co/f", hub));
+        assert!(!same_origin("http://huggingface.co/f", hub));
+    }
 
     #[test]
     fn redirects_are_made_absolute() {

@@ -122,7 +122,7 @@ impl Progress {
                 failure,
                 kept,
             } => self.bar.println(format!(
-                "notice: could not read {path}: {} [{}]; its {kept} document(s) are kept",
+                "notice: {} [{}]; the {kept} document(s) under {path} are kept",
                 failure.message, failure.code
             )),
             IngestEvent::Stage { .. } | IngestEvent::Committed { .. } => {}

@@ -114,7 +114,7 @@ impl Printer {
                 }
             } else {
                 eprintln!(
-                    "notice   could not read {path}: {} [{}]; its {kept} document(s) are kept",
+                    "notice   {} [{}]; the {kept} document(s) under {path} are kept",
                     failure.message, failure.code
                 );
             }
@@ -172,7 +172,7 @@ impl Printer {
             > 0
         {
             println!(
-                "synced: {} indexed ({} chunks embedded), {} renamed, {} removed, {} failed, {} kept, {} unchanged, {} folder(s) unreadable",
+                "synced: {} indexed ({} chunks embedded), {} renamed, {} removed, {} failed, {} failed re-read(s) with the indexed version kept, {} unchanged, {} folder(s) unreadable (their documents kept)",
                 r.indexed.len(),
                 r.embedded,
                 r.renamed.len(),
