@@ -192,7 +192,12 @@ impl<'a> Download<'a> {
                     });
                     tokio::time::sleep(wait).await;
                 }
-                Err(e) => return Err(e),
+                Err(e) => {
+                    // What was fetched is on disk before anyone resumes from it (a write of
+                    // the file may still be under way).
+                    state.file.flush().await.map_err(io(&part))?;
+                    return Err(e);
+                }
             }
         }
         state.file.flush().await.map_err(io(&part))?;

@@ -92,6 +92,21 @@ impl Hub {
         &self.endpoint
     }
 
+    /// Sends a request to the Hub itself (with the token).
+    async fn send(
+        &self,
+        request: reqwest::RequestBuilder,
+        url: &str,
+    ) -> Result<reqwest::Response, HubError> {
+        self.authorise(request)
+            .send()
+            .await
+            .map_err(|source| HubError::Network {
+                url: url.to_string(),
+                source,
+            })
+    }
+
     /// The token header, sent to the Hub itself only (never to a redirect's other host).
     fn authorise(&self, request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
         match &self.token {
@@ -108,14 +123,7 @@ impl Hub {
         file: &str,
     ) -> Result<RemoteFile, HubError> {
         let url = format!("{}/{repo}/resolve/{revision}/{file}", self.endpoint);
-        let response = self
-            .authorise(self.resolver.head(&url))
-            .send()
-            .await
-            .map_err(|source| HubError::Network {
-                url: url.clone(),
-                source,
-            })?;
+        let response = self.send(self.resolver.head(&url), &url).await?;
         let status = response.status();
         check(status, repo, &format!("{repo}/{file}@{revision}"), &url)?;
         let headers = response.headers();
@@ -139,14 +147,7 @@ impl Hub {
     /// The files of `repo` at `revision`, with sizes and LFS object ids.
     pub async fn tree(&self, repo: &str, revision: &str) -> Result<Vec<TreeEntry>, HubError> {
         let url = format!("{}/api/models/{repo}/tree/{revision}", self.endpoint);
-        let response = self
-            .authorise(self.resolver.get(&url))
-            .send()
-            .await
-            .map_err(|source| HubError::Network {
-                url: url.clone(),
-                source,
-            })?;
+        let response = self.send(self.resolver.get(&url), &url).await?;
         check(response.status(), repo, &format!("{repo}@{revision}"), &url)?;
         response
             .json::<Vec<TreeEntry>>()
