@@ -4,12 +4,12 @@ and texts as `cairn bench embedding`; compares its vectors with each of Cairn's
 
 import argparse
 import json
-import resource
-import time
 
 import numpy as np
 import torch
 from sentence_transformers import SentenceTransformer
+
+from agreement import agreement, timed
 
 
 def main() -> None:
@@ -26,26 +26,13 @@ def main() -> None:
     model = SentenceTransformer(a.model, device="cpu")
     model.encode(texts[:8], batch_size=a.batch)
 
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    cpu_before = usage.ru_utime + usage.ru_stime
-    start = time.perf_counter()
-    parts = [
-        model.encode(texts[i : i + a.batch], batch_size=a.batch, convert_to_numpy=True)
-        for i in range(0, len(texts), a.batch)
-    ]
-    seconds = time.perf_counter() - start
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    cpu = usage.ru_utime + usage.ru_stime - cpu_before
-
+    parts, seconds, cpu = timed(
+        lambda: [
+            model.encode(texts[i : i + a.batch], batch_size=a.batch, convert_to_numpy=True)
+            for i in range(0, len(texts), a.batch)
+        ]
+    )
     theirs = np.concatenate(parts).astype(np.float32)
-    agreement = {}
-    for spec in a.cairn_vectors:
-        name, path = spec.split("=", 1)
-        ours = np.fromfile(path, dtype="<f4").reshape(len(texts), -1)
-        cos = (ours * theirs).sum(1) / (
-            np.linalg.norm(ours, axis=1) * np.linalg.norm(theirs, axis=1) + 1e-12
-        )
-        agreement[name] = {"cosine_min": float(cos.min()), "cosine_mean": float(cos.mean())}
     print(
         json.dumps(
             {
@@ -54,7 +41,7 @@ def main() -> None:
                 "seconds": seconds,
                 "chunks_per_s": len(texts) / seconds,
                 "cpu_busy": cpu / seconds,
-                "agreement": agreement,
+                "agreement": agreement(a.cairn_vectors, theirs),
                 "max_seq_length": model.max_seq_length,
             }
         )

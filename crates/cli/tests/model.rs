@@ -104,6 +104,20 @@ impl Model {
     }
 }
 
+/// An ingest of `folder` running on its own task, for tests that search meanwhile.
+fn ingest_in_background(
+    engine: &Arc<Engine>,
+    folder: &Path,
+) -> tokio::task::JoinHandle<IngestReport> {
+    let (engine, folder) = (engine.clone(), folder.to_path_buf());
+    tokio::spawn(async move {
+        engine
+            .ingest(&[folder], &|_: &IngestEvent| {})
+            .await
+            .unwrap()
+    })
+}
+
 async fn apply(engine: &Engine, root: &Path, model: &mut Model, op: &Op) -> Option<IngestReport> {
     let path = |name: &str| root.join(name);
     let mut rename = false;
@@ -233,16 +247,7 @@ fn searches_while_an_ingest_writes_see_only_whole_documents() {
                 .unwrap_or(text.len());
             std::fs::write(dir.path().join(name), &text[..cut]).unwrap();
         }
-        let folder = dir.path().to_path_buf();
-        let writer = {
-            let engine = engine.clone();
-            tokio::spawn(async move {
-                engine
-                    .ingest(&[folder], &|_: &IngestEvent| {})
-                    .await
-                    .unwrap()
-            })
-        };
+        let writer = ingest_in_background(&engine, dir.path());
         let mut searches = 0;
         while !writer.is_finished() {
             let hits = engine
@@ -425,16 +430,7 @@ fn a_document_is_searchable_before_the_ingest_it_belongs_to_has_finished() {
             }
         }
         std::fs::write(dir.path().join("b-long.md"), long).unwrap();
-        let folder = dir.path().to_path_buf();
-        let ingest = {
-            let engine = engine.clone();
-            tokio::spawn(async move {
-                engine
-                    .ingest(&[folder], &|_: &IngestEvent| {})
-                    .await
-                    .unwrap()
-            })
-        };
+        let ingest = ingest_in_background(&engine, dir.path());
         let mut found_while_running = false;
         while !ingest.is_finished() {
             let hits = engine

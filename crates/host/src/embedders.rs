@@ -9,7 +9,7 @@ use anyhow::Context;
 use cairn_core::engine::{SwitchProgress, SwitchReport, VectorSide, EMBEDDER_SETTING};
 use cairn_core::ports::Embedder;
 use cairn_core::Engine;
-use cairn_models::{EmbedderOptions, OnnxEmbedder, Precision};
+use cairn_models::{OnnxEmbedder, Precision};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -33,12 +33,10 @@ fn load_recorded(folder: &Path, model: &str) -> anyhow::Result<OnnxEmbedder> {
     } else {
         Precision::Int8
     };
-    let options = EmbedderOptions {
-        runtime: crate::onnxruntime_library()?,
-        precision,
-        ..EmbedderOptions::default()
-    };
-    Ok(OnnxEmbedder::load(folder, &options)?)
+    Ok(OnnxEmbedder::load(
+        folder,
+        &crate::embedder_options(precision)?,
+    )?)
 }
 
 /// The library's own embedder, given what the catalog records and what is configured.

@@ -135,6 +135,15 @@ pub fn onnxruntime_library() -> anyhow::Result<PathBuf> {
     Ok(models_dir(dirs.as_ref())?.join("onnxruntime").join(NAME))
 }
 
+/// How embedders run here: on this ONNX Runtime, at `precision`.
+pub(crate) fn embedder_options(precision: Precision) -> anyhow::Result<EmbedderOptions> {
+    Ok(EmbedderOptions {
+        runtime: onnxruntime_library()?,
+        precision,
+        ..EmbedderOptions::default()
+    })
+}
+
 /// Loads the embedder (on a blocking thread: it reads 20–120 MB of weights). Int8 weights
 /// unless `CAIRN_EMBED_PRECISION=fp32`.
 pub async fn load_embedder(path: &Path) -> anyhow::Result<OnnxEmbedder> {
@@ -142,11 +151,7 @@ pub async fn load_embedder(path: &Path) -> anyhow::Result<OnnxEmbedder> {
         Ok(text) => text.parse::<Precision>().map_err(anyhow::Error::msg)?,
         Err(_) => Precision::default(),
     };
-    let options = EmbedderOptions {
-        runtime: onnxruntime_library()?,
-        precision,
-        ..EmbedderOptions::default()
-    };
+    let options = embedder_options(precision)?;
     let path = path.to_path_buf();
     let shown = path.display().to_string();
     tokio::task::spawn_blocking(move || OnnxEmbedder::load(&path, &options))
