@@ -2,6 +2,7 @@
 
 mod app;
 mod commands;
+mod interrupt;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;

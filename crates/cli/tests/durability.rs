@@ -722,6 +722,14 @@ fn a_failed_reread_keeps_the_indexed_version_and_a_failure_is_never_skipped_as_u
 #[test]
 fn a_write_that_fails_on_a_full_disk_is_repaired_at_the_next_open() {
     let folder = real_folder();
+    // With the SQuAD articles whole, the vectors alone (about 1.5 KiB a chunk) outgrow the
+    // room left plus all a re-index frees (the old full-text segments): with a small library
+    // the new index could just fit, and the write would not fail.
+    for entry in std::fs::read_dir(shared_data().join("squad-dev/docs")).unwrap() {
+        let path = entry.unwrap().path();
+        let name = format!("whole-{}", path.file_name().unwrap().to_string_lossy());
+        std::fs::copy(&path, folder.path().join(name)).unwrap();
+    }
     let mount = tempfile::tempdir().unwrap();
     // Everything that needs the tmpfs runs inside one namespace; each step prints a marker.
     let script = r#"

@@ -125,11 +125,7 @@ impl Session {
     async fn ask(&self, question: String, chat: Option<ChatId>) -> anyhow::Result<ChatId> {
         let request = self.request(question, chat);
         let (handle, cancel) = Cancel::pair();
-        let stopper = tokio::spawn(async move {
-            if tokio::signal::ctrl_c().await.is_ok() {
-                handle.cancel();
-            }
-        });
+        let stopper = crate::interrupt::on_ctrl_c(move || handle.cancel())?;
         let json = self.args.json;
         let mut printer = Printer::default();
         let mut sink = |event: AskEvent| {

@@ -160,12 +160,8 @@ async fn pull(
     bar.enable_steady_tick(Duration::from_millis(250));
     let cancel = Cancel::default();
     let stopper = cancel.clone();
-    tokio::spawn(async move {
-        // Ctrl-C stops at the next read; the part is kept and the next pull resumes it.
-        if tokio::signal::ctrl_c().await.is_ok() {
-            stopper.cancel();
-        }
-    });
+    // Ctrl-C stops at the next read; the part is kept and the next pull resumes it.
+    let interrupt = crate::interrupt::on_ctrl_c(move || stopper.cancel())?;
     let show = |label: &str, p: Progress| {
         if json {
             println!(
@@ -193,6 +189,7 @@ async fn pull(
         ),
     };
     bar.finish_and_clear();
+    interrupt.abort();
     let installed = installed?;
     if json {
         println!(

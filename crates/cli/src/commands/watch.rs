@@ -65,7 +65,7 @@ pub async fn run(paths: &Paths, args: Args) -> anyhow::Result<ExitCode> {
     }
     printer.watching(&folders);
     let quiet = Duration::from_millis(args.debounce_ms.max(50));
-    let ctrl_c = tokio::signal::ctrl_c();
+    let ctrl_c = crate::interrupt::ctrl_c()?;
     tokio::pin!(ctrl_c);
     loop {
         tokio::select! {
