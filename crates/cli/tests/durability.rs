@@ -238,6 +238,79 @@ fn doctor_finds_drift_and_damage_and_repairs_them_from_the_catalog() {
     assert_eq!(report["health"]["text"]["rows"], 2, "{report:#}");
 }
 
+/// A vector table of the wrong dimension, or only the table of another model, is found by
+/// `cairn doctor`, said, and rebuilt from the catalog's stored vectors by `--repair`.
+#[test]
+fn doctor_rebuilds_a_vector_table_of_the_wrong_dimension_or_model() {
+    let cairn = Cairn::new();
+    let notes = tempfile::tempdir().unwrap();
+    std::fs::write(
+        notes.path().join("tea.md"),
+        "# Tea\n\nGreen tea steeps for two minutes at eighty degrees.",
+    )
+    .unwrap();
+    std::fs::write(
+        notes.path().join("bread.md"),
+        "# Bread\n\nSourdough needs a lively starter and a long proof.",
+    )
+    .unwrap();
+    cairn.json(&["ingest", notes.path().to_str().unwrap(), "--json"]);
+    let model = cairn.json(&["embedder", "--json"])["model"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let vectors = cairn.data.path().join("vectors");
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let repaired = |what: &str| {
+        let (consistent, report) = doctor(&cairn);
+        assert!(!consistent, "{what}: {report:#}");
+        assert_eq!(
+            report["health"]["vectors"]["missing"], 2,
+            "{what}: {report:#}"
+        );
+        let (ok, stdout, stderr) = cairn.run(&["doctor", "--repair"]);
+        assert!(ok, "{what}: {stdout}{stderr}");
+        assert!(stdout.contains("re-added 2 documents"), "{what}: {stdout}");
+        let (consistent, report) = doctor(&cairn);
+        assert!(consistent, "{what}: {report:#}");
+        assert_eq!(report["health"]["vectors"]["rows"], 2, "{what}: {report:#}");
+        let hits = cairn.json(&["search", "sourdough starter", "--mode", "vector", "--json"]);
+        assert!(hits.to_string().contains("bread.md"), "{what}: {hits}");
+    };
+
+    // The library's table, remade with 8-dimensional vectors.
+    runtime
+        .block_on(cairn_store::LanceVectors::open(&vectors, &model, 8))
+        .unwrap();
+    let (_, report) = doctor(&cairn);
+    assert!(
+        report["recreated"]
+            .to_string()
+            .contains(&format!("the vectors of {model} had 8 dimensions, not 384")),
+        "{report:#}"
+    );
+    repaired("wrong dimension");
+
+    // Only another model's vectors are left (a folder copied from another library).
+    std::fs::remove_dir_all(&vectors).unwrap();
+    runtime
+        .block_on(cairn_store::LanceVectors::open(
+            &vectors,
+            "another/model",
+            384,
+        ))
+        .unwrap();
+    let other = cairn_store::table_for("another/model");
+    let (_, report) = doctor(&cairn);
+    let recreated = report["recreated"].to_string();
+    assert!(
+        recreated.contains("were missing and are built from the catalog")
+            && recreated.contains(&format!("dropped the vectors of another embedder: {other}")),
+        "{report:#}"
+    );
+    repaired("another model");
+}
+
 /// `cairn watch --json` running in the background, read line by line.
 struct Watch {
     child: Child,

@@ -19,7 +19,7 @@ pub use catalog::SqliteCatalog;
 pub use error::StoreError;
 pub use fulltext::TantivyIndex;
 pub use lock::DataLock;
-pub use vectors::{table_for, LanceVectors, INDEX_MIN_ROWS};
+pub use vectors::{table_for, LanceVectors, TableOpening, INDEX_MIN_ROWS};
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -117,7 +117,7 @@ impl CatalogStores {
     ) -> Result<Stores, StoreError> {
         let dir = self.layout.vectors();
         let vectors = match LanceVectors::open(&dir, model, dimension).await {
-            Ok((vectors, created)) => {
+            Ok((vectors, opening)) => {
                 let dropped = LanceVectors::drop_others(&dir, model).await?;
                 let has_chunks = !cairn_core::ports::Catalog::chunk_ids(self.catalog.as_ref())
                     .await
@@ -131,13 +131,23 @@ impl CatalogStores {
                         dropped.join(", ")
                     )
                 };
-                if created && has_chunks {
-                    self.recreated.push(format!(
+                match (opening, has_chunks) {
+                    (TableOpening::Replaced { had }, true) => {
+                        let had = had.map_or("another shape".to_string(), |n| {
+                            format!("{n} dimensions")
+                        });
+                        self.recreated.push(format!(
+                            "the vectors of {model} had {had}, not {dimension}: the table was \
+                             dropped and is built again from the catalog{dropped}"
+                        ));
+                    }
+                    (TableOpening::Created, true) => self.recreated.push(format!(
                         "the vectors of {model} were missing and are built from the catalog{dropped}"
-                    ));
-                } else if !dropped.is_empty() {
-                    self.recreated
-                        .push(format!("the vectors of {model} are kept{dropped}"));
+                    )),
+                    _ if !dropped.is_empty() => self
+                        .recreated
+                        .push(format!("the vectors of {model} are kept{dropped}")),
+                    _ => {}
                 }
                 vectors
             }

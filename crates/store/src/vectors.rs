@@ -63,6 +63,26 @@ pub struct LanceVectors {
     indexed: Arc<AtomicBool>,
 }
 
+/// How [`LanceVectors::open`] found the table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TableOpening {
+    /// There, with the expected shape.
+    Found,
+    /// Missing: made empty.
+    Created,
+    /// There with another shape (vectors of `had` dimensions, where readable): dropped and
+    /// made empty.
+    Replaced { had: Option<usize> },
+}
+
+/// The length of the `vector` column's lists in `schema`.
+fn vector_dimension(schema: &Schema) -> Option<usize> {
+    match schema.field_with_name("vector").ok()?.data_type() {
+        DataType::FixedSizeList(_, n) => usize::try_from(*n).ok(),
+        _ => None,
+    }
+}
+
 fn schema(dimension: usize) -> SchemaRef {
     let dim = i32::try_from(dimension).unwrap_or(i32::MAX);
     Arc::new(Schema::new(vec![
@@ -79,20 +99,22 @@ fn schema(dimension: usize) -> SchemaRef {
 impl LanceVectors {
     /// Opens (creating it when missing) the table of `model`'s vectors of `dimension` in
     /// `dir`; a table of that name with another shape is dropped, to be rebuilt from the
-    /// catalog. Returns the table and whether it was created empty.
+    /// catalog. Returns the table and how it was found.
     pub async fn open(
         dir: &Path,
         model: &str,
         dimension: usize,
-    ) -> Result<(Self, bool), StoreError> {
+    ) -> Result<(Self, TableOpening), StoreError> {
         let uri = dir.to_string_lossy().into_owned();
         let db = lancedb::connect(&uri).execute().await?;
         let schema = schema(dimension);
         let name = table_for(model);
         let names = db.table_names().execute().await?;
+        let mut opening = TableOpening::Created;
         if names.contains(&name) {
             let table = db.open_table(&name).execute().await?;
-            if table.schema().await? == schema {
+            let found = table.schema().await?;
+            if found == schema {
                 let vectors = LanceVectors {
                     table,
                     schema,
@@ -102,10 +124,16 @@ impl LanceVectors {
                 vectors
                     .indexed
                     .store(vectors.has_index().await?, Ordering::Relaxed);
-                return Ok((vectors, false));
+                return Ok((vectors, TableOpening::Found));
             }
-            tracing::warn!("vector table has another shape; recreating it");
+            let had = vector_dimension(&found);
+            tracing::warn!(
+                ?had,
+                dimension,
+                "vector table has another shape; recreating it"
+            );
             db.drop_table(&name, &[]).await?;
+            opening = TableOpening::Replaced { had };
         }
         let table = db
             .create_empty_table(&name, schema.clone())
@@ -117,7 +145,7 @@ impl LanceVectors {
             dimension,
             indexed: Arc::default(),
         };
-        Ok((vectors, true))
+        Ok((vectors, opening))
     }
 
     /// Drops the tables in `dir` of every model but `model`'s (an embedder the library no
