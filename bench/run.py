@@ -60,6 +60,11 @@ def main() -> None:
 
     def save(name: str, value) -> None:
         (raw / f"{name}.json").write_text(json.dumps(value, indent=1))
+        # When each section was measured: a partial run (--only) leaves the others as they were.
+        runs_file = raw / "runs.json"
+        runs = json.loads(runs_file.read_text()) if runs_file.exists() else {}
+        runs[name] = {"date": datetime.date.today().isoformat(), "commit": git_commit()}
+        runs_file.write_text(json.dumps(runs, indent=1, sort_keys=True))
 
     def load(name: str):
         f = raw / f"{name}.json"
@@ -244,6 +249,7 @@ def write_results(load, threads: int, a) -> None:
         f"{fmt(system.get('read_bandwidth_gb_s'), 1)} GB/s",
         f"- **Threads** for every engine: {threads}",
         f"- **Date**: {datetime.date.today().isoformat()}, commit `{git_commit()}`",
+        f"- **Sections measured**: {measured()}",
         "",
     ]
     targets = []
@@ -441,6 +447,27 @@ def write_results(load, threads: int, a) -> None:
 
 def yes(ok) -> str:
     return "yes" if ok else "**no**"
+
+
+def measured() -> str:
+    """Which run measured each section: bench/results/runs.json, or for a section older than
+    that record, the last commit of its JSON."""
+    raw = ROOT / "bench" / "results"
+    runs_file = raw / "runs.json"
+    runs = json.loads(runs_file.read_text()) if runs_file.exists() else {}
+    by_run: dict = {}
+    for f in sorted(raw.glob("*.json")):
+        if f.name == "runs.json":
+            continue
+        run = runs.get(f.stem)
+        if run:
+            when = f"{run['date']} (`{run['commit']}`)"
+        else:
+            log = subprocess.run(["git", "-C", str(ROOT), "log", "-1", "--format=%cs (`%h`)", "--", str(f)],
+                                 capture_output=True, text=True).stdout.strip()
+            when = f"{log or 'unknown'}, an earlier run"
+        by_run.setdefault(when, []).append(f.stem)
+    return "; ".join(f"{', '.join(names)}: {when}" for when, names in by_run.items())
 
 
 def git_commit() -> str:
