@@ -61,6 +61,27 @@ fn documents(cairn: &Cairn) -> BTreeMap<String, (String, u64)> {
         .collect()
 }
 
+/// A library of two short notes (tea.md, bread.md), indexed; the folder lives as long as
+/// the returned guard.
+fn two_notes_indexed() -> (Cairn, tempfile::TempDir) {
+    let cairn = Cairn::new();
+    let notes = tempfile::tempdir().unwrap();
+    for (name, text) in [
+        (
+            "tea.md",
+            "# Tea\n\nGreen tea steeps for two minutes at eighty degrees.",
+        ),
+        (
+            "bread.md",
+            "# Bread\n\nSourdough needs a lively starter and a long proof.",
+        ),
+    ] {
+        std::fs::write(notes.path().join(name), text).unwrap();
+    }
+    cairn.json(&["ingest", notes.path().to_str().unwrap(), "--json"]);
+    (cairn, notes)
+}
+
 /// `cairn doctor --json` without repair: (exit success, report).
 fn doctor(cairn: &Cairn) -> (bool, Value) {
     let (ok, stdout, stderr) = cairn.run(&["doctor", "--json"]);
@@ -173,21 +194,7 @@ fn a_second_process_on_the_same_data_folder_is_refused_with_a_clear_message() {
 
 #[test]
 fn doctor_finds_drift_and_damage_and_repairs_them_from_the_catalog() {
-    let cairn = Cairn::new();
-    let notes = tempfile::tempdir().unwrap();
-    for (name, text) in [
-        (
-            "tea.md",
-            "# Tea\n\nGreen tea steeps for two minutes at eighty degrees.",
-        ),
-        (
-            "bread.md",
-            "# Bread\n\nSourdough needs a lively starter and a long proof.",
-        ),
-    ] {
-        std::fs::write(notes.path().join(name), text).unwrap();
-    }
-    cairn.json(&["ingest", notes.path().to_str().unwrap(), "--json"]);
+    let (cairn, _notes) = two_notes_indexed();
     let (consistent, _) = doctor(&cairn);
     assert!(consistent);
 
@@ -242,19 +249,7 @@ fn doctor_finds_drift_and_damage_and_repairs_them_from_the_catalog() {
 /// `cairn doctor`, said, and rebuilt from the catalog's stored vectors by `--repair`.
 #[test]
 fn doctor_rebuilds_a_vector_table_of_the_wrong_dimension_or_model() {
-    let cairn = Cairn::new();
-    let notes = tempfile::tempdir().unwrap();
-    std::fs::write(
-        notes.path().join("tea.md"),
-        "# Tea\n\nGreen tea steeps for two minutes at eighty degrees.",
-    )
-    .unwrap();
-    std::fs::write(
-        notes.path().join("bread.md"),
-        "# Bread\n\nSourdough needs a lively starter and a long proof.",
-    )
-    .unwrap();
-    cairn.json(&["ingest", notes.path().to_str().unwrap(), "--json"]);
+    let (cairn, _notes) = two_notes_indexed();
     let model = cairn.json(&["embedder", "--json"])["model"]
         .as_str()
         .unwrap()
