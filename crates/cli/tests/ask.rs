@@ -169,6 +169,7 @@ fn ask_streams_a_cited_answer_follows_up_and_refuses_what_the_documents_do_not_s
 #[test]
 fn ctrl_c_stops_an_answer_and_keeps_what_was_said() {
     let cairn = indexed_cairn();
+    let stderr = tempfile::NamedTempFile::new().unwrap();
     let mut child = cairn
         .command()
         .args([
@@ -181,7 +182,7 @@ fn ctrl_c_stops_an_answer_and_keeps_what_was_said() {
             "Tell me everything about the Normans and their conquests in great detail.",
         ])
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(stderr.reopen().unwrap())
         .spawn()
         .unwrap();
     let stdout = child.stdout.take().unwrap();
@@ -204,7 +205,12 @@ fn ctrl_c_stops_an_answer_and_keeps_what_was_said() {
     for line in lines {
         seen.push(serde_json::from_str(&line.unwrap()).unwrap());
     }
-    assert!(child.wait().unwrap().success());
+    let status = child.wait().unwrap();
+    assert!(
+        status.success(),
+        "{status}: {}\n{seen:?}",
+        std::fs::read_to_string(stderr.path()).unwrap_or_default()
+    );
     let done = seen.last().unwrap();
     assert_eq!(done["event"], "done", "{seen:?}");
     assert_eq!(done["stop"], "cancelled");

@@ -25,6 +25,7 @@ use llama_cpp_2::sampling::LlamaSampler;
 use llama_cpp_2::token::LlamaToken;
 use std::num::NonZeroU32;
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc, OnceLock};
 
 /// Tokens computed per `llama_decode` call while reading the prompt.
@@ -67,7 +68,13 @@ struct Job {
 pub struct LlamaCppGenerator {
     model: Arc<LlamaModel>,
     template: LlamaChatTemplate,
-    jobs: std::sync::Mutex<mpsc::Sender<Job>>,
+    /// `None` once the generator is being dropped.
+    jobs: std::sync::Mutex<Option<mpsc::Sender<Job>>>,
+    /// Joined on drop: a process must not exit while llama.cpp computes on this thread (its
+    /// teardown at exit then crashes under the running decode).
+    worker: Option<std::thread::JoinHandle<()>>,
+    /// Set on drop: the job at hand stops after its current token.
+    stopping: Arc<AtomicBool>,
     model_id: String,
     context_window: usize,
     /// Said to the person when the model does not run wholly on a GPU.
@@ -120,15 +127,27 @@ impl LlamaCppGenerator {
         let model = Arc::new(model);
         let (jobs, inbox) = mpsc::channel::<Job>();
         let worker_model = Arc::clone(&model);
-        std::thread::Builder::new()
+        let stopping = Arc::new(AtomicBool::new(false));
+        let worker_stopping = Arc::clone(&stopping);
+        let worker = std::thread::Builder::new()
             .name("llama.cpp".into())
-            .spawn(move || worker(backend, &worker_model, context_window, threads, &inbox))
+            .spawn(move || {
+                worker(
+                    backend,
+                    &worker_model,
+                    (context_window, threads),
+                    &inbox,
+                    &worker_stopping,
+                );
+            })
             .map_err(|e| load_error(format!("cannot start the model thread: {e}")))?;
         tracing::info!(model = %model_id, context_window, threads, gpu_layers, "language model loaded (llama.cpp)");
         Ok(LlamaCppGenerator {
             model,
             template,
-            jobs: std::sync::Mutex::new(jobs),
+            jobs: std::sync::Mutex::new(Some(jobs)),
+            worker: Some(worker),
+            stopping,
             model_id,
             context_window,
             notice,
@@ -220,6 +239,8 @@ impl Generator for LlamaCppGenerator {
         self.jobs
             .lock()
             .map_err(|_| generation_error("the model thread is gone"))?
+            .as_ref()
+            .ok_or_else(|| generation_error("the model thread stopped"))?
             .send(job)
             .map_err(|_| generation_error("the model thread stopped"))?;
         Ok(Box::pin(futures::stream::poll_fn(move |cx| {
@@ -228,14 +249,28 @@ impl Generator for LlamaCppGenerator {
     }
 }
 
+impl Drop for LlamaCppGenerator {
+    /// Closes the inbox and waits for the worker to finish: it stops a job whose listener is
+    /// gone after the token (or prompt batch) at hand.
+    fn drop(&mut self) {
+        self.stopping.store(true, Ordering::Relaxed);
+        if let Ok(mut jobs) = self.jobs.lock() {
+            jobs.take();
+        }
+        if let Some(worker) = self.worker.take() {
+            let _ = worker.join();
+        }
+    }
+}
+
 /// The worker thread: owns the context and answers one job at a time until the generator is
 /// dropped.
 fn worker(
     backend: &LlamaBackend,
     model: &LlamaModel,
-    context_window: usize,
-    threads: usize,
+    (context_window, threads): (usize, usize),
     inbox: &mpsc::Receiver<Job>,
+    stopping: &AtomicBool,
 ) {
     let threads = i32::try_from(threads).unwrap_or(1);
     let params = LlamaContextParams::default()
@@ -265,7 +300,7 @@ fn worker(
             }
         }
         if let Some(session) = session.as_mut() {
-            let result = session.answer(model, &job);
+            let result = session.answer(model, &job, stopping);
             if let Err(e) = result {
                 // The cache may hold half a batch: start the next answer from nothing.
                 session.context.clear_kv_cache();
@@ -283,7 +318,8 @@ struct Session<'m> {
 }
 
 impl Session<'_> {
-    fn answer(&mut self, model: &LlamaModel, job: &Job) -> PortResult<()> {
+    fn answer(&mut self, model: &LlamaModel, job: &Job, stopping: &AtomicBool) -> PortResult<()> {
+        let stopped = || job.events.is_closed() || stopping.load(Ordering::Relaxed);
         let prompt = &job.tokens;
         let context_window = self.context.n_ctx() as usize;
         // Keep the cached prefix shared with this prompt; at least the last prompt token is
@@ -308,7 +344,7 @@ impl Session<'_> {
 
         let mut batch = LlamaBatch::new(PROMPT_BATCH, 1);
         for (i, chunk) in prompt[keep..].chunks(PROMPT_BATCH).enumerate() {
-            if job.events.is_closed() {
+            if stopped() {
                 return Ok(());
             }
             batch.clear();
@@ -339,7 +375,7 @@ impl Session<'_> {
         let mut generated = 0usize;
         let mut logits_at = batch.n_tokens() - 1;
         let stop = loop {
-            if job.events.is_closed() {
+            if stopped() {
                 break StopReason::Cancelled;
             }
             if generated >= job.params.max_tokens {
