@@ -41,6 +41,9 @@ enum Command {
     Chat(commands::ask::ChatArgs),
     /// List saved chats, or show one.
     Chats(commands::ask::ChatsArgs),
+    /// Serve the library to other tools on this computer: an OpenAI-compatible API whose
+    /// answers cite your documents, plus search and the document list (token required).
+    Serve(commands::serve::Args),
     /// List indexed documents and their states.
     Docs(commands::docs::Args),
     /// Remove documents (by id or path) from every store.
@@ -98,6 +101,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Ask(args) => commands::ask::ask(&paths, args).await,
         Command::Chat(args) => commands::ask::chat(&paths, args).await,
         Command::Chats(args) => commands::ask::chats(&paths, args).await,
+        Command::Serve(args) => commands::serve::run(&paths, args).await,
         Command::Docs(args) => commands::docs::run(&paths, args).await,
         Command::Rm(args) => commands::docs::rm(&paths, args).await,
         Command::Reindex => commands::docs::reindex(&paths).await,

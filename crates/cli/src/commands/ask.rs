@@ -5,8 +5,10 @@ use anyhow::Context;
 use cairn_core::answer::{AnswerSettings, AskEvent, AskRequest, Citation, Source};
 use cairn_core::engine::AnswerPorts;
 use cairn_core::{Cancel, ChatId, DocumentId, Engine};
-use cairn_models::{Backend, GeneratorOptions};
+use cairn_models::{ApiKey, Backend, GeneratorOptions, RemoteGenerator, RemoteOptions};
 use std::io::{BufRead, Write};
+use std::path::PathBuf;
+use std::sync::Arc;
 use std::process::ExitCode;
 
 #[derive(clap::Args, Clone)]
@@ -17,7 +19,8 @@ pub struct AnswerArgs {
     /// Most tokens of an answer.
     #[arg(long, default_value_t = 512)]
     max_tokens: usize,
-    /// Tokens of prompt and answer the model runs with (default: the model's, at most 8192).
+    /// Tokens of prompt and answer the model runs with (default: the model's, at most 8192; on
+    /// a server, Llama 3.1's 131072).
     #[arg(long)]
     context: Option<usize>,
     /// Only use these documents (ids from `cairn docs`).
@@ -36,6 +39,48 @@ pub struct AnswerArgs {
     /// Print one JSON event per line instead of text.
     #[arg(long)]
     json: bool,
+    #[command(flatten)]
+    server: ServerArgs,
+}
+
+/// A served model instead of the local one. Only the question, the chat and the passages
+/// Cairn picked travel to it; the documents and their indexes stay here.
+#[derive(clap::Args, Clone)]
+pub struct ServerArgs {
+    /// Answer with the model on this OpenAI-compatible server (vLLM, NVIDIA NIM, Databricks,
+    /// llama.cpp's server, Ollama): its API's base URL, e.g. http://gpu-box:8000/v1. Its API
+    /// key is read from CAIRN_API_KEY, never from the command line.
+    #[arg(long, env = "CAIRN_GENERATOR_URL", requires = "generator_model")]
+    generator_url: Option<String>,
+    /// The served model's name, e.g. meta-llama/Llama-3.1-70B-Instruct.
+    #[arg(long, env = "CAIRN_GENERATOR_MODEL")]
+    generator_model: Option<String>,
+    /// The served model's tokenizer.json, to count tokens exactly (otherwise a high estimate
+    /// keeps the prompt inside the context window).
+    #[arg(long, env = "CAIRN_GENERATOR_TOKENIZER")]
+    generator_tokenizer: Option<PathBuf>,
+}
+
+impl ServerArgs {
+    /// The served model's settings, if one is named. `context` is the window the server runs
+    /// the model with (default: Llama 3.1's 128k).
+    fn options(&self, context: Option<usize>) -> anyhow::Result<Option<RemoteOptions>> {
+        let Some(url) = &self.generator_url else {
+            return Ok(None);
+        };
+        let model = self
+            .generator_model
+            .clone()
+            .filter(|m| !m.trim().is_empty())
+            .context("--generator-url needs --generator-model (CAIRN_GENERATOR_MODEL): the name the server gives the model")?;
+        let mut options = RemoteOptions::new(url.clone(), model);
+        options.api_key = std::env::var("CAIRN_API_KEY").ok().and_then(ApiKey::new);
+        options.tokenizer.clone_from(&self.generator_tokenizer);
+        if let Some(context) = context {
+            options.context_window = context;
+        }
+        Ok(Some(options))
+    }
 }
 
 #[derive(clap::Args)]
@@ -67,28 +112,40 @@ pub struct ChatsArgs {
     json: bool,
 }
 
-struct Session {
-    engine: Engine,
-    models: AnswerPorts,
+pub(crate) struct Session {
+    pub(crate) engine: Engine,
+    pub(crate) models: AnswerPorts,
     args: AnswerArgs,
 }
 
-async fn open(paths: &Paths, args: AnswerArgs) -> anyhow::Result<Session> {
+/// Opens the library and loads the model (local, or the server's) the arguments name.
+pub(crate) async fn open(paths: &Paths, args: AnswerArgs) -> anyhow::Result<Session> {
     let embedder = app::load_embedder(&paths.embedder).await?;
     let opened = app::open_stores(&paths.data_dir, embedder).await?;
-    if !args.json {
-        eprintln!("loading {} …", paths.generator.display());
-    }
-    let generator = app::load_generator(
-        &paths.generator,
-        GeneratorOptions {
-            context_tokens: args.context,
-            force_cpu: args.cpu,
-            backend: args.backend,
-            threads: args.threads,
-        },
-    )
-    .await?;
+    let generator: Arc<dyn cairn_core::ports::Generator> = match args.server.options(args.context)? {
+        Some(options) => {
+            let remote = RemoteGenerator::new(options)?;
+            if !args.json {
+                eprintln!("answering with {} at {}", cairn_core::ports::Generator::model_id(&remote), remote.endpoint());
+            }
+            Arc::new(remote)
+        }
+        None => {
+            if !args.json {
+                eprintln!("loading {} …", paths.generator.display());
+            }
+            app::load_generator(
+                &paths.generator,
+                GeneratorOptions {
+                    context_tokens: args.context,
+                    force_cpu: args.cpu,
+                    backend: args.backend,
+                    threads: args.threads,
+                },
+            )
+            .await?
+        }
+    };
     Ok(Session {
         engine: opened.engine,
         models: AnswerPorts {
@@ -100,12 +157,18 @@ async fn open(paths: &Paths, args: AnswerArgs) -> anyhow::Result<Session> {
 }
 
 impl Session {
-    fn request(&self, question: String, chat: Option<ChatId>) -> AskRequest {
+    /// Passages and answer length as the arguments set them.
+    pub(crate) fn settings(&self) -> AnswerSettings {
         let mut settings = AnswerSettings {
             passages: self.args.passages,
             ..AnswerSettings::default()
         };
         settings.generation.max_tokens = self.args.max_tokens;
+        settings
+    }
+
+    fn request(&self, question: String, chat: Option<ChatId>) -> AskRequest {
+        let settings = self.settings();
         AskRequest {
             question,
             chat,

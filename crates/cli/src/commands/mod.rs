@@ -8,4 +8,5 @@ pub mod eval_refusal;
 pub mod ingest;
 pub mod models;
 pub mod search;
+pub mod serve;
 pub mod watch;
