@@ -92,7 +92,10 @@ fn a_served_model_streams_a_grounded_answer_whose_citations_are_verified() {
     assert_eq!(done["outcome"], "answered", "{done}");
     assert!(done["timings"]["generated_tokens"].as_u64().unwrap() <= 96);
     let citations = done["citations"].as_array().unwrap();
-    assert!(!citations.is_empty(), "the answer is tied to a source: {done}");
+    assert!(
+        !citations.is_empty(),
+        "the answer is tied to a source: {done}"
+    );
     for citation in citations {
         assert_eq!(citation["verified"], true, "{citation}");
         let n = citation["n"].as_u64().unwrap();
@@ -120,9 +123,14 @@ fn a_wrong_key_is_refused_clearly_without_showing_either_key() {
     let server = LlamaServer::start(KEY);
     let cairn = indexed_cairn();
     let wrong = "sk-wrong-0d9f3b2a61";
-    let out = ask_remote(&cairn, &server.url(), wrong, &["Which team won Super Bowl 50?"])
-        .output()
-        .unwrap();
+    let out = ask_remote(
+        &cairn,
+        &server.url(),
+        wrong,
+        &["Which team won Super Bowl 50?"],
+    )
+    .output()
+    .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success());
     assert!(stderr.contains("refused the API key (401)"), "{stderr}");
@@ -222,7 +230,12 @@ fn ctrl_c_mid_stream_stops_the_served_answer_and_keeps_what_was_said() {
         &cairn,
         &server.url(),
         KEY,
-        &["--json", "--max-tokens", "16", "Which team won Super Bowl 50?"],
+        &[
+            "--json",
+            "--max-tokens",
+            "16",
+            "Which team won Super Bowl 50?",
+        ],
     )
     .output()
     .unwrap();

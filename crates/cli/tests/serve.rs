@@ -50,7 +50,12 @@ impl Serving {
             .and_then(|p| p.parse().ok())
         else {
             let mut stderr = String::new();
-            child.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
+            child
+                .stderr
+                .take()
+                .unwrap()
+                .read_to_string(&mut stderr)
+                .unwrap();
             panic!("cairn serve did not start: {line:?}\n{stderr}");
         };
         Serving { child, port }
@@ -96,7 +101,11 @@ fn served_library() -> (Cairn, Serving) {
         &squad("Normans.md"),
         &squad("Super_Bowl_50.md"),
     ]);
-    assert_eq!(report["indexed"].as_array().map_or(0, Vec::len), 2, "{report}");
+    assert_eq!(
+        report["indexed"].as_array().map_or(0, Vec::len),
+        2,
+        "{report}"
+    );
     let serving = Serving::start(&cairn);
     (cairn, serving)
 }
@@ -108,11 +117,17 @@ fn squeeze(text: &str) -> String {
 fn assert_cited(cairn: &Value) {
     assert_eq!(cairn["refused"], false, "{cairn}");
     let citations = cairn["citations"].as_array().unwrap();
-    assert!(!citations.is_empty(), "the answer is tied to a source: {cairn}");
+    assert!(
+        !citations.is_empty(),
+        "the answer is tied to a source: {cairn}"
+    );
     for c in citations {
         assert_eq!(c["verified"], true, "{c}");
         let file = std::fs::read_to_string(c["document"].as_str().unwrap()).unwrap();
-        assert!(squeeze(&file).contains(&squeeze(c["quote"].as_str().unwrap())), "{c}");
+        assert!(
+            squeeze(&file).contains(&squeeze(c["quote"].as_str().unwrap())),
+            "{c}"
+        );
     }
 }
 
@@ -137,21 +152,33 @@ fn the_openai_client_gets_cited_answers_streamed_and_whole_and_a_wrong_token_get
     assert_eq!(seen["models"], serde_json::json!(["cairn"]), "{seen}");
 
     let whole = &seen["whole"];
-    assert!(!whole["content"].as_str().unwrap().trim().is_empty(), "{whole}");
+    assert!(
+        !whole["content"].as_str().unwrap().trim().is_empty(),
+        "{whole}"
+    );
     assert!(whole["usage"]["completion_tokens"].as_u64().unwrap() <= 96);
     assert_cited(&whole["cairn"]);
 
     let stream = &seen["stream"];
-    assert!(stream["pieces"].as_u64().unwrap() >= 2, "streamed in pieces: {stream}");
+    assert!(
+        stream["pieces"].as_u64().unwrap() >= 2,
+        "streamed in pieces: {stream}"
+    );
     assert!(stream["finish_reason"].is_string(), "{stream}");
     // The citations come after the finish, in a chunk of their own.
     assert_eq!(stream["chunks_after_finish"], 1, "{stream}");
     assert_cited(&stream["cairn"]);
-    assert!(!stream["content"].as_str().unwrap().trim().is_empty(), "{stream}");
+    assert!(
+        !stream["content"].as_str().unwrap().trim().is_empty(),
+        "{stream}"
+    );
 
     let refused = &seen["refused"];
     assert_eq!(refused["cairn"]["refused"], true, "{refused}");
-    assert!(refused["content"].as_str().unwrap().contains("Normans.md"), "{refused}");
+    assert!(
+        refused["content"].as_str().unwrap().contains("Normans.md"),
+        "{refused}"
+    );
 
     assert_eq!(seen["wrong_token"]["status"], 401, "{seen}");
 }
@@ -165,7 +192,10 @@ fn search_and_documents_need_the_token_and_a_loopback_host() {
     let documents: Value = serde_json::from_str(&body).unwrap();
     let documents = documents["documents"].as_array().unwrap();
     assert_eq!(documents.len(), 2);
-    assert!(documents.iter().all(|d| d["state"] == "indexed"), "{documents:?}");
+    assert!(
+        documents.iter().all(|d| d["state"] == "indexed"),
+        "{documents:?}"
+    );
 
     let (status, body) = serving.http(
         "POST",
@@ -178,13 +208,25 @@ fn search_and_documents_need_the_token_and_a_loopback_host() {
     let results: Value = serde_json::from_str(&body).unwrap();
     let results = results["results"].as_array().unwrap();
     assert!(!results.is_empty() && results.len() <= 3);
-    assert!(results[0]["document"].as_str().unwrap().ends_with("Normans.md"), "{results:?}");
+    assert!(
+        results[0]["document"]
+            .as_str()
+            .unwrap()
+            .ends_with("Normans.md"),
+        "{results:?}"
+    );
     assert!(results[0]["text"].as_str().unwrap().contains("Norman"));
 
     // No token, a wrong one: 401, and nothing of the library in the answer.
     let (status, body) = serving.http("GET", "/api/v1/documents", &host, "", "");
     assert_eq!(status, 401, "{body}");
-    let (status, body) = serving.http("GET", "/api/v1/documents", &host, "wrong-token-wrong-token", "");
+    let (status, body) = serving.http(
+        "GET",
+        "/api/v1/documents",
+        &host,
+        "wrong-token-wrong-token",
+        "",
+    );
     assert_eq!(status, 401, "{body}");
     assert!(!body.contains("Normans"), "{body}");
     // The right token under a foreign Host name (DNS rebinding): 403.
@@ -193,8 +235,13 @@ fn search_and_documents_need_the_token_and_a_loopback_host() {
     assert_eq!(status, 403, "{body}");
     assert!(!body.contains("Normans"), "{body}");
     // A request that is not one: a clear 400 in the OpenAI error shape.
-    let (status, body) =
-        serving.http("POST", "/v1/chat/completions", &host, TOKEN, r#"{"messages": []}"#);
+    let (status, body) = serving.http(
+        "POST",
+        "/v1/chat/completions",
+        &host,
+        TOKEN,
+        r#"{"messages": []}"#,
+    );
     assert_eq!(status, 400, "{body}");
     let error: Value = serde_json::from_str(&body).unwrap();
     assert_eq!(error["error"]["type"], "invalid_request_error", "{error}");
@@ -205,5 +252,8 @@ fn the_served_folder_is_locked_against_a_second_writer() {
     let (cairn, _serving) = served_library();
     let (ok, _, stderr) = cairn.run(&["ingest", &squad("Normans.md")]);
     assert!(!ok);
-    assert!(stderr.contains("another Cairn is using the data folder"), "{stderr}");
+    assert!(
+        stderr.contains("another Cairn is using the data folder"),
+        "{stderr}"
+    );
 }

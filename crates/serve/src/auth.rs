@@ -88,7 +88,11 @@ impl Guard {
         else {
             return false;
         };
-        given.trim().as_bytes().ct_eq(self.token.0.as_bytes()).into()
+        given
+            .trim()
+            .as_bytes()
+            .ct_eq(self.token.0.as_bytes())
+            .into()
     }
 }
 
@@ -137,11 +141,24 @@ mod tests {
     #[test]
     fn loopback_names_with_the_port_are_the_only_hosts_accepted() {
         let g = guard("127.0.0.1:8765");
-        for ok in ["127.0.0.1:8765", "localhost:8765", "LOCALHOST:8765", "[::1]:8765"] {
+        for ok in [
+            "127.0.0.1:8765",
+            "localhost:8765",
+            "LOCALHOST:8765",
+            "[::1]:8765",
+        ] {
             assert!(g.host_allowed(Some(&HeaderValue::from_static(ok))), "{ok}");
         }
-        for bad in ["evil.example:8765", "127.0.0.1:80", "localhost", "127.0.0.1.nip.io:8765"] {
-            assert!(!g.host_allowed(Some(&HeaderValue::from_static(bad))), "{bad}");
+        for bad in [
+            "evil.example:8765",
+            "127.0.0.1:80",
+            "localhost",
+            "127.0.0.1.nip.io:8765",
+        ] {
+            assert!(
+                !g.host_allowed(Some(&HeaderValue::from_static(bad))),
+                "{bad}"
+            );
         }
         assert!(!g.host_allowed(None));
     }
@@ -158,7 +175,10 @@ mod tests {
             "Basic 0123456789abcdef-token",
             "Bearer ",
         ] {
-            assert!(!g.token_matches(Some(&HeaderValue::from_static(bad))), "{bad}");
+            assert!(
+                !g.token_matches(Some(&HeaderValue::from_static(bad))),
+                "{bad}"
+            );
         }
         assert!(!g.token_matches(None));
     }

@@ -89,8 +89,9 @@ struct Asked {
 
 impl Asked {
     fn parse(body: &[u8], library: &Library) -> Result<Self, ApiError> {
-        let completion: CompletionRequest = serde_json::from_slice(body)
-            .map_err(|e| ApiError::invalid(format!("the body is not a chat completion request: {e}")))?;
+        let completion: CompletionRequest = serde_json::from_slice(body).map_err(|e| {
+            ApiError::invalid(format!("the body is not a chat completion request: {e}"))
+        })?;
         // The system prompt is Cairn's own (answer from the passages, cite them); a client's
         // system message is not a question and is left out.
         let mut turns: Vec<(ChatRole, String)> = completion
@@ -102,7 +103,10 @@ impl Asked {
                     "assistant" => ChatRole::Assistant,
                     _ => return None,
                 };
-                Some((role, m.content.as_ref().map(Content::text).unwrap_or_default()))
+                Some((
+                    role,
+                    m.content.as_ref().map(Content::text).unwrap_or_default(),
+                ))
             })
             .collect();
         let question = match turns.pop() {
@@ -263,7 +267,11 @@ impl End {
                 ..
             } => End {
                 text: answer.clone(),
-                finish_reason: if *stop == StopReason::Length { "length" } else { "stop" },
+                finish_reason: if *stop == StopReason::Length {
+                    "length"
+                } else {
+                    "stop"
+                },
                 refused: *outcome == AnswerOutcome::Refused,
                 cancelled: *outcome == AnswerOutcome::Cancelled,
                 citations: citations.clone(),
@@ -433,7 +441,10 @@ mod tests {
             message_id: cairn_core::MessageId(2),
         };
         let body = reply.whole(&event);
-        assert_eq!(body["choices"][0]["message"]["content"], "The documents do not say.");
+        assert_eq!(
+            body["choices"][0]["message"]["content"],
+            "The documents do not say."
+        );
         assert_eq!(body["choices"][0]["finish_reason"], "stop");
         assert_eq!(body["cairn"]["refused"], true);
         let streamed = chunks(&reply, &event);

@@ -68,7 +68,11 @@ impl Conversations for Transcript {
     }
 
     async fn messages(&self, chat: ChatId) -> PortResult<Vec<StoredMessage>> {
-        Ok(if chat == CHAT { self.read() } else { Vec::new() })
+        Ok(if chat == CHAT {
+            self.read()
+        } else {
+            Vec::new()
+        })
     }
 
     async fn append_message(&self, chat: ChatId, message: &NewMessage) -> PortResult<MessageId> {

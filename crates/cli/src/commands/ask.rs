@@ -8,8 +8,8 @@ use cairn_core::{Cancel, ChatId, DocumentId, Engine};
 use cairn_models::{ApiKey, Backend, GeneratorOptions, RemoteGenerator, RemoteOptions};
 use std::io::{BufRead, Write};
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 #[derive(clap::Args, Clone)]
 pub struct AnswerArgs {
@@ -122,30 +122,35 @@ pub(crate) struct Session {
 pub(crate) async fn open(paths: &Paths, args: AnswerArgs) -> anyhow::Result<Session> {
     let embedder = app::load_embedder(&paths.embedder).await?;
     let opened = app::open_stores(&paths.data_dir, embedder).await?;
-    let generator: Arc<dyn cairn_core::ports::Generator> = match args.server.options(args.context)? {
-        Some(options) => {
-            let remote = RemoteGenerator::new(options)?;
-            if !args.json {
-                eprintln!("answering with {} at {}", cairn_core::ports::Generator::model_id(&remote), remote.endpoint());
+    let generator: Arc<dyn cairn_core::ports::Generator> =
+        match args.server.options(args.context)? {
+            Some(options) => {
+                let remote = RemoteGenerator::new(options)?;
+                if !args.json {
+                    eprintln!(
+                        "answering with {} at {}",
+                        cairn_core::ports::Generator::model_id(&remote),
+                        remote.endpoint()
+                    );
+                }
+                Arc::new(remote)
             }
-            Arc::new(remote)
-        }
-        None => {
-            if !args.json {
-                eprintln!("loading {} …", paths.generator.display());
+            None => {
+                if !args.json {
+                    eprintln!("loading {} …", paths.generator.display());
+                }
+                app::load_generator(
+                    &paths.generator,
+                    GeneratorOptions {
+                        context_tokens: args.context,
+                        force_cpu: args.cpu,
+                        backend: args.backend,
+                        threads: args.threads,
+                    },
+                )
+                .await?
             }
-            app::load_generator(
-                &paths.generator,
-                GeneratorOptions {
-                    context_tokens: args.context,
-                    force_cpu: args.cpu,
-                    backend: args.backend,
-                    threads: args.threads,
-                },
-            )
-            .await?
-        }
-    };
+        };
     Ok(Session {
         engine: opened.engine,
         models: AnswerPorts {

@@ -23,8 +23,9 @@ pub struct Args {
 
 pub async fn run(paths: &Paths, args: Args) -> anyhow::Result<ExitCode> {
     let token = match std::env::var("CAIRN_TOKEN") {
-        Ok(token) => Token::new(token)
-            .context("CAIRN_TOKEN must have at least 16 characters: it is all that guards the library")?,
+        Ok(token) => Token::new(token).context(
+            "CAIRN_TOKEN must have at least 16 characters: it is all that guards the library",
+        )?,
         Err(_) => {
             let token = Token::generate().context("cannot make a token")?;
             eprintln!(
