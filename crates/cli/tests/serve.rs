@@ -176,9 +176,12 @@ fn the_openai_client_gets_cited_answers_streamed_and_whole_and_a_wrong_token_get
     let refused = &seen["refused"];
     assert_eq!(refused["cairn"]["refused"], true, "{refused}");
     assert!(
-        refused["content"].as_str().unwrap().contains("Normans.md"),
+        refused["content"].as_str().unwrap().contains("do not"),
         "{refused}"
     );
+    assert_eq!(refused["cairn"]["citations"], serde_json::json!([]));
+    let searched = refused["cairn"]["searched"].as_array().unwrap();
+    assert!(searched.iter().any(|s| s == "Normans.md"), "{refused}");
 
     assert_eq!(seen["wrong_token"]["status"], 401, "{seen}");
 }

@@ -239,6 +239,7 @@ impl Reply {
         json!({
             "citations": end.citations.iter().map(citation).collect::<Vec<_>>(),
             "refused": end.refused,
+            "searched": end.searched,
             "cancelled": end.cancelled,
             "generator": self.generator,
         })
@@ -252,6 +253,8 @@ struct End {
     refused: bool,
     cancelled: bool,
     citations: Vec<Citation>,
+    /// The documents searched in vain, for a refusal.
+    searched: Vec<String>,
     usage: Value,
 }
 
@@ -275,18 +278,22 @@ impl End {
                 refused: *outcome == AnswerOutcome::Refused,
                 cancelled: *outcome == AnswerOutcome::Cancelled,
                 citations: citations.clone(),
+                searched: Vec::new(),
                 usage: json!({
                     "prompt_tokens": timings.prompt_tokens,
                     "completion_tokens": timings.generated_tokens,
                     "total_tokens": timings.prompt_tokens + timings.generated_tokens,
                 }),
             },
-            AskEvent::Refused { message, .. } => End {
+            AskEvent::Refused {
+                message, searched, ..
+            } => End {
                 text: message.clone(),
                 finish_reason: "stop",
                 refused: true,
                 cancelled: false,
                 citations: Vec::new(),
+                searched: searched.clone(),
                 usage: json!({"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}),
             },
             // The engine ends with one of the two above; anything else is an empty answer.
@@ -296,6 +303,7 @@ impl End {
                 refused: false,
                 cancelled: false,
                 citations: Vec::new(),
+                searched: Vec::new(),
                 usage: json!({"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}),
             },
         }
@@ -447,6 +455,7 @@ mod tests {
         );
         assert_eq!(body["choices"][0]["finish_reason"], "stop");
         assert_eq!(body["cairn"]["refused"], true);
+        assert_eq!(body["cairn"]["searched"], json!(["a.pdf"]));
         let streamed = chunks(&reply, &event);
         assert_eq!(streamed.len(), 3);
         assert_eq!(streamed[2]["choices"], json!([]));
