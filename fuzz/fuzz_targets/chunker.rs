@@ -1,7 +1,7 @@
 //! Any text with any (valid) page and section spans through the chunker.
 #![no_main]
 
-use cairn_core::{DocumentKind, ExtractedDocument, PageSpan, SectionSpan};
+use cairn_core::{DocumentKind, ExtractedDocument, PageSpan, SectionSpan, TextRange};
 use libfuzzer_sys::fuzz_target;
 
 /// The nearest character boundary at or below `at`.
@@ -48,12 +48,28 @@ fuzz_target!(|data: &[u8]| {
             end: w[1],
         })
         .collect();
+    // With an odd first byte, each page's first line is page furniture (a running header).
+    let furniture = if head[0] % 2 == 1 {
+        cuts.windows(2)
+            .filter_map(|w| {
+                let line = text[w[0]..w[1]].find('\n')?;
+                Some(TextRange {
+                    start: w[0],
+                    end: w[0] + line,
+                })
+            })
+            .filter(|r| r.end > r.start)
+            .collect()
+    } else {
+        Vec::new()
+    };
     let doc = ExtractedDocument {
         kind: DocumentKind::Text,
         title: None,
         text,
         pages,
         sections,
+        furniture,
     };
     cairn_fuzz::check_chunks(&doc, 8 + usize::from(head[0] % 120));
 });

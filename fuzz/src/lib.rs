@@ -38,6 +38,12 @@ pub fn check_chunks(doc: &ExtractedDocument, max_tokens: usize) {
         assert_eq!(chunk.ordinal as usize, i);
         assert_eq!(chunk.text, doc.text[chunk.start..chunk.end], "chunk text is not its span");
         assert!(!chunk.text.trim().is_empty(), "an empty chunk");
+        assert!(
+            doc.furniture
+                .iter()
+                .all(|f| f.end <= chunk.start || f.start >= chunk.end),
+            "a chunk holds page furniture"
+        );
         // A single word longer than the budget is the one thing that may exceed it.
         if chunk.text.split_whitespace().count() > 1 {
             assert!(

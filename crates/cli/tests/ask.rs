@@ -8,17 +8,9 @@
 mod support;
 
 use serde_json::Value;
-use std::io::{BufRead, BufReader};
-use std::process::Stdio;
-use support::{shared_data, Cairn};
 
-fn squad(name: &str) -> String {
-    shared_data()
-        .join("squad-dev/docs")
-        .join(name)
-        .display()
-        .to_string()
-}
+use std::process::Stdio;
+use support::{interrupt_after_first_token, squad, squeeze, two_articles, Cairn};
 
 fn events(stdout: &str) -> Vec<Value> {
     stdout
@@ -33,29 +25,9 @@ fn kinds(events: &[Value]) -> Vec<&str> {
     kinds
 }
 
-fn squeeze(text: &str) -> String {
-    text.split_whitespace().collect::<Vec<_>>().join(" ")
-}
-
-fn indexed_cairn() -> Cairn {
-    let cairn = Cairn::new();
-    let report = cairn.json(&[
-        "ingest",
-        "--json",
-        &squad("Normans.md"),
-        &squad("Super_Bowl_50.md"),
-    ]);
-    assert_eq!(
-        report["indexed"].as_array().map_or(0, Vec::len),
-        2,
-        "{report}"
-    );
-    cairn
-}
-
 #[test]
 fn ask_streams_a_cited_answer_follows_up_and_refuses_what_the_documents_do_not_say() {
-    let cairn = indexed_cairn();
+    let cairn = two_articles();
     let (ok, stdout, stderr) = cairn.run(&[
         "ask",
         "--json",
@@ -168,7 +140,7 @@ fn ask_streams_a_cited_answer_follows_up_and_refuses_what_the_documents_do_not_s
 
 #[test]
 fn ctrl_c_stops_an_answer_and_keeps_what_was_said() {
-    let cairn = indexed_cairn();
+    let cairn = two_articles();
     let stderr = tempfile::NamedTempFile::new().unwrap();
     let mut child = cairn
         .command()
@@ -185,32 +157,7 @@ fn ctrl_c_stops_an_answer_and_keeps_what_was_said() {
         .stderr(stderr.reopen().unwrap())
         .spawn()
         .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let mut lines = BufReader::new(stdout).lines();
-    let mut seen = Vec::new();
-    for line in lines.by_ref() {
-        let event: Value = serde_json::from_str(&line.unwrap()).unwrap();
-        let is_token = event["event"] == "token";
-        seen.push(event);
-        if is_token {
-            break;
-        }
-    }
-    // SIGINT, as Ctrl-C in a terminal.
-    let killed = std::process::Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(killed.success());
-    for line in lines {
-        seen.push(serde_json::from_str(&line.unwrap()).unwrap());
-    }
-    let status = child.wait().unwrap();
-    assert!(
-        status.success(),
-        "{status}: {}\n{seen:?}",
-        std::fs::read_to_string(stderr.path()).unwrap_or_default()
-    );
+    let seen = interrupt_after_first_token(&mut child, stderr.path());
     let done = seen.last().unwrap();
     assert_eq!(done["event"], "done", "{seen:?}");
     assert_eq!(done["stop"], "cancelled");

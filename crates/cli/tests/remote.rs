@@ -8,41 +8,12 @@
 mod support;
 
 use serde_json::Value;
-use std::io::{BufRead, BufReader};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 use support::llama_server::{free_port, LlamaServer, CONTEXT, MODEL};
-use support::{shared_data, Cairn};
+use support::{interrupt_after_first_token, squeeze, two_articles, Cairn};
 
 const KEY: &str = "sk-cairn-test-5f1e9c0a7b";
-
-fn squad(name: &str) -> String {
-    shared_data()
-        .join("squad-dev/docs")
-        .join(name)
-        .display()
-        .to_string()
-}
-
-fn indexed_cairn() -> Cairn {
-    let cairn = Cairn::new();
-    let report = cairn.json(&[
-        "ingest",
-        "--json",
-        &squad("Normans.md"),
-        &squad("Super_Bowl_50.md"),
-    ]);
-    assert_eq!(
-        report["indexed"].as_array().map_or(0, Vec::len),
-        2,
-        "{report}"
-    );
-    cairn
-}
-
-fn squeeze(text: &str) -> String {
-    text.split_whitespace().collect::<Vec<_>>().join(" ")
-}
 
 /// `cairn ask` on the served model at `url`, with `key` in CAIRN_API_KEY.
 fn ask_remote(cairn: &Cairn, url: &str, key: &str, extra: &[&str]) -> std::process::Command {
@@ -58,7 +29,7 @@ fn ask_remote(cairn: &Cairn, url: &str, key: &str, extra: &[&str]) -> std::proce
 #[test]
 fn a_served_model_streams_a_grounded_answer_whose_citations_are_verified() {
     let server = LlamaServer::start(KEY);
-    let cairn = indexed_cairn();
+    let cairn = two_articles();
     let out = ask_remote(
         &cairn,
         &server.url(),
@@ -121,7 +92,7 @@ fn a_served_model_streams_a_grounded_answer_whose_citations_are_verified() {
 #[test]
 fn a_wrong_key_is_refused_clearly_without_showing_either_key() {
     let server = LlamaServer::start(KEY);
-    let cairn = indexed_cairn();
+    let cairn = two_articles();
     let wrong = "sk-wrong-0d9f3b2a61";
     let out = ask_remote(
         &cairn,
@@ -154,7 +125,7 @@ fn a_wrong_key_is_refused_clearly_without_showing_either_key() {
 
 #[test]
 fn a_dead_endpoint_fails_clearly_within_seconds() {
-    let cairn = indexed_cairn();
+    let cairn = two_articles();
     let url = format!("http://127.0.0.1:{}/v1", free_port());
     let started = Instant::now();
     let out = ask_remote(&cairn, &url, KEY, &["Which team won Super Bowl 50?"])
@@ -171,7 +142,7 @@ fn a_dead_endpoint_fails_clearly_within_seconds() {
 #[test]
 fn ctrl_c_mid_stream_stops_the_served_answer_and_keeps_what_was_said() {
     let server = LlamaServer::start(KEY);
-    let cairn = indexed_cairn();
+    let cairn = two_articles();
     let stderr = tempfile::NamedTempFile::new().unwrap();
     let mut child = ask_remote(
         &cairn,
@@ -190,30 +161,7 @@ fn ctrl_c_mid_stream_stops_the_served_answer_and_keeps_what_was_said() {
     .stderr(stderr.reopen().unwrap())
     .spawn()
     .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let mut seen: Vec<Value> = Vec::new();
-    for line in lines.by_ref() {
-        let event: Value = serde_json::from_str(&line.unwrap()).unwrap();
-        let is_token = event["event"] == "token";
-        seen.push(event);
-        if is_token {
-            break;
-        }
-    }
-    let killed = std::process::Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(killed.success());
-    for line in lines {
-        seen.push(serde_json::from_str(&line.unwrap()).unwrap());
-    }
-    let status = child.wait().unwrap();
-    assert!(
-        status.success(),
-        "{status}: {}",
-        std::fs::read_to_string(stderr.path()).unwrap_or_default()
-    );
+    let seen = interrupt_after_first_token(&mut child, stderr.path());
     let done = seen.last().unwrap();
     assert_eq!(done["event"], "done", "{seen:?}");
     assert_eq!(done["stop"], "cancelled");

@@ -13,17 +13,9 @@ use std::net::TcpStream;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use support::llama_server::servers_python;
-use support::{shared_data, Cairn};
+use support::{squad, squeeze, two_articles, Cairn};
 
 const TOKEN: &str = "cairn-serve-test-token-7c1d";
-
-fn squad(name: &str) -> String {
-    shared_data()
-        .join("squad-dev/docs")
-        .join(name)
-        .display()
-        .to_string()
-}
 
 /// `cairn serve` on a free port; killed when dropped.
 struct Serving {
@@ -94,24 +86,9 @@ impl Drop for Serving {
 }
 
 fn served_library() -> (Cairn, Serving) {
-    let cairn = Cairn::new();
-    let report = cairn.json(&[
-        "ingest",
-        "--json",
-        &squad("Normans.md"),
-        &squad("Super_Bowl_50.md"),
-    ]);
-    assert_eq!(
-        report["indexed"].as_array().map_or(0, Vec::len),
-        2,
-        "{report}"
-    );
+    let cairn = two_articles();
     let serving = Serving::start(&cairn);
     (cairn, serving)
-}
-
-fn squeeze(text: &str) -> String {
-    text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 fn assert_cited(cairn: &Value) {

@@ -120,3 +120,66 @@ impl Cairn {
         serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout}"))
     }
 }
+
+/// A SQuAD-dev article of the shared data, by file name.
+pub fn squad(name: &str) -> String {
+    shared_data()
+        .join("squad-dev/docs")
+        .join(name)
+        .display()
+        .to_string()
+}
+
+/// Whitespace runs made one space, to find a quote in the file it came from.
+pub fn squeeze(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// A library of two SQuAD articles (the Normans, Super Bowl 50), indexed.
+pub fn two_articles() -> Cairn {
+    let cairn = Cairn::new();
+    let report = cairn.json(&[
+        "ingest",
+        "--json",
+        &squad("Normans.md"),
+        &squad("Super_Bowl_50.md"),
+    ]);
+    assert_eq!(
+        report["indexed"].as_array().map_or(0, Vec::len),
+        2,
+        "{report}"
+    );
+    cairn
+}
+
+/// Reads the JSON events of `cairn ask --json` from `child` until the first token, sends
+/// SIGINT (Ctrl-C in a terminal), reads the rest and waits; the events, or the exit status
+/// and what the child wrote to `stderr` when it did not exit cleanly.
+pub fn interrupt_after_first_token(child: &mut std::process::Child, stderr: &Path) -> Vec<Value> {
+    use std::io::{BufRead, BufReader};
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut seen: Vec<Value> = Vec::new();
+    for line in lines.by_ref() {
+        let event: Value = serde_json::from_str(&line.unwrap()).unwrap();
+        let is_token = event["event"] == "token";
+        seen.push(event);
+        if is_token {
+            break;
+        }
+    }
+    let killed = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    for line in lines {
+        seen.push(serde_json::from_str(&line.unwrap()).unwrap());
+    }
+    let status = child.wait().unwrap();
+    assert!(
+        status.success(),
+        "{status}: {}\n{seen:?}",
+        std::fs::read_to_string(stderr).unwrap_or_default()
+    );
+    seen
+}
