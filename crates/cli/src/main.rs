@@ -44,6 +44,12 @@ enum Command {
     /// Serve the library to other tools on this computer: an OpenAI-compatible API whose
     /// answers cite your documents, plus search and the document list (token required).
     Serve(commands::serve::Args),
+    /// Serve the library to MCP clients (Claude Desktop, LM Studio, Jan) over stdin and
+    /// stdout: tools to search it, read a passage in context and list its documents.
+    Mcp,
+    /// Keep a model server's API key in the system keychain (set, forget, check).
+    #[command(subcommand)]
+    Key(commands::key::Command),
     /// List indexed documents and their states.
     Docs(commands::docs::Args),
     /// Remove documents (by id or path) from every store.
@@ -118,6 +124,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Chat(args) => commands::ask::chat(&paths, args).await,
         Command::Chats(args) => commands::ask::chats(&paths, args).await,
         Command::Serve(args) => commands::serve::run(&paths, args).await,
+        Command::Mcp => commands::mcp::run(&paths).await,
+        Command::Key(command) => commands::key::run(command).await,
         Command::Docs(args) => commands::docs::run(&paths, args).await,
         Command::Rm(args) => commands::docs::rm(&paths, args).await,
         Command::Reindex => commands::docs::reindex(&paths).await,

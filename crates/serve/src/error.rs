@@ -21,6 +21,8 @@ pub enum ServeError {
         address: SocketAddr,
         source: std::io::Error,
     },
+    #[error("the MCP connection failed: {0}")]
+    Mcp(String),
 }
 
 /// A request that cannot be answered, with the status and code a client branches on.

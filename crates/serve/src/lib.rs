@@ -9,6 +9,8 @@
 //! - `GET /v1/models`: the one model, Cairn over this library.
 //! - `POST /api/v1/search`, `GET /api/v1/documents`.
 //!
+//! [`mcp`] serves the same library to MCP clients over stdio.
+//!
 //! Binds to loopback unless told otherwise, wants a bearer token on every request, accepts
 //! only the Host names it serves (a web page cannot reach it through DNS rebinding), and
 //! sends no CORS headers (a browser page on another origin cannot read its answers).
@@ -17,6 +19,7 @@ mod auth;
 mod chat;
 mod error;
 mod library;
+pub mod mcp;
 mod models;
 mod transcript;
 

@@ -5,7 +5,8 @@ use anyhow::Context;
 use cairn_core::answer::{AnswerSettings, AskEvent, AskRequest, Citation, Source};
 use cairn_core::engine::AnswerPorts;
 use cairn_core::{Cancel, ChatId, DocumentId, Engine};
-use cairn_models::{ApiKey, Backend, GeneratorOptions, RemoteGenerator, RemoteOptions};
+use cairn_models::remote::keychain;
+use cairn_models::{Backend, GeneratorOptions, RemoteGenerator, RemoteOptions};
 use std::io::{BufRead, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -49,7 +50,8 @@ pub struct AnswerArgs {
 pub struct ServerArgs {
     /// Answer with the model on this OpenAI-compatible server (vLLM, NVIDIA NIM, Databricks,
     /// llama.cpp's server, Ollama): its API's base URL, e.g. http://gpu-box:8000/v1. Its API
-    /// key is read from CAIRN_API_KEY, never from the command line.
+    /// key comes from CAIRN_API_KEY or the system keychain (`cairn key set URL`), never
+    /// from the command line.
     #[arg(long, env = "CAIRN_GENERATOR_URL", requires = "generator_model")]
     generator_url: Option<String>,
     /// The served model's name, e.g. meta-llama/Llama-3.1-70B-Instruct.
@@ -64,7 +66,7 @@ pub struct ServerArgs {
 impl ServerArgs {
     /// The served model's settings, if one is named. `context` is the window the server runs
     /// the model with (default: Llama 3.1's 128k).
-    fn options(&self, context: Option<usize>) -> anyhow::Result<Option<RemoteOptions>> {
+    async fn options(&self, context: Option<usize>) -> anyhow::Result<Option<RemoteOptions>> {
         let Some(url) = &self.generator_url else {
             return Ok(None);
         };
@@ -74,7 +76,7 @@ impl ServerArgs {
             .filter(|m| !m.trim().is_empty())
             .context("--generator-url needs --generator-model (CAIRN_GENERATOR_MODEL): the name the server gives the model")?;
         let mut options = RemoteOptions::new(url.clone(), model);
-        options.api_key = std::env::var("CAIRN_API_KEY").ok().and_then(ApiKey::new);
+        options.api_key = keychain::key_for(url).await;
         options.tokenizer.clone_from(&self.generator_tokenizer);
         if let Some(context) = context {
             options.context_window = context;
@@ -123,7 +125,7 @@ pub(crate) async fn open(paths: &Paths, args: AnswerArgs) -> anyhow::Result<Sess
     let embedder = app::load_embedder(&paths.embedder).await?;
     let opened = app::open_stores(&paths.data_dir, embedder).await?;
     let generator: Arc<dyn cairn_core::ports::Generator> =
-        match args.server.options(args.context)? {
+        match args.server.options(args.context).await? {
             Some(options) => {
                 let remote = RemoteGenerator::new(options)?;
                 if !args.json {

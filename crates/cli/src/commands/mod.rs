@@ -6,6 +6,8 @@ pub mod embedder;
 pub mod eval;
 pub mod eval_refusal;
 pub mod ingest;
+pub mod key;
+pub mod mcp;
 pub mod models;
 pub mod search;
 pub mod serve;

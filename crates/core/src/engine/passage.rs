@@ -2,7 +2,8 @@
 
 use super::Engine;
 use crate::error::CoreError;
-use crate::ids::DocumentId;
+use crate::chunk::Chunk;
+use crate::ids::{ChunkId, DocumentId};
 use serde::{Deserialize, Serialize};
 
 /// A quote with the text around it, cut at whitespace, and the page it is on.
@@ -20,6 +21,34 @@ pub struct Passage {
 }
 
 impl Engine {
+    /// A passage that search returned (by its chunk id), with up to `context` bytes of its
+    /// document either side: for a reader, or a tool, that wants more than the passage.
+    pub async fn chunk_passage(
+        &self,
+        id: &ChunkId,
+        context: usize,
+    ) -> Result<(Chunk, Passage), CoreError> {
+        let chunk = self
+            .ports
+            .catalog
+            .chunks(std::slice::from_ref(id))
+            .await
+            .map_err(CoreError::Catalog)?
+            .into_iter()
+            .next()
+            .ok_or_else(|| {
+                CoreError::InvalidRequest(format!(
+                    "no passage has the id {}: its document may have changed or been removed \
+                     since it was found; search again",
+                    id.0
+                ))
+            })?;
+        let passage = self
+            .passage(chunk.document_id, chunk.start, chunk.end, context)
+            .await?;
+        Ok((chunk, passage))
+    }
+
     /// The bytes `start..end` of a document's extracted text with up to `context` bytes
     /// either side. Offsets are those of a [`crate::answer::Citation`].
     pub async fn passage(

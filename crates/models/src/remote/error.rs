@@ -9,7 +9,7 @@ use cairn_core::ErrorCode;
 pub enum RemoteError {
     #[error("the model server at {url} cannot be reached: {reason}")]
     Unreachable { url: String, reason: String },
-    #[error("the model server at {url} refused the API key ({status}): check the key in Settings or CAIRN_API_KEY")]
+    #[error("the model server at {url} refused the API key ({status}): check the key in Settings, `cairn key set` or CAIRN_API_KEY")]
     Refused { url: String, status: u16 },
     #[error(
         "the model server at {url} has no model {model} or no chat-completions endpoint (404)"

@@ -11,6 +11,7 @@
 mod answer;
 mod chunk;
 mod error;
+pub mod keychain;
 mod sse;
 
 pub use error::RemoteError;
@@ -135,6 +136,22 @@ impl RemoteGenerator {
     /// The endpoint answers are asked of, without credentials.
     pub fn endpoint(&self) -> &str {
         &self.shown
+    }
+
+    /// Asks the server for a one-token answer, as Settings' Test button does: it proves the
+    /// URL, the key and the model name together. The time until that token came.
+    pub async fn check(&self) -> Result<Duration, RemoteError> {
+        let body = serde_json::json!({
+            "model": self.options.model,
+            "messages": [{"role": "user", "content": "Reply with the word OK."}],
+            "stream": true,
+            "max_tokens": 1,
+            "temperature": 0.0,
+        });
+        let started = std::time::Instant::now();
+        // Dropping the answer closes the connection: the server stops there.
+        let _answer = self.start(&body).await?;
+        Ok(started.elapsed())
     }
 
     /// Sends the request and reads until the answer begins, trying again while that fails
