@@ -11,9 +11,11 @@ use crate::state::AppState;
 use cairn_core::answer::{AskEvent, AskRequest};
 use cairn_core::conversation::{ChatSummary, StoredMessage};
 use cairn_core::engine::{AnswerPorts, Passage};
+use cairn_core::ports::Generator;
 use cairn_core::{Cancel, ChatId, DocumentId, DocumentKind, DocumentRecord, ErrorCode};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use tauri::ipc::Channel;
 use tauri::{AppHandle, State};
 use tauri_plugin_dialog::DialogExt;
@@ -59,6 +61,8 @@ pub struct AppStatus {
     pub notes: Vec<String>,
     /// The data folder in Settings differs from the one open: restart to apply.
     pub restart_needed: bool,
+    /// The served model answers come from (`model at URL`), when Settings choose a server.
+    pub server: Option<String>,
 }
 
 fn gpu_build() -> Option<String> {
@@ -110,6 +114,7 @@ pub async fn status(state: State<'_, AppState>) -> AppResult<AppStatus> {
         gpu_build: gpu_build(),
         notes,
         restart_needed: wanted.data_dir != opened.data_dir,
+        server: settings.remote().map(|r| format!("{} at {}", r.model, r.url)),
     })
 }
 
@@ -421,13 +426,17 @@ pub async fn ask(
     let core = state.core().await?;
     let settings = state.settings();
     let paths = settings.paths()?;
-    let generator = core
-        .generator(
-            &paths.generator,
-            !settings.use_gpu,
-            settings.backend().unwrap_or_default(),
-        )
-        .await?;
+    let generator: Arc<dyn Generator> = match settings.remote() {
+        Some(options) => Arc::new(crate::served::generator(options).await?),
+        None => {
+            core.generator(
+                &paths.generator,
+                !settings.use_gpu,
+                settings.backend().unwrap_or_default(),
+            )
+            .await?
+        }
+    };
     let mut request = AskRequest::new(input.question);
     request.chat = input.chat_id;
     request.documents = input.documents;

@@ -7,6 +7,7 @@ pub mod downloads;
 pub mod error;
 pub mod library;
 pub mod model;
+pub mod served;
 pub mod settings;
 pub mod state;
 
@@ -86,6 +87,10 @@ pub fn run() -> ExitCode {
             commands::watch_folder,
             commands::unwatch_folder,
             commands::restart,
+            served::save_server_key,
+            served::forget_server_key,
+            served::server_key_stored,
+            served::test_server,
         ])
         .build(tauri::generate_context!());
     let app = match app {

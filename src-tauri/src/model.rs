@@ -10,6 +10,10 @@ use tauri::{AppHandle, Emitter, Manager};
 pub fn load_in_background(app: AppHandle, core: Arc<Core>) {
     tauri::async_runtime::spawn(async move {
         let settings = app.state::<AppState>().settings();
+        if settings.remote().is_some() {
+            // Answers come from a server: no local model to load.
+            return;
+        }
         let Ok(paths) = settings.paths() else {
             return;
         };

@@ -7,10 +7,15 @@
 use crate::error::{AppError, AppResult};
 use cairn_core::ErrorCode;
 use cairn_host::Paths;
-use cairn_models::Backend;
+use cairn_models::remote::keychain;
+use cairn_models::{Backend, RemoteOptions};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use ts_rs::TS;
+
+/// Answers come from the GGUF model on this computer, or from a served model.
+pub const LOCAL: &str = "local";
+pub const SERVER: &str = "server";
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 #[serde(default)]
@@ -31,6 +36,15 @@ pub struct Settings {
     /// The engine that runs the language model: `auto` (llama.cpp on the CPU, mistral.rs on
     /// a GPU), `llama.cpp` or `mistral.rs`.
     pub backend: String,
+    /// Where answers come from: `local` (the GGUF model on this computer) or `server` (a
+    /// served model; its API key is kept in the system keychain, never in this file).
+    pub answer_with: String,
+    /// The served model's OpenAI-compatible API, e.g. `http://gpu-box:8000/v1`.
+    pub server_url: String,
+    /// The name the server gives the model, e.g. `meta-llama/Llama-3.1-70B-Instruct`.
+    pub server_model: String,
+    /// Tokens of context the server runs the model with (Llama 3.1: 131072).
+    pub server_context: u32,
 }
 
 impl Default for Settings {
@@ -43,6 +57,10 @@ impl Default for Settings {
             max_tokens: 512,
             use_gpu: true,
             backend: "auto".into(),
+            answer_with: LOCAL.into(),
+            server_url: String::new(),
+            server_model: String::new(),
+            server_context: RemoteOptions::DEFAULT_CONTEXT as u32,
         }
     }
 }
@@ -95,6 +113,25 @@ impl Settings {
         if let Err(e) = self.backend() {
             return invalid(&e);
         }
+        match self.answer_with.as_str() {
+            LOCAL => {}
+            SERVER => {
+                if keychain::account(&self.server_url).is_err() {
+                    return invalid(
+                        "the server URL must be an http(s) URL such as http://gpu-box:8000/v1",
+                    );
+                }
+                if self.server_model.trim().is_empty() {
+                    return invalid("name the served model, as the server lists it");
+                }
+                if !(2048..=2_000_000).contains(&self.server_context) {
+                    return invalid(
+                        "the server's context window must be between 2048 and 2000000 tokens",
+                    );
+                }
+            }
+            _ => return invalid("answers come from the local model or a server"),
+        }
         if !self.generator.is_empty() && !Path::new(&self.generator).is_file() {
             return invalid("the language model must be an existing .gguf file");
         }
@@ -102,6 +139,17 @@ impl Settings {
             return invalid("the embedding model must be an existing folder");
         }
         Ok(())
+    }
+
+    /// The served model answers come from, when Settings choose a server (without its key,
+    /// which the keychain holds).
+    pub fn remote(&self) -> Option<RemoteOptions> {
+        (self.answer_with == SERVER).then(|| {
+            let mut options =
+                RemoteOptions::new(self.server_url.trim(), self.server_model.trim());
+            options.context_window = self.server_context as usize;
+            options
+        })
     }
 
     /// The generation engine chosen (`auto` when unset).
@@ -169,6 +217,39 @@ mod tests {
             ..Settings::default()
         };
         assert!(missing_model.validate().is_err());
+        let server = Settings {
+            answer_with: SERVER.into(),
+            server_url: "http://gpu-box:8000/v1".into(),
+            server_model: "meta-llama/Llama-3.1-70B-Instruct".into(),
+            ..Settings::default()
+        };
+        server.save(&file)?;
+        let remote = Settings::load(&file)?.remote();
+        assert_eq!(
+            remote.map(|r| (r.url, r.model, r.context_window)),
+            Some((
+                "http://gpu-box:8000/v1".to_string(),
+                "meta-llama/Llama-3.1-70B-Instruct".to_string(),
+                131_072
+            ))
+        );
+        for bad in [
+            Settings {
+                server_url: "gpu-box:8000".into(),
+                ..server.clone()
+            },
+            Settings {
+                server_model: " ".into(),
+                ..server.clone()
+            },
+            Settings {
+                answer_with: "cloud".into(),
+                ..server.clone()
+            },
+        ] {
+            assert!(bad.validate().is_err(), "{bad:?}");
+        }
+        assert_eq!(Settings::default().remote().map(|r| r.url), None);
         // A file written by an older version (fewer fields) still loads.
         std::fs::write(&file, br#"{"passages": 5}"#)
             .map_err(|e| AppError::new(ErrorCode::Internal, e.to_string()))?;

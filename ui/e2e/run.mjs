@@ -7,11 +7,19 @@
 // indexed, asks a question, watches the answer stream in, clicks a citation and checks the
 // quoted passage in the source panel. A screenshot of every step goes to e2e/artifacts/.
 //
+// Last, Settings → Engine → Server points the app at llama.cpp's real OpenAI-compatible server
+// (llama-cpp-python's, from setup's servers venv) on loopback with an API key: Test refuses a
+// wrong key with the reason and connects with the right one, the key goes to the system
+// keychain (GNOME Keyring on a private session bus), never the settings file, and a question
+// is answered by the server with the key from the keychain.
+//
 // Environment: CAIRN_APP (the app binary), CAIRN_E2E_PDF (the PDF to add), CAIRN_EMBEDDER and
 // CAIRN_GENERATOR (the models), CAIRN_MODELS (where setup put them), CAIRN_HUB_SERVER (the
-// hub-test-server binary), CAIRN_E2E_QUESTION (optional).
+// hub-test-server binary), CAIRN_SERVERS_PYTHON (the servers venv's python),
+// CAIRN_E2E_QUESTION (optional).
 import { spawn, execFileSync } from "node:child_process";
-import { mkdtempSync, mkdirSync, readFileSync, writeFileSync, rmSync, symlinkSync } from "node:fs";
+import { mkdtempSync, mkdirSync, openSync, readFileSync, writeFileSync, rmSync, symlinkSync } from "node:fs";
+import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { basename, join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -36,6 +44,7 @@ need("CAIRN_E2E_PDF", pdf);
 const model = need("CAIRN_GENERATOR", process.env.CAIRN_GENERATOR);
 const setupModels = need("CAIRN_MODELS", process.env.CAIRN_MODELS);
 const hubServer = need("CAIRN_HUB_SERVER", process.env.CAIRN_HUB_SERVER);
+const serversPython = need("CAIRN_SERVERS_PYTHON", process.env.CAIRN_SERVERS_PYTHON);
 need("DISPLAY (run under xvfb-run)", process.env.DISPLAY);
 
 const home = mkdtempSync(join(tmpdir(), "cairn-e2e-"));
@@ -63,6 +72,31 @@ process.env.HF_ENDPOINT = await new Promise((resolve, reject) => {
 // app must say why it cannot load it and let the person choose the real one.
 const broken = join(home, "broken-download.gguf");
 writeFileSync(broken, readFileSync(model).subarray(0, 64 * 1024));
+// The served model's key, typed in Settings and kept in the system keychain: GNOME Keyring's
+// Secret Service on a session bus of the test's own (Debian's dbus-daemon and gnome-keyring,
+// from setup), unlocked, in the test's home. The app finds the bus through the environment.
+const serverKey = `e2e-${Math.random().toString(36).slice(2)}-key`;
+delete process.env.CAIRN_API_KEY;
+const runtimeDir = join(home, "run");
+mkdirSync(runtimeDir);
+const bus = spawn("dbus-daemon", ["--session", "--nofork", "--print-address=1"], { stdio: ["ignore", "pipe", "ignore"] });
+process.env.DBUS_SESSION_BUS_ADDRESS = await new Promise((resolve, reject) => {
+  bus.stdout.once("data", (d) => resolve(String(d).trim()));
+  bus.once("exit", (code) => reject(new Error(`dbus-daemon exited ${code}`)));
+});
+process.env.XDG_RUNTIME_DIR = runtimeDir;
+const keyring = spawn("gnome-keyring-daemon", ["--foreground", "--unlock", "--components=secrets"], {
+  stdio: ["pipe", "ignore", "ignore"],
+  env: { ...process.env, HOME: home },
+});
+keyring.stdin.end("e2e-keyring-password");
+for (let i = 0; ; i++) {
+  const names = execFileSync("dbus-send", ["--session", "--print-reply", "--dest=org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus.ListNames"], { encoding: "utf8" });
+  if (names.includes("org.freedesktop.secrets")) break;
+  if (i > 300) throw new Error("GNOME Keyring's Secret Service did not come up");
+  await new Promise((r) => setTimeout(r, 100));
+}
+let llamaServer = null;
 // Shorter answers keep the test quick with the small model; the app reads these at start.
 writeFileSync(process.env.CAIRN_SETTINGS, JSON.stringify({ max_tokens: 160, passages: 6 }));
 mkdirSync(artifacts, { recursive: true });
@@ -255,6 +289,88 @@ try {
     return ["done", "refused", "error", "cancelled"].includes(s) ? s : null;
   }, 600000, 200);
   if (after !== "done") throw new Error(`the answer after the switch ended ${after}`);
+
+  // 7. Settings → Engine → Server: llama.cpp's real server on loopback, with an API key.
+  const serverPort = await new Promise((resolve) => {
+    const probe = createServer().listen(0, "127.0.0.1", () => {
+      const p = probe.address().port;
+      probe.close(() => resolve(p));
+    });
+  });
+  const serverLog = join(home, "llama-server.log");
+  const logFd = openSync(serverLog, "w");
+  llamaServer = spawn(serversPython, [
+    "-m", "llama_cpp.server", "--model", model, "--model_alias", "smollm2", "--host", "127.0.0.1",
+    "--port", String(serverPort), "--api_key", serverKey, "--n_ctx", "4096", "--n_threads", "2",
+  ], { stdio: ["ignore", logFd, logFd] });
+  const serverUrl = `http://127.0.0.1:${serverPort}/v1`;
+  await wd.until("llama.cpp's server", async () => {
+    try {
+      return (await fetch(`${serverUrl}/models`, { headers: { Authorization: `Bearer ${serverKey}` } })).ok;
+    } catch {
+      return false;
+    }
+  }, 180000, 250);
+  log(`llama.cpp's server answers at ${serverUrl}`);
+  await wd.click(await wd.find("[data-testid=nav-settings]"));
+  await wd.click(await wd.until("the engine choice", () => wd.find("[data-testid=engine-server]"), 20000));
+  const typeInto = (selector, value) =>
+    wd.execute(
+      "const i = document.querySelector(arguments[0]); i.value = arguments[1]; i.dispatchEvent(new Event('input', { bubbles: true })); i.dispatchEvent(new Event('change', { bubbles: true }));",
+      [selector, value],
+    );
+  await wd.until("the server fields", () => wd.find("input#server-url"), 10000);
+  await typeInto("input#server-url", serverUrl);
+  await typeInto("input#server-model", "smollm2");
+  await typeInto("input#server-context", "4096");
+  const testResult = async () => {
+    await wd.click(await wd.find("[data-testid=test-server]"));
+    return wd.until("the server test", async () => {
+      const t = await wd.text(await wd.find("[data-testid=server-test-result]"));
+      return t.trim().length > 0 && !(await wd.text(await wd.find("[data-testid=test-server]"))).includes("Testing") ? t : null;
+    }, 120000, 200);
+  };
+  await typeInto("input#server-key", "a-wrong-key");
+  const refused = await testResult();
+  log(`Test with a wrong key: ${refused}`);
+  if (!refused.includes("refused the API key (401)")) throw new Error(`a wrong key was not refused clearly: ${refused}`);
+  if (refused.includes("a-wrong-key")) throw new Error("the key was shown in a message");
+  await typeInto("input#server-key", serverKey);
+  const connected = await testResult();
+  log(`Test with the right key: ${connected}`);
+  if (!connected.startsWith("Connected: smollm2 answered in")) throw new Error(`the server test failed: ${connected}`);
+  await shot(wd, "engine-server-test");
+  await wd.click(await wd.find("form button[type=submit]"));
+  // The key goes to the system keychain, and only there.
+  await wd.until("the key to be stored in the keychain", async () => {
+    for (const a of await wd.findAll("form [role=alert]")) throw new Error(`the key was not stored: ${await wd.text(a)}`);
+    const placeholder = await wd.execute("return document.querySelector('input#server-key').placeholder");
+    return placeholder.startsWith("stored in the system keychain");
+  }, 30000, 200);
+  log("key stored in the system keychain (GNOME Keyring)");
+  const settingsFile = readFileSync(process.env.CAIRN_SETTINGS, "utf8");
+  if (settingsFile.includes(serverKey)) throw new Error("the API key was written to the settings file");
+  if (JSON.parse(settingsFile).answer_with !== "server") throw new Error(`the engine was not saved: ${settingsFile}`);
+  await wd.until("the status to name the server", async () => (await statusText()).includes(`answers from smollm2 at ${serverUrl}`), 20000);
+  await wd.click(await wd.find("[data-testid=new-chat]"));
+  await wd.type(await wd.find("[data-testid=question]"), question);
+  await wd.click(await wd.find("[data-testid=ask]"));
+  const served = await wd.until("the server's answer", async () => {
+    const s = await wd.attribute(await wd.find("[data-testid=turn]:last-of-type"), "data-status");
+    return ["done", "refused", "error", "cancelled"].includes(s) ? s : null;
+  }, 600000, 200);
+  const servedAnswer = await wd.text(await wd.find("[data-testid=turn]:last-of-type [data-testid=answer]"));
+  log(`served answer (${served}): ${servedAnswer.slice(0, 300)}`);
+  await shot(wd, "served-answer");
+  if (served !== "done") throw new Error(`the server's answer ended ${served}: ${servedAnswer}`);
+  if (servedAnswer.trim().length === 0) throw new Error("the server's answer is empty");
+  // Whether the 135M test model cites depends on the server's own sampler; the citations of
+  // served answers are verified in crates/cli/tests/remote.rs and serve.rs.
+  const servedCitations = await wd.findAll("[data-testid=turn]:last-of-type [data-testid=citation]");
+  log(`${servedCitations.length} citation chips in the served answer`);
+  const asked = (readFileSync(serverLog, "utf8").match(/POST \/v1\/chat\/completions/g) ?? []).length;
+  log(`llama.cpp's server saw ${asked} chat-completions requests`);
+  if (asked < 3) throw new Error("the answer did not come from the server (expected 2 tests and the answer)");
   log("passed");
 } catch (e) {
   failed = true;
@@ -264,6 +380,9 @@ try {
   await wd.end();
   driver.kill();
   hub.kill();
+  llamaServer?.kill();
+  keyring.kill();
+  bus.kill();
   rmSync(home, { recursive: true, force: true });
 }
 process.exit(failed ? 1 : 0);

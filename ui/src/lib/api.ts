@@ -14,6 +14,7 @@ import type { ModelEvent } from "./bindings/ModelEvent";
 import type { SwitchEstimate } from "./bindings/SwitchEstimate";
 import type { LibraryEvent } from "./bindings/LibraryEvent";
 import type { Passage } from "./bindings/Passage";
+import type { ServerCheck } from "./bindings/ServerCheck";
 import type { Settings } from "./bindings/Settings";
 import type { StoredMessage } from "./bindings/StoredMessage";
 
@@ -69,6 +70,11 @@ export const api = {
   watchFolder: () => call<string | null>("watch_folder"),
   unwatchFolder: (folder: string) => call<boolean>("unwatch_folder", { folder }),
   restart: () => call<void>("restart"),
+  saveServerKey: (url: string, key: string) => call<void>("save_server_key", { url, key }),
+  forgetServerKey: (url: string) => call<boolean>("forget_server_key", { url }),
+  serverKeyStored: (url: string) => call<boolean>("server_key_stored", { url }),
+  testServer: (url: string, model: string, key: string | null) =>
+    call<ServerCheck>("test_server", { url, model, key }),
   onLibrary: (f: (e: LibraryEvent) => void): Promise<UnlistenFn> =>
     listen<LibraryEvent>("library", (e) => f(e.payload)),
   onStatus: (f: () => void): Promise<UnlistenFn> => listen("status", () => f()),

@@ -36,6 +36,11 @@ pub fn account(url: &str) -> Result<String, KeychainError> {
 
 fn entry(url: &str) -> Result<keyring::Entry, KeychainError> {
     let account = account(url)?;
+    // Why the platform's store could not be opened (no session bus, no Secret Service), as
+    // its own words rather than keyring's later "no default store".
+    if let Err(e) = keyring::Entry::store_status() {
+        return Err(KeychainError::Unavailable(e.to_string()));
+    }
     keyring::Entry::new(SERVICE, &account).map_err(unavailable)
 }
 

@@ -30,4 +30,8 @@ notes: Array<string>,
 /**
  * The data folder in Settings differs from the one open: restart to apply.
  */
-restart_needed: boolean, };
+restart_needed: boolean, 
+/**
+ * The served model answers come from (`model at URL`), when Settings choose a server.
+ */
+server: string | null, };

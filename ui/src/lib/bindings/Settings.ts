@@ -29,4 +29,21 @@ use_gpu: boolean,
  * The engine that runs the language model: `auto` (llama.cpp on the CPU, mistral.rs on
  * a GPU), `llama.cpp` or `mistral.rs`.
  */
-backend: string, };
+backend: string, 
+/**
+ * Where answers come from: `local` (the GGUF model on this computer) or `server` (a
+ * served model; its API key is kept in the system keychain, never in this file).
+ */
+answer_with: string, 
+/**
+ * The served model's OpenAI-compatible API, e.g. `http://gpu-box:8000/v1`.
+ */
+server_url: string, 
+/**
+ * The name the server gives the model, e.g. `meta-llama/Llama-3.1-70B-Instruct`.
+ */
+server_model: string, 
+/**
+ * Tokens of context the server runs the model with (Llama 3.1: 131072).
+ */
+server_context: number, };
