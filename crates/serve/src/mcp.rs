@@ -8,7 +8,7 @@
 //! assistant can act on, never a broken connection.
 
 use crate::error::ServeError;
-use cairn_core::{CoreError, DocumentId, Engine, SearchHit, SearchMode, SearchRequest};
+use cairn_core::{Chunk, CoreError, DocumentId, Engine, SearchHit, SearchMode, SearchRequest};
 use rmcp::handler::server::router::tool::ToolRouter;
 use rmcp::handler::server::wrapper::{Json, Parameters};
 use rmcp::model::{Implementation, ServerCapabilities, ServerConfig};
@@ -66,9 +66,9 @@ pub struct SearchResults {
     pub results: Vec<Found>,
 }
 
-/// A passage found, and where it is.
+/// Where a passage is.
 #[derive(Debug, Serialize, JsonSchema)]
-pub struct Found {
+pub struct Place {
     /// Pass it to `get_passage` for the text around this passage.
     pub chunk_id: String,
     pub document_id: i64,
@@ -80,19 +80,22 @@ pub struct Found {
     pub page_end: Option<u32>,
     /// The page(s) or the section headings, as a person would cite them.
     pub location: String,
+}
+
+/// A passage found, and where it is.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct Found {
+    #[serde(flatten)]
+    pub place: Place,
     pub text: String,
     pub score: f32,
 }
 
+/// A passage with the document's text around it.
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct PassageInContext {
-    pub chunk_id: String,
-    pub document_id: i64,
-    pub document: String,
-    pub title: Option<String>,
-    pub page: Option<u32>,
-    pub page_end: Option<u32>,
-    pub location: String,
+    #[serde(flatten)]
+    pub place: Place,
     /// The document's text just before the passage.
     pub before: String,
     /// The passage itself.
@@ -181,13 +184,7 @@ impl LibraryTools {
             .await
             .map_err(said)?;
         Ok(Json(PassageInContext {
-            location: chunk.location(),
-            chunk_id: chunk.id.0,
-            document_id: chunk.document_id.0,
-            document: passage.document_path,
-            title: passage.document_title,
-            page: chunk.page_start,
-            page_end: chunk.page_end,
+            place: place(&chunk, passage.document_path, passage.document_title),
             before: passage.before,
             text: passage.quote,
             after: passage.after,
@@ -235,15 +232,21 @@ impl ServerHandler for LibraryTools {
     }
 }
 
+fn place(chunk: &Chunk, document: String, title: Option<String>) -> Place {
+    Place {
+        chunk_id: chunk.id.0.clone(),
+        document_id: chunk.document_id.0,
+        document,
+        title,
+        page: chunk.page_start,
+        page_end: chunk.page_end,
+        location: chunk.location(),
+    }
+}
+
 fn found(h: &SearchHit) -> Found {
     Found {
-        chunk_id: h.chunk.id.0.clone(),
-        document_id: h.chunk.document_id.0,
-        document: h.document_path.clone(),
-        title: h.document_title.clone(),
-        page: h.chunk.page_start,
-        page_end: h.chunk.page_end,
-        location: h.chunk.location(),
+        place: place(&h.chunk, h.document_path.clone(), h.document_title.clone()),
         text: h.chunk.text.clone(),
         score: h.score.0,
     }
