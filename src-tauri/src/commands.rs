@@ -114,7 +114,9 @@ pub async fn status(state: State<'_, AppState>) -> AppResult<AppStatus> {
         gpu_build: gpu_build(),
         notes,
         restart_needed: wanted.data_dir != opened.data_dir,
-        server: settings.remote().map(|r| format!("{} at {}", r.model, r.url)),
+        server: settings
+            .remote()
+            .map(|r| format!("{} at {}", r.model, r.url)),
     })
 }
 

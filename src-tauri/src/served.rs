@@ -67,7 +67,11 @@ pub struct ServerCheck {
 /// Asks the server at `url` for a one-word answer from `model`, with `key` when one was typed
 /// (not yet saved), else the stored one.
 #[tauri::command]
-pub async fn test_server(url: String, model: String, key: Option<String>) -> AppResult<ServerCheck> {
+pub async fn test_server(
+    url: String,
+    model: String,
+    key: Option<String>,
+) -> AppResult<ServerCheck> {
     if model.trim().is_empty() {
         return Err(AppError::new(
             ErrorCode::InvalidRequest,

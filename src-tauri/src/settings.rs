@@ -145,8 +145,7 @@ impl Settings {
     /// which the keychain holds).
     pub fn remote(&self) -> Option<RemoteOptions> {
         (self.answer_with == SERVER).then(|| {
-            let mut options =
-                RemoteOptions::new(self.server_url.trim(), self.server_model.trim());
+            let mut options = RemoteOptions::new(self.server_url.trim(), self.server_model.trim());
             options.context_window = self.server_context as usize;
             options
         })

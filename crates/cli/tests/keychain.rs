@@ -189,7 +189,10 @@ fn a_key_kept_in_the_keychain_reaches_the_server_and_a_forgotten_one_does_not() 
     let out = key(&["forget", &url], "");
     let (stdout, _) = said(&out);
     assert!(out.status.success());
-    assert!(stdout.contains(&format!("removed the key for {origin}")), "{stdout}");
+    assert!(
+        stdout.contains(&format!("removed the key for {origin}")),
+        "{stdout}"
+    );
 
     // Without it the server refuses, and the message says where a key goes.
     let out = ask();

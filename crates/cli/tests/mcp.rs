@@ -80,7 +80,10 @@ fn an_mcp_client_lists_the_tools_searches_reads_a_passage_and_lists_documents() 
     assert!(!results.is_empty() && results.len() <= 3, "{search}");
     let best = &results[0];
     assert!(
-        best["document"].as_str().unwrap().ends_with("Super_Bowl_50.md"),
+        best["document"]
+            .as_str()
+            .unwrap()
+            .ends_with("Super_Bowl_50.md"),
         "{best}"
     );
     assert!(best["text"].as_str().unwrap().contains("Broncos"), "{best}");
@@ -122,20 +125,29 @@ fn an_mcp_client_lists_the_tools_searches_reads_a_passage_and_lists_documents() 
     assert!(!within.is_empty(), "{}", seen["in_other_documents"]);
     for r in within {
         assert_eq!(r["document_id"], others[0], "{r}");
-        assert!(r["document"].as_str().unwrap().ends_with("Normans.md"), "{r}");
+        assert!(
+            r["document"].as_str().unwrap().ends_with("Normans.md"),
+            "{r}"
+        );
     }
 
     // Failures are tool errors that say what to do, and the session goes on after them.
     let unknown = &seen["unknown_passage"];
     assert_eq!(unknown["is_error"], true, "{unknown}");
     assert!(
-        unknown["text"][0].as_str().unwrap().contains("search again"),
+        unknown["text"][0]
+            .as_str()
+            .unwrap()
+            .contains("search again"),
         "{unknown}"
     );
     let empty = &seen["empty_query"];
     assert_eq!(empty["is_error"], true, "{empty}");
     assert!(
-        empty["text"][0].as_str().unwrap().contains("query is empty"),
+        empty["text"][0]
+            .as_str()
+            .unwrap()
+            .contains("query is empty"),
         "{empty}"
     );
 }
@@ -166,7 +178,10 @@ fn a_second_mcp_server_on_the_same_library_says_why_it_cannot_start() {
     let _ = first.kill();
     let _ = first.wait();
     assert!(!ok, "{stderr}");
-    assert!(stdout.is_empty(), "nothing but the protocol on stdout: {stdout}");
+    assert!(
+        stdout.is_empty(),
+        "nothing but the protocol on stdout: {stdout}"
+    );
     assert!(
         stderr.contains("another Cairn is using the data folder"),
         "{stderr}"

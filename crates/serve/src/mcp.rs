@@ -204,7 +204,11 @@ impl LibraryTools {
                     id: d.id.0,
                     document: d.path,
                     title: d.title,
-                    kind: d.kind.as_ref().map(name).unwrap_or_else(|| "unknown".into()),
+                    kind: d
+                        .kind
+                        .as_ref()
+                        .map(name)
+                        .unwrap_or_else(|| "unknown".into()),
                     state: name(&d.state),
                     pages: (d.page_count > 0).then_some(d.page_count),
                     chunks: d.chunk_count,

@@ -1,8 +1,8 @@
 //! A quoted passage in its surroundings, for a reader checking a citation.
 
 use super::Engine;
-use crate::error::CoreError;
 use crate::chunk::Chunk;
+use crate::error::CoreError;
 use crate::ids::{ChunkId, DocumentId};
 use serde::{Deserialize, Serialize};
 

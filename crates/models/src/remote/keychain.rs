@@ -132,7 +132,13 @@ mod tests {
             account("https://me:pw@api.example.com/serving-endpoints").ok(),
             Some("https://api.example.com".to_string())
         );
-        assert!(matches!(account("gpu-box:8000"), Err(KeychainError::BadUrl(_))));
-        assert!(matches!(account("file:///etc"), Err(KeychainError::BadUrl(_))));
+        assert!(matches!(
+            account("gpu-box:8000"),
+            Err(KeychainError::BadUrl(_))
+        ));
+        assert!(matches!(
+            account("file:///etc"),
+            Err(KeychainError::BadUrl(_))
+        ));
     }
 }
