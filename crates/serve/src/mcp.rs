@@ -8,7 +8,7 @@
 //! assistant can act on, never a broken connection.
 
 use crate::error::ServeError;
-use cairn_core::{Chunk, CoreError, DocumentId, Engine, SearchHit, SearchMode, SearchRequest};
+use cairn_core::{Chunk, DocumentId, DocumentKind, Engine, SearchHit, SearchMode, SearchRequest};
 use rmcp::handler::server::router::tool::ToolRouter;
 use rmcp::handler::server::wrapper::{Json, Parameters};
 use rmcp::model::{Implementation, ServerCapabilities, ServerConfig};
@@ -162,7 +162,11 @@ impl LibraryTools {
                 .filter(|d| !d.is_empty())
                 .map(|d| d.into_iter().map(DocumentId).collect()),
         };
-        let hits = self.engine.search(&request).await.map_err(said)?;
+        let hits = self
+            .engine
+            .search(&request)
+            .await
+            .map_err(|e| e.to_string())?;
         Ok(Json(SearchResults {
             results: hits.iter().map(found).collect(),
         }))
@@ -182,7 +186,7 @@ impl LibraryTools {
             .engine
             .chunk_passage(&id, context)
             .await
-            .map_err(said)?;
+            .map_err(|e| e.to_string())?;
         Ok(Json(PassageInContext {
             place: place(&chunk, passage.document_path, passage.document_title),
             before: passage.before,
@@ -196,7 +200,7 @@ impl LibraryTools {
                        counts and whether they could be indexed."
     )]
     async fn list_documents(&self) -> Result<Json<DocumentList>, String> {
-        let documents = self.engine.documents().await.map_err(said)?;
+        let documents = self.engine.documents().await.map_err(|e| e.to_string())?;
         Ok(Json(DocumentList {
             documents: documents
                 .into_iter()
@@ -204,12 +208,8 @@ impl LibraryTools {
                     id: d.id.0,
                     document: d.path,
                     title: d.title,
-                    kind: d
-                        .kind
-                        .as_ref()
-                        .map(name)
-                        .unwrap_or_else(|| "unknown".into()),
-                    state: name(&d.state),
+                    kind: d.kind.map_or("unknown", DocumentKind::as_str).into(),
+                    state: d.state.as_str().into(),
                     pages: (d.page_count > 0).then_some(d.page_count),
                     chunks: d.chunk_count,
                     failure: d.failure.map(|f| f.to_string()),
@@ -254,28 +254,4 @@ fn found(h: &SearchHit) -> Found {
         text: h.chunk.text.clone(),
         score: h.score.0,
     }
-}
-
-/// The name serde gives a unit variant (`pdf`, `indexed`).
-fn name<T: Serialize>(value: &T) -> String {
-    match serde_json::to_value(value) {
-        Ok(serde_json::Value::String(s)) => s,
-        Ok(other) => other.to_string(),
-        Err(_) => String::new(),
-    }
-}
-
-/// A tool error the assistant reads: the error and its causes.
-fn said(e: CoreError) -> String {
-    let mut text = e.to_string();
-    let mut source = std::error::Error::source(&e);
-    while let Some(cause) = source {
-        let part = cause.to_string();
-        if !text.contains(&part) {
-            text.push_str(": ");
-            text.push_str(&part);
-        }
-        source = cause.source();
-    }
-    text
 }

@@ -71,25 +71,28 @@ pub fn forget(url: &str) -> Result<bool, KeychainError> {
     }
 }
 
-/// [`stored`] on a blocking thread.
-pub async fn stored_async(url: String) -> Result<Option<ApiKey>, KeychainError> {
-    tokio::task::spawn_blocking(move || stored(&url))
+/// A keychain call on a blocking thread, off the async runtime.
+async fn off_runtime<T: Send + 'static>(
+    call: impl FnOnce() -> Result<T, KeychainError> + Send + 'static,
+) -> Result<T, KeychainError> {
+    tokio::task::spawn_blocking(call)
         .await
         .map_err(|e| KeychainError::Unavailable(e.to_string()))?
+}
+
+/// [`stored`] on a blocking thread.
+pub async fn stored_async(url: String) -> Result<Option<ApiKey>, KeychainError> {
+    off_runtime(move || stored(&url)).await
 }
 
 /// [`store`] on a blocking thread.
 pub async fn store_async(url: String, key: ApiKey) -> Result<(), KeychainError> {
-    tokio::task::spawn_blocking(move || store(&url, &key))
-        .await
-        .map_err(|e| KeychainError::Unavailable(e.to_string()))?
+    off_runtime(move || store(&url, &key)).await
 }
 
 /// [`forget`] on a blocking thread.
 pub async fn forget_async(url: String) -> Result<bool, KeychainError> {
-    tokio::task::spawn_blocking(move || forget(&url))
-        .await
-        .map_err(|e| KeychainError::Unavailable(e.to_string()))?
+    off_runtime(move || forget(&url)).await
 }
 
 /// The key for a server: `CAIRN_API_KEY` when set, else the keychain's. A keychain that
