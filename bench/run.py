@@ -68,7 +68,8 @@ def main() -> None:
 
     def load(name: str):
         f = raw / f"{name}.json"
-        return json.loads(f.read_text()) if f.exists() else None
+        # `cairn eval` names metrics as printed (ndcg@10); the tables use identifiers.
+        return json.loads(f.read_text(), object_hook=lambda d: {k.replace("@", "_at_"): v for k, v in d.items()}) if f.exists() else None
 
     if "system" in only:
         save("system", cairn("system", "--threads", str(threads)))
