@@ -70,6 +70,7 @@ fuzz_target!(|data: &[u8]| {
         pages,
         sections,
         furniture,
+        ocr_pages: Vec::new(),
     };
     cairn_fuzz::check_chunks(&doc, 8 + usize::from(head[0] % 120));
 });

@@ -45,6 +45,9 @@ pub struct Settings {
     pub server_model: String,
     /// Tokens of context the server runs the model with (Llama 3.1: 131072).
     pub server_context: u32,
+    /// The languages scans are read in, as Tesseract names them (`deu+eng`); empty for the
+    /// system language plus English.
+    pub ocr_languages: String,
 }
 
 impl Default for Settings {
@@ -61,11 +64,17 @@ impl Default for Settings {
             server_url: String::new(),
             server_model: String::new(),
             server_context: RemoteOptions::DEFAULT_CONTEXT as u32,
+            ocr_languages: String::new(),
         }
     }
 }
 
 impl Settings {
+    /// The OCR languages to read scans in; empty for the default.
+    pub fn ocr_languages(&self) -> Vec<String> {
+        cairn_extract::ocr::parse_languages(&self.ocr_languages)
+    }
+
     /// Reads the settings file; a missing file gives the defaults.
     pub fn load(file: &Path) -> AppResult<Settings> {
         match std::fs::read(file) {
@@ -131,6 +140,15 @@ impl Settings {
                 }
             }
             _ => return invalid("answers come from the local model or a server"),
+        }
+        let names_only = self
+            .ocr_languages
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '+' | ',' | ' '));
+        if !names_only || self.ocr_languages().len() > 8 {
+            return invalid(
+                "OCR languages are up to 8 of Tesseract's names joined by +, such as deu+eng",
+            );
         }
         if !self.generator.is_empty() && !Path::new(&self.generator).is_file() {
             return invalid("the language model must be an existing .gguf file");
@@ -216,6 +234,19 @@ mod tests {
             ..Settings::default()
         };
         assert!(missing_model.validate().is_err());
+        let german = Settings {
+            ocr_languages: "deu+eng".into(),
+            ..Settings::default()
+        };
+        german.save(&file)?;
+        assert_eq!(Settings::load(&file)?.ocr_languages(), ["deu", "eng"]);
+        for smuggled in ["deu --psm 0", "deu;rm", "a+b+c+d+e+f+g+h+i"] {
+            let bad = Settings {
+                ocr_languages: smuggled.into(),
+                ..Settings::default()
+            };
+            assert!(bad.validate().is_err(), "{smuggled}");
+        }
         let server = Settings {
             answer_with: SERVER.into(),
             server_url: "http://gpu-box:8000/v1".into(),

@@ -25,6 +25,8 @@ pub struct Core {
     /// The embedder Settings name, when the library still searches with another: the app
     /// switches to it in the background.
     pub pending_embedder: Option<OnnxEmbedder>,
+    /// The engine's extractor: Settings change its OCR languages.
+    pub extractor: Arc<cairn_extract::IsolatedExtractor>,
     lock: Option<Arc<DataLock>>,
     generator: tokio::sync::Mutex<Option<LoadedGenerator>>,
     /// Why the last attempt to load the language model failed, until one succeeds.
@@ -41,10 +43,12 @@ struct LoadedGenerator {
 impl Core {
     /// Opens the data folder: loads the embedder, takes the folder's lock, and repairs the
     /// stores when the last process was killed.
-    pub async fn open(paths: Paths) -> AppResult<Core> {
+    pub async fn open(paths: Paths, ocr_languages: &[String]) -> AppResult<Core> {
         let embedder = cairn_host::load_embedder(&paths.embedder).await?;
         let opened = cairn_host::open_stores(&paths.data_dir, embedder).await?;
+        opened.extractor.set_ocr_languages(ocr_languages);
         Ok(Core {
+            extractor: opened.extractor,
             engine: opened.engine,
             conversations: opened.conversations,
             notes: opened.notes,
@@ -187,7 +191,11 @@ impl AppState {
         locked(&self.settings).clone()
     }
 
+    /// Takes new settings; the OCR languages apply to the next file read.
     pub fn set_settings(&self, settings: Settings) {
+        if let Some(Ok(core)) = self.core.get() {
+            core.extractor.set_ocr_languages(&settings.ocr_languages());
+        }
         *locked(&self.settings) = settings;
     }
 
@@ -198,7 +206,12 @@ impl AppState {
     /// The open data folder, opening it on first use; every caller waits for the same open.
     pub async fn core(&self) -> AppResult<Arc<Core>> {
         self.core
-            .get_or_init(|| async { Core::open(self.opened_with.clone()).await.map(Arc::new) })
+            .get_or_init(|| async {
+                let languages = self.settings().ocr_languages();
+                Core::open(self.opened_with.clone(), &languages)
+                    .await
+                    .map(Arc::new)
+            })
             .await
             .clone()
     }

@@ -35,6 +35,7 @@ fn article() -> ExtractedDocument {
         pages: Vec::new(),
         sections: Vec::new(),
         furniture: Vec::new(),
+        ocr_pages: Vec::new(),
     }
 }
 

@@ -1,5 +1,6 @@
 //! Chunks: the passages that are indexed, retrieved and cited.
 
+use crate::document::PageUnit;
 use crate::ids::{ChunkId, DocumentId};
 use serde::{Deserialize, Serialize};
 
@@ -18,6 +19,9 @@ pub struct Chunk {
     /// First and last page the chunk touches (1-based); `None` for formats without pages.
     pub page_start: Option<u32>,
     pub page_end: Option<u32>,
+    /// Whether those pages are printed pages or slides.
+    #[serde(default)]
+    pub page_unit: PageUnit,
     pub heading_path: Vec<String>,
     /// Tokens of [`Chunk::embedding_text`] as the embedder counts them.
     pub token_count: u32,
@@ -29,11 +33,10 @@ impl Chunk {
         embedding_text(&self.heading_path, &self.text)
     }
 
-    /// `p. 3`, `pp. 3–4` or the heading path, for people reading a result.
+    /// `p. 3`, `pp. 3–4`, `slide 3` or the heading path, for people reading a result.
     pub fn location(&self) -> String {
         match (self.page_start, self.page_end) {
-            (Some(a), Some(b)) if a != b => format!("pp. {a}–{b}"),
-            (Some(a), _) => format!("p. {a}"),
+            (Some(a), b) => self.page_unit.cite(a, b.unwrap_or(a)),
             _ if !self.heading_path.is_empty() => self.heading_path.join(" › "),
             _ => String::new(),
         }

@@ -71,6 +71,7 @@ pub fn chunk_document(
                 ordinal: u32::try_from(chunks.len()).unwrap_or(u32::MAX),
                 page_start: page_of(doc, start, true),
                 page_end: page_of(doc, end, false),
+                page_unit: doc.kind.page_unit(),
                 heading_path: heading_path.clone(),
                 token_count: u32::try_from(token_count).unwrap_or(u32::MAX),
                 text,

@@ -14,6 +14,16 @@ pub enum DocumentKind {
     Text,
     Html,
     Docx,
+    /// A scan or photo (PNG, JPEG, TIFF), read by OCR.
+    Image,
+    /// Slides: each slide is a page, cited as "slide N".
+    Pptx,
+    /// A workbook (XLSX, ODS): each sheet is a section.
+    Spreadsheet,
+    Csv,
+    /// An ebook: each chapter of the spine is a section.
+    Epub,
+    Odt,
 }
 
 impl DocumentKind {
@@ -24,6 +34,20 @@ impl DocumentKind {
             DocumentKind::Text => "text",
             DocumentKind::Html => "html",
             DocumentKind::Docx => "docx",
+            DocumentKind::Image => "image",
+            DocumentKind::Pptx => "pptx",
+            DocumentKind::Spreadsheet => "spreadsheet",
+            DocumentKind::Csv => "csv",
+            DocumentKind::Epub => "epub",
+            DocumentKind::Odt => "odt",
+        }
+    }
+
+    /// What a page of this kind is called in a citation.
+    pub fn page_unit(self) -> PageUnit {
+        match self {
+            DocumentKind::Pptx => PageUnit::Slide,
+            _ => PageUnit::Page,
         }
     }
 
@@ -34,9 +58,53 @@ impl DocumentKind {
             DocumentKind::Text,
             DocumentKind::Html,
             DocumentKind::Docx,
+            DocumentKind::Image,
+            DocumentKind::Pptx,
+            DocumentKind::Spreadsheet,
+            DocumentKind::Csv,
+            DocumentKind::Epub,
+            DocumentKind::Odt,
         ]
         .into_iter()
         .find(|k| k.as_str() == s)
+    }
+}
+
+/// What the numbered pages of a document are: printed pages, or the slides of a deck.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+pub enum PageUnit {
+    #[default]
+    Page,
+    Slide,
+}
+
+impl PageUnit {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PageUnit::Page => "page",
+            PageUnit::Slide => "slide",
+        }
+    }
+
+    /// Unknown names read as pages, the unit of every document before slides existed.
+    pub fn parse(s: &str) -> Self {
+        if s == "slide" {
+            PageUnit::Slide
+        } else {
+            PageUnit::Page
+        }
+    }
+
+    /// `p. 3`, `pp. 3–4`, `slide 3`, `slides 3–4`.
+    pub fn cite(self, first: u32, last: u32) -> String {
+        match (self, first == last) {
+            (PageUnit::Page, true) => format!("p. {first}"),
+            (PageUnit::Page, false) => format!("pp. {first}–{last}"),
+            (PageUnit::Slide, true) => format!("slide {first}"),
+            (PageUnit::Slide, false) => format!("slides {first}–{last}"),
+        }
     }
 }
 
@@ -80,6 +148,10 @@ pub struct ExtractedDocument {
     /// top or bottom of most pages. Never chunked and never quoted as evidence.
     #[serde(default)]
     pub furniture: Vec<TextRange>,
+    /// Pages whose text Tesseract recognised from an image (scans, photos); for an image file,
+    /// its frames.
+    #[serde(default)]
+    pub ocr_pages: Vec<u32>,
 }
 
 impl ExtractedDocument {
@@ -169,4 +241,7 @@ pub struct DocumentRecord {
     pub failure: Option<Failure>,
     pub page_count: u32,
     pub chunk_count: u32,
+    /// Pages whose text came from OCR ("text from OCR" in the library).
+    #[serde(default)]
+    pub ocr_pages: u32,
 }

@@ -18,6 +18,8 @@ pub enum ErrorCode {
     MemoryLimit,
     Timeout,
     ExtractorCrashed,
+    /// The file needs OCR and Tesseract (or a language it needs) is not installed.
+    OcrUnavailable,
     /// The file changed while it was being read; it is read again once it settles.
     FileChanged,
     /// Another Cairn process is using the data folder.
@@ -41,6 +43,7 @@ impl ErrorCode {
             ErrorCode::MemoryLimit => "memory_limit",
             ErrorCode::Timeout => "timeout",
             ErrorCode::ExtractorCrashed => "extractor_crashed",
+            ErrorCode::OcrUnavailable => "ocr_unavailable",
             ErrorCode::FileChanged => "file_changed",
             ErrorCode::Busy => "busy",
             ErrorCode::ModelMissing => "model_missing",
@@ -52,7 +55,7 @@ impl ErrorCode {
     }
 
     pub fn parse(code: &str) -> Option<Self> {
-        const ALL: [ErrorCode; 16] = [
+        const ALL: [ErrorCode; 17] = [
             ErrorCode::UnsupportedFile,
             ErrorCode::EmptyDocument,
             ErrorCode::Encrypted,
@@ -62,6 +65,7 @@ impl ErrorCode {
             ErrorCode::MemoryLimit,
             ErrorCode::Timeout,
             ErrorCode::ExtractorCrashed,
+            ErrorCode::OcrUnavailable,
             ErrorCode::FileChanged,
             ErrorCode::Busy,
             ErrorCode::ModelMissing,
@@ -85,6 +89,7 @@ impl ErrorCode {
             ErrorCode::Timeout
                 | ErrorCode::MemoryLimit
                 | ErrorCode::ExtractorCrashed
+                | ErrorCode::OcrUnavailable
                 | ErrorCode::FileChanged
                 | ErrorCode::Unreadable
                 | ErrorCode::Busy

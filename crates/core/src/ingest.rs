@@ -40,6 +40,8 @@ pub enum IngestEvent {
     },
     /// Work on a file started a stage (a file may be reported unchanged without any).
     Stage { path: String, stage: Stage },
+    /// OCR of a file started its `page`-th page of `pages` to recognise.
+    Recognising { path: String, page: u32, pages: u32 },
     /// One file of `bytes` is done (or failed, or was unchanged).
     File {
         path: String,

@@ -23,8 +23,8 @@ pub mod search;
 pub use cancel::{Cancel, CancelHandle};
 pub use chunk::Chunk;
 pub use document::{
-    DocumentKind, DocumentRecord, DocumentState, ExtractedDocument, Failure, PageSpan, SectionSpan,
-    TextRange,
+    DocumentKind, DocumentRecord, DocumentState, ExtractedDocument, Failure, PageSpan, PageUnit,
+    SectionSpan, TextRange,
 };
 pub use engine::Engine;
 pub use error::{CoreError, ErrorCode};

@@ -46,9 +46,24 @@ pub trait Extractor: Send + Sync {
     async fn scan(&self, roots: &[PathBuf]) -> Vec<Scanned>;
     /// Hashes a file's bytes.
     async fn fingerprint(&self, path: &Path) -> Result<ContentHash, Failure>;
-    /// Extracts a file; every failure is a [`Failure`] a person can read.
-    async fn extract(&self, path: &Path) -> Result<ExtractedDocument, Failure>;
+    /// Extracts a file; every failure is a [`Failure`] a person can read. Slow work (OCR)
+    /// reports the page it is on through `progress`; a full channel drops a report.
+    async fn extract(
+        &self,
+        path: &Path,
+        progress: ExtractProgressSender,
+    ) -> Result<ExtractedDocument, Failure>;
 }
+
+/// How far the slow part of an extraction has got: OCR reports each page it starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ExtractProgress {
+    /// The page being recognised (1-based) and the number of pages to recognise.
+    pub page: u32,
+    pub pages: u32,
+}
+
+pub type ExtractProgressSender = futures::channel::mpsc::Sender<ExtractProgress>;
 
 /// Whether a text is a question or a passage: some embedders (bge) prefix queries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

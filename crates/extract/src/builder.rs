@@ -49,6 +49,32 @@ impl TextBuilder {
         });
     }
 
+    /// Appends a page that is its own section under `title` (a slide): its span covers the
+    /// title and the body. A page without a title ends the section before it.
+    pub fn titled_page(&mut self, number: u32, title: Option<&str>, body: &str) {
+        self.close_section();
+        self.headings.clear();
+        if !self.text.is_empty() {
+            self.text.push_str("\n\n");
+        }
+        let start = self.text.len();
+        self.section_start = start;
+        let title = title.map(|t| t.split_whitespace().collect::<Vec<_>>().join(" "));
+        if let Some(title) = title.filter(|t| !t.is_empty()) {
+            self.text.push_str(&title);
+            self.headings.push((1, title));
+            if !body.trim().is_empty() {
+                self.text.push_str("\n\n");
+            }
+        }
+        self.text.push_str(body.trim());
+        self.pages.push(PageSpan {
+            number,
+            start,
+            end: self.text.len(),
+        });
+    }
+
     /// Starts a section under a heading of `level` (1 = outermost); the heading text opens it.
     pub fn heading(&mut self, level: u8, heading: &str) {
         let heading = heading.split_whitespace().collect::<Vec<_>>().join(" ");
@@ -89,6 +115,7 @@ impl TextBuilder {
             pages: self.pages,
             sections: self.sections,
             furniture,
+            ocr_pages: Vec::new(),
         }
     }
 }

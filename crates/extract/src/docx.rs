@@ -2,16 +2,19 @@
 //! The archive is read with a cap on expanded size, so a zip bomb fails instead of filling
 //! memory.
 
+use crate::archive::Archive;
 use crate::builder::TextBuilder;
+use crate::xml::{attr, local, push_reference};
 use crate::ExtractError;
 use cairn_core::{DocumentKind, ExtractedDocument};
-use quick_xml::events::{BytesStart, Event};
-use std::io::{Cursor, Read};
-
-const MAX_XML_BYTES: u64 = 256 * 1024 * 1024;
+use quick_xml::events::Event;
 
 pub(crate) fn extract(bytes: &[u8]) -> Result<ExtractedDocument, ExtractError> {
-    let xml = read_document_xml(bytes)?;
+    let xml = Archive::open(bytes, "DOCX")?.read("word/document.xml")?;
+    let corrupt = |reason: String| ExtractError::Corrupt {
+        format: "DOCX",
+        reason,
+    };
     let mut reader = quick_xml::Reader::from_reader(xml.as_slice());
     let mut builder = TextBuilder::new();
     let mut paragraph = String::new();
@@ -21,7 +24,7 @@ pub(crate) fn extract(bytes: &[u8]) -> Result<ExtractedDocument, ExtractError> {
     loop {
         let event = reader
             .read_event_into(&mut buf)
-            .map_err(|e| ExtractError::CorruptDocx(e.to_string()))?;
+            .map_err(|e| corrupt(e.to_string()))?;
         match event {
             Event::Start(e) | Event::Empty(e) if local(&e) == b"pStyle" => {
                 style = attr(&e, b"val");
@@ -31,13 +34,11 @@ pub(crate) fn extract(bytes: &[u8]) -> Result<ExtractedDocument, ExtractError> {
             Event::Empty(e) if local(&e) == b"tab" => paragraph.push('\t'),
             Event::Empty(e) if matches!(local(&e), b"br" | b"cr") => paragraph.push('\n'),
             Event::Text(t) if in_text => {
-                let text = t
-                    .decode()
-                    .map_err(|e| ExtractError::CorruptDocx(e.to_string()))?;
+                let text = t.decode().map_err(|e| corrupt(e.to_string()))?;
                 paragraph.push_str(&text);
             }
             // quick-xml reports `&amp;`, `&lt;`, `&#8364;`… apart from the text around them.
-            Event::GeneralRef(r) if in_text => push_reference(&mut paragraph, &r)?,
+            Event::GeneralRef(r) if in_text => push_reference(&mut paragraph, &r, corrupt)?,
             Event::End(e) if e.local_name().as_ref() == b"p" => {
                 match style.take().as_deref().and_then(heading_level) {
                     Some(level) => builder.heading(level, &paragraph),
@@ -51,63 +52,6 @@ pub(crate) fn extract(bytes: &[u8]) -> Result<ExtractedDocument, ExtractError> {
         buf.clear();
     }
     Ok(builder.finish(DocumentKind::Docx, None))
-}
-
-/// Appends what an entity or character reference stands for; an unknown named entity (XML
-/// has only five, DOCX declares no others) is kept as written rather than lost.
-fn push_reference(
-    out: &mut String,
-    r: &quick_xml::events::BytesRef<'_>,
-) -> Result<(), ExtractError> {
-    if let Some(c) = r
-        .resolve_char_ref()
-        .map_err(|e| ExtractError::CorruptDocx(e.to_string()))?
-    {
-        out.push(c);
-        return Ok(());
-    }
-    let name = r
-        .decode()
-        .map_err(|e| ExtractError::CorruptDocx(e.to_string()))?;
-    match quick_xml::escape::resolve_xml_entity(&name) {
-        Some(text) => out.push_str(text),
-        None => {
-            out.push('&');
-            out.push_str(&name);
-            out.push(';');
-        }
-    }
-    Ok(())
-}
-
-fn read_document_xml(bytes: &[u8]) -> Result<Vec<u8>, ExtractError> {
-    let mut archive = zip::ZipArchive::new(Cursor::new(bytes))
-        .map_err(|e| ExtractError::CorruptDocx(e.to_string()))?;
-    let entry = archive
-        .by_name("word/document.xml")
-        .map_err(|e| ExtractError::CorruptDocx(format!("word/document.xml: {e}")))?;
-    let mut xml = Vec::new();
-    entry
-        .take(MAX_XML_BYTES + 1)
-        .read_to_end(&mut xml)
-        .map_err(|e| ExtractError::CorruptDocx(e.to_string()))?;
-    if xml.len() as u64 > MAX_XML_BYTES {
-        return Err(ExtractError::DocxTooLarge {
-            limit_mib: MAX_XML_BYTES / (1024 * 1024),
-        });
-    }
-    Ok(xml)
-}
-
-fn local<'a>(e: &'a BytesStart<'a>) -> &'a [u8] {
-    e.local_name().into_inner()
-}
-
-fn attr(e: &BytesStart<'_>, name: &[u8]) -> Option<String> {
-    e.attributes()
-        .flatten()
-        .find(|a| a.key.local_name().as_ref() == name)
-        .and_then(|a| String::from_utf8(a.value.into_owned()).ok())
 }
 
 /// `Heading1`…`Heading9` and `Title` (as level 1); other styles are body text.
@@ -125,21 +69,13 @@ fn heading_level(style: &str) -> Option<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::io::Write;
+    use crate::archive::tests::zip_of;
 
     fn docx(body: &str) -> Vec<u8> {
-        let mut out = Cursor::new(Vec::new());
-        {
-            let mut zip = zip::ZipWriter::new(&mut out);
-            let options = zip::write::SimpleFileOptions::default();
-            let _ = zip.start_file("word/document.xml", options);
-            let _ = write!(
-                zip,
-                r#"<?xml version="1.0"?><w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"><w:body>{body}</w:body></w:document>"#
-            );
-            let _ = zip.finish();
-        }
-        out.into_inner()
+        let xml = format!(
+            r#"<?xml version="1.0"?><w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"><w:body>{body}</w:body></w:document>"#
+        );
+        zip_of(&[("word/document.xml", xml.as_bytes())])
     }
 
     #[test]
@@ -163,7 +99,7 @@ mod tests {
     fn not_a_zip_is_a_corrupt_docx() {
         assert!(matches!(
             extract(b"plain bytes"),
-            Err(ExtractError::CorruptDocx(_))
+            Err(ExtractError::Corrupt { format: "DOCX", .. })
         ));
     }
 }

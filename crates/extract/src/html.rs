@@ -4,17 +4,22 @@ use crate::ExtractError;
 use cairn_core::{DocumentKind, ExtractedDocument};
 
 pub(crate) fn extract(html: &str) -> Result<ExtractedDocument, ExtractError> {
-    let converter = htmd::HtmlToMarkdown::builder()
-        .skip_tags(vec![
-            "script", "style", "head", "nav", "noscript", "template", "svg",
-        ])
-        .build();
-    let markdown = converter.convert(html).map_err(ExtractError::Html)?;
+    let markdown = to_markdown(html)?;
     let mut doc = crate::markdown::extract_as(&markdown, DocumentKind::Html);
     if let Some(title) = title_of(html) {
         doc.title = Some(title);
     }
     Ok(doc)
+}
+
+/// The readable part of an HTML page as Markdown: scripts, styles and navigation left out.
+pub(crate) fn to_markdown(html: &str) -> Result<String, ExtractError> {
+    let converter = htmd::HtmlToMarkdown::builder()
+        .skip_tags(vec![
+            "script", "style", "head", "nav", "noscript", "template", "svg",
+        ])
+        .build();
+    converter.convert(html).map_err(ExtractError::Html)
 }
 
 fn title_of(html: &str) -> Option<String> {

@@ -2,16 +2,17 @@
 //! panic, abort, stack overflow, endless loop or runaway allocation costs one file, never
 //! the process or the batch.
 
-use crate::scan::{io_failure, kind_for_path, scan_paths};
-use crate::worker::{parse_reply, Reply, MEMORY_ENV};
+use crate::scan::{io_failure, kind_for_path, scan_paths, SUPPORTED};
+use crate::worker::{parse_progress, parse_reply, Reply, MEMORY_ENV};
 use async_trait::async_trait;
-use cairn_core::ports::{Extractor, Scanned};
+use cairn_core::ports::{ExtractProgress, ExtractProgressSender, Extractor, Scanned};
 use cairn_core::{ContentHash, ErrorCode, ExtractedDocument, Failure};
 use std::ffi::OsString;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::Duration;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
 use wait_timeout::ChildExt;
 
 /// How to start a worker: `program args… <file>` must run [`crate::worker::serve`].
@@ -21,7 +22,8 @@ pub struct WorkerCommand {
     pub args: Vec<OsString>,
 }
 
-/// Limits per file.
+/// Limits per file. OCR reports each page it starts, and the time limit counts from the
+/// last report: a long scan may take as long as its pages need, a stuck one is stopped.
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
     pub timeout: Duration,
@@ -44,15 +46,56 @@ impl Default for Limits {
 pub struct IsolatedExtractor {
     worker: WorkerCommand,
     limits: Limits,
+    /// Tesseract's languages (`deu+eng`), shared by the clones so that a change in Settings
+    /// reaches the next file; `None` leaves the worker its default (the system language plus
+    /// English, or `CAIRN_OCR_LANGUAGES`).
+    ocr_languages: Arc<RwLock<Option<String>>>,
+    ocr_off: bool,
 }
 
 impl IsolatedExtractor {
     pub fn new(worker: WorkerCommand, limits: Limits) -> Self {
-        IsolatedExtractor { worker, limits }
+        IsolatedExtractor {
+            worker,
+            limits,
+            ocr_languages: Arc::default(),
+            ocr_off: false,
+        }
+    }
+
+    /// Reads scans in these Tesseract languages (`["deu", "eng"]`).
+    #[must_use]
+    pub fn with_ocr_languages(self, languages: &[String]) -> Self {
+        self.set_ocr_languages(languages);
+        self
+    }
+
+    /// Reads the next scans in these languages (none: the default), in this extractor and
+    /// every clone of it.
+    pub fn set_ocr_languages(&self, languages: &[String]) {
+        if let Ok(mut current) = self.ocr_languages.write() {
+            *current = (!languages.is_empty()).then(|| languages.join("+"));
+        }
+    }
+
+    /// Reads no page by OCR: scanned pages stay empty and images fail.
+    #[must_use]
+    pub fn without_ocr(mut self) -> Self {
+        self.ocr_off = true;
+        self
     }
 
     /// Extracts one file in a worker, blocking until it answers or is stopped.
     pub fn extract_blocking(&self, path: &Path) -> Result<ExtractedDocument, Failure> {
+        self.extract_reporting(path, None)
+    }
+
+    /// Extracts one file in a worker, passing OCR's page reports to `progress`.
+    pub fn extract_reporting(
+        &self,
+        path: &Path,
+        progress: Option<ExtractProgressSender>,
+    ) -> Result<ExtractedDocument, Failure> {
         if kind_for_path(path).is_none() {
             let ext = path
                 .extension()
@@ -60,9 +103,7 @@ impl IsolatedExtractor {
                 .unwrap_or_default();
             return Err(Failure::new(
                 ErrorCode::UnsupportedFile,
-                format!(
-                    "unsupported file type{ext}: Cairn reads PDF, Markdown, text, HTML and DOCX"
-                ),
+                format!("unsupported file type{ext}: Cairn reads {SUPPORTED}"),
             ));
         }
         let before = regular_file(path)?;
@@ -76,7 +117,7 @@ impl IsolatedExtractor {
                 ),
             ));
         }
-        let doc = self.run_worker(path)?;
+        let doc = self.run_worker(path, progress)?;
         // A file still being written (a download, a save in progress) is read again later.
         let after = std::fs::metadata(path).map_err(|e| io_failure(path, &e))?;
         if after.len() != before.len() || after.modified().ok() != before.modified().ok() {
@@ -88,43 +129,64 @@ impl IsolatedExtractor {
         Ok(doc)
     }
 
-    fn run_worker(&self, path: &Path) -> Result<ExtractedDocument, Failure> {
-        let mut child = Command::new(&self.worker.program)
+    fn run_worker(
+        &self,
+        path: &Path,
+        progress: Option<ExtractProgressSender>,
+    ) -> Result<ExtractedDocument, Failure> {
+        let mut command = Command::new(&self.worker.program);
+        command
             .args(&self.worker.args)
             .arg(path)
             .env(MEMORY_ENV, self.limits.memory_bytes.to_string())
             .env("RUST_BACKTRACE", "0")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .map_err(|e| {
-                Failure::new(
-                    ErrorCode::Internal,
-                    format!("cannot start the extraction worker: {e}"),
-                )
-            })?;
-        let stdout = child.stdout.take().map(|s| drain(s, usize::MAX));
-        let stderr = child.stderr.take().map(|s| drain(s, 64 * 1024));
-        let status = match child.wait_timeout(self.limits.timeout) {
-            Ok(Some(status)) => status,
-            Ok(None) => {
-                let _ = child.kill();
-                let _ = child.wait();
-                return Err(Failure::new(
-                    ErrorCode::Timeout,
-                    format!(
-                        "extraction took longer than {} s and was stopped",
-                        self.limits.timeout.as_secs_f64()
-                    ),
-                ));
-            }
-            Err(e) => {
-                let _ = child.kill();
-                return Err(Failure::new(
-                    ErrorCode::Internal,
-                    format!("lost the extraction worker: {e}"),
-                ));
+            .stderr(Stdio::piped());
+        if let Some(languages) = self.ocr_languages.read().ok().and_then(|l| l.clone()) {
+            command.env(crate::ocr::LANGUAGES_ENV, languages);
+        }
+        if self.ocr_off {
+            command.env(crate::ocr::MAX_PAGES_ENV, "0");
+        }
+        let mut child = command.spawn().map_err(|e| {
+            Failure::new(
+                ErrorCode::Internal,
+                format!("cannot start the extraction worker: {e}"),
+            )
+        })?;
+        let last_report = Arc::new(Mutex::new(Instant::now()));
+        let stdout = child
+            .stdout
+            .take()
+            .map(|s| read_replies(s, progress, Arc::clone(&last_report)));
+        let stderr = child.stderr.take().map(|s| crate::tool::drain(s, 64 * 1024));
+        let status = loop {
+            match child.wait_timeout(Duration::from_millis(200)) {
+                Ok(Some(status)) => break status,
+                Ok(None) => {
+                    let quiet = last_report
+                        .lock()
+                        .map_or(Duration::ZERO, |at| at.elapsed());
+                    if quiet > self.limits.timeout {
+                        let _ = child.kill();
+                        let _ = child.wait();
+                        return Err(Failure::new(
+                            ErrorCode::Timeout,
+                            format!(
+                                "extraction took longer than {} s and was stopped",
+                                self.limits.timeout.as_secs_f64()
+                            ),
+                        ));
+                    }
+                }
+                Err(e) => {
+                    let _ = child.kill();
+                    return Err(Failure::new(
+                        ErrorCode::Internal,
+                        format!("lost the extraction worker: {e}"),
+                    ));
+                }
             }
         };
         let out = stdout.and_then(|h| h.join().ok()).unwrap_or_default();
@@ -150,18 +212,35 @@ fn regular_file(path: &Path) -> Result<std::fs::Metadata, Failure> {
     Ok(meta)
 }
 
-/// Reads a pipe to its end on a thread (keeping at most `cap` bytes), so a chatty worker
-/// never blocks on a full pipe.
-fn drain<R: Read + Send + 'static>(mut pipe: R, cap: usize) -> std::thread::JoinHandle<Vec<u8>> {
+/// Reads the worker's stdout to its end on a thread, passing each progress line on as it
+/// comes and noting its time.
+fn read_replies<R: Read + Send + 'static>(
+    mut pipe: R,
+    mut progress: Option<ExtractProgressSender>,
+    last_report: Arc<Mutex<Instant>>,
+) -> std::thread::JoinHandle<Vec<u8>> {
     std::thread::spawn(move || {
         let mut kept = Vec::new();
+        let mut scanned = 0;
         let mut buf = [0u8; 16 * 1024];
         while let Ok(n) = pipe.read(&mut buf) {
             if n == 0 {
                 break;
             }
-            let room = cap.saturating_sub(kept.len());
-            kept.extend_from_slice(&buf[..n.min(room)]);
+            kept.extend_from_slice(&buf[..n]);
+            while let Some(end) = kept[scanned..].iter().position(|b| *b == b'\n') {
+                let line = String::from_utf8_lossy(&kept[scanned..scanned + end]).into_owned();
+                scanned += end + 1;
+                if let Some((page, pages)) = parse_progress(&line) {
+                    if let Ok(mut at) = last_report.lock() {
+                        *at = Instant::now();
+                    }
+                    if let Some(tx) = progress.as_mut() {
+                        // A full channel drops a report: the next one says more.
+                        let _ = tx.try_send(ExtractProgress { page, pages });
+                    }
+                }
+            }
         }
         kept
     })
@@ -238,10 +317,14 @@ impl Extractor for IsolatedExtractor {
         })
     }
 
-    async fn extract(&self, path: &Path) -> Result<ExtractedDocument, Failure> {
+    async fn extract(
+        &self,
+        path: &Path,
+        progress: ExtractProgressSender,
+    ) -> Result<ExtractedDocument, Failure> {
         let this = self.clone();
         let path = path.to_path_buf();
-        tokio::task::spawn_blocking(move || this.extract_blocking(&path))
+        tokio::task::spawn_blocking(move || this.extract_reporting(&path, Some(progress)))
             .await
             .unwrap_or_else(|e| {
                 Err(Failure::new(

@@ -54,6 +54,7 @@ pub(crate) fn extract_as(source: &str, kind: DocumentKind) -> ExtractedDocument 
         pages: Vec::new(),
         sections,
         furniture: Vec::new(),
+        ocr_pages: Vec::new(),
     }
 }
 

@@ -1,16 +1,20 @@
 //! PDF → pages of text with pdf-extract (over lopdf).
 //!
 //! Pages are extracted one by one so that one unreadable page costs that page, not the
-//! document. Panics of the parser are caught here; loops and runaway memory are the worker
+//! document. Pages without a usable text layer (scans) are rendered and read by OCR. Panics of the parser are caught here; loops and runaway memory are the worker
 //! process's limits to stop.
 
 use crate::builder::TextBuilder;
+use crate::ocr::OcrRequest;
 use crate::ExtractError;
 use cairn_core::{DocumentKind, ExtractedDocument};
 use lopdf::Document;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
-pub(crate) fn extract(bytes: &[u8]) -> Result<ExtractedDocument, ExtractError> {
+pub(crate) fn extract(
+    bytes: &[u8],
+    ocr: Option<&OcrRequest<'_>>,
+) -> Result<ExtractedDocument, ExtractError> {
     let mut doc = guarded(|| Document::load_mem(bytes))
         .map_err(ExtractError::CorruptPdf)?
         .map_err(|e| load_error(&e))?;
@@ -29,10 +33,10 @@ pub(crate) fn extract(bytes: &[u8]) -> Result<ExtractedDocument, ExtractError> {
     if page_numbers.is_empty() {
         return Err(ExtractError::CorruptPdf("it has no pages".into()));
     }
-    let mut builder = TextBuilder::new();
+    let mut texts = Vec::with_capacity(page_numbers.len());
     let mut first_error = None;
     let mut read = 0;
-    for (index, number) in page_numbers.iter().enumerate() {
+    for number in &page_numbers {
         let text = guarded(|| {
             let mut out = String::new();
             {
@@ -41,10 +45,10 @@ pub(crate) fn extract(bytes: &[u8]) -> Result<ExtractedDocument, ExtractError> {
             }
             .map(|()| out)
         });
-        let text = match text {
+        texts.push(match text {
             Ok(Ok(t)) => {
                 read += 1;
-                t
+                clean(&t)
             }
             Ok(Err(e)) => {
                 first_error.get_or_insert_with(|| e.to_string());
@@ -54,12 +58,13 @@ pub(crate) fn extract(bytes: &[u8]) -> Result<ExtractedDocument, ExtractError> {
                 first_error.get_or_insert(panic);
                 String::new()
             }
-        };
-        // Viewers number pages from 1 in document order, whatever the page tree says.
-        let printed = u32::try_from(index + 1).unwrap_or(u32::MAX);
-        builder.page(printed, &clean(&text));
+        });
     }
-    if read == 0 {
+    let ocr_pages = match ocr {
+        Some(ocr) => recognise_textless(bytes, &doc, &page_numbers, &mut texts, ocr)?,
+        None => Vec::new(),
+    };
+    if read == 0 && ocr_pages.is_empty() {
         return Err(ExtractError::NoReadablePage(
             first_error.unwrap_or_default(),
         ));
@@ -67,7 +72,122 @@ pub(crate) fn extract(bytes: &[u8]) -> Result<ExtractedDocument, ExtractError> {
     if let Some(e) = first_error {
         tracing::debug!(error = %e, read, total = page_numbers.len(), "some pdf pages unreadable");
     }
-    Ok(builder.finish(DocumentKind::Pdf, info_title(&doc)))
+    let mut builder = TextBuilder::new();
+    for (index, text) in texts.iter().enumerate() {
+        // Viewers number pages from 1 in document order, whatever the page tree says.
+        builder.page(printed(index), text);
+    }
+    let mut out = builder.finish(DocumentKind::Pdf, info_title(&doc));
+    out.ocr_pages = ocr_pages;
+    Ok(out)
+}
+
+fn printed(index: usize) -> u32 {
+    u32::try_from(index + 1).unwrap_or(u32::MAX)
+}
+
+/// Fewer letters and digits than this, and a page is taken for a scan (an image with, at
+/// most, a page number or a stamp in its text layer).
+const SCAN_TEXT_CHARS: usize = 16;
+
+fn looks_scanned(text: &str) -> bool {
+    text.chars().filter(|c| c.is_alphanumeric()).take(SCAN_TEXT_CHARS).count() < SCAN_TEXT_CHARS
+}
+
+/// Renders the pages without a usable text layer and reads them with Tesseract; returns the
+/// numbers of the pages whose text now comes from OCR. A mixed PDF keeps the text layer of
+/// every other page. With no Tesseract, a PDF that also has text pages keeps those.
+fn recognise_textless(
+    bytes: &[u8],
+    doc: &Document,
+    page_numbers: &[u32],
+    texts: &mut [String],
+    ocr: &OcrRequest<'_>,
+) -> Result<Vec<u32>, ExtractError> {
+    let scanned: Vec<usize> = (0..texts.len()).filter(|&i| looks_scanned(&texts[i])).collect();
+    if scanned.is_empty() {
+        return Ok(Vec::new());
+    }
+    ocr.check_pages(scanned.len())?;
+    let engine = match ocr.engine() {
+        Ok(engine) => engine,
+        Err(e) if scanned.len() < texts.len() => {
+            tracing::warn!(error = %e, pages = scanned.len(), "scanned pages left unread");
+            return Ok(Vec::new());
+        }
+        Err(e) => return Err(e),
+    };
+    let pages = guarded(|| doc.get_pages()).unwrap_or_default();
+    let sizes: Vec<Option<(f32, f32)>> = scanned
+        .iter()
+        .map(|&i| {
+            let id = pages.get(&page_numbers[i])?;
+            guarded(|| page_size(doc, *id)).ok().flatten()
+        })
+        .collect();
+    let jobs: Vec<(usize, Option<(f32, f32)>)> = scanned.iter().copied().zip(sizes).collect();
+    let results = crate::ocr::in_parallel(&jobs, ocr.progress, |&(index, size)| {
+        let (image, dpi) = crate::raster::render_page(bytes, printed(index), size)?;
+        engine.recognise(image, dpi)
+    });
+    let mut recognised = Vec::new();
+    for ((index, _), result) in jobs.iter().zip(results) {
+        let text = result?.join("\n\n");
+        let letters = |t: &str| t.chars().filter(|c| c.is_alphanumeric()).count();
+        let (have, read) = (letters(&texts[*index]), letters(&text));
+        // A short text layer (a title, a stamp) is exact: OCR replaces it only when the
+        // picture clearly holds more.
+        let better = if have == 0 { read > 0 } else { read >= 2 * have && read >= have + 16 };
+        if better {
+            texts[*index] = text;
+            recognised.push(printed(*index));
+        }
+    }
+    Ok(recognised)
+}
+
+/// The page's size in points (its CropBox, else its MediaBox, inherited from the page
+/// tree), turned by its /Rotate.
+fn page_size(doc: &Document, page: lopdf::ObjectId) -> Option<(f32, f32)> {
+    let mut node = doc.get_dictionary(page).ok()?;
+    let mut rotate = None;
+    let mut bbox = None;
+    for _ in 0..32 {
+        if bbox.is_none() {
+            bbox = [b"CropBox".as_slice(), b"MediaBox"]
+                .iter()
+                .find_map(|key| node.get(key).ok().and_then(|b| rect(doc, b)));
+        }
+        if rotate.is_none() {
+            rotate = node.get(b"Rotate").ok().and_then(|r| r.as_i64().ok());
+        }
+        if bbox.is_some() && rotate.is_some() {
+            break;
+        }
+        let Ok(parent) = node.get(b"Parent").and_then(lopdf::Object::as_reference) else {
+            break;
+        };
+        node = doc.get_dictionary(parent).ok()?;
+    }
+    let (w, h) = bbox?;
+    Some(if rotate.unwrap_or(0).rem_euclid(180) == 90 {
+        (h, w)
+    } else {
+        (w, h)
+    })
+}
+
+fn rect(doc: &Document, object: &lopdf::Object) -> Option<(f32, f32)> {
+    let array = doc.dereference(object).ok()?.1.as_array().ok()?;
+    let n: Vec<f32> = array
+        .iter()
+        .filter_map(|v| doc.dereference(v).ok()?.1.as_float().ok())
+        .collect();
+    let [x0, y0, x1, y1] = n.as_slice() else {
+        return None;
+    };
+    let (w, h) = ((x1 - x0).abs(), (y1 - y0).abs());
+    (w >= 1.0 && h >= 1.0 && w.is_finite() && h.is_finite()).then_some((w, h))
 }
 
 fn load_error(e: &lopdf::Error) -> ExtractError {
@@ -154,8 +274,16 @@ mod tests {
     }
 
     #[test]
+    fn a_page_with_at_most_a_number_or_stamp_is_taken_for_a_scan() {
+        assert!(looks_scanned(""));
+        assert!(looks_scanned("  12 \n"));
+        assert!(looks_scanned("CONFIDENTIAL"));
+        assert!(!looks_scanned("The committee met on 3 May and agreed the budget."));
+    }
+
+    #[test]
     fn garbage_is_a_corrupt_pdf_not_a_panic() {
-        let err = extract(b"%PDF-1.4 this is not really a pdf").err();
+        let err = extract(b"%PDF-1.4 this is not really a pdf", None).err();
         assert!(matches!(err, Some(ExtractError::CorruptPdf(_))), "{err:?}");
     }
 }

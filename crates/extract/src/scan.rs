@@ -6,15 +6,25 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::time::UNIX_EPOCH;
 
+/// The formats Cairn reads, for messages about the others.
+pub const SUPPORTED: &str = "PDF, Word (DOCX), ODT, PowerPoint (PPTX), Excel (XLSX), ODS, CSV, \
+     EPUB, Markdown, text, HTML and images (PNG, JPEG, TIFF)";
+
 /// The kind a file will be read as, from its extension.
 pub fn kind_for_path(path: &Path) -> Option<DocumentKind> {
     let ext = path.extension()?.to_str()?.to_ascii_lowercase();
     Some(match ext.as_str() {
         "pdf" => DocumentKind::Pdf,
         "md" | "markdown" | "mdown" | "mkd" => DocumentKind::Markdown,
-        "txt" | "text" | "rst" | "org" | "log" | "csv" | "tsv" => DocumentKind::Text,
+        "txt" | "text" | "rst" | "org" | "log" => DocumentKind::Text,
+        "csv" | "tsv" => DocumentKind::Csv,
         "html" | "htm" | "xhtml" => DocumentKind::Html,
         "docx" => DocumentKind::Docx,
+        "odt" => DocumentKind::Odt,
+        "pptx" => DocumentKind::Pptx,
+        "xlsx" | "xlsm" | "ods" => DocumentKind::Spreadsheet,
+        "epub" => DocumentKind::Epub,
+        "png" | "jpg" | "jpeg" | "tif" | "tiff" | "webp" => DocumentKind::Image,
         _ => return None,
     })
 }

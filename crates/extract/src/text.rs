@@ -12,6 +12,7 @@ pub(crate) fn extract(bytes: &[u8]) -> Result<ExtractedDocument, ExtractError> {
         pages: Vec::new(),
         sections: Vec::new(),
         furniture: Vec::new(),
+        ocr_pages: Vec::new(),
     })
 }
 

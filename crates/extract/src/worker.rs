@@ -1,15 +1,17 @@
 //! The worker side of isolated extraction: read one file, extract it, print the result.
 //!
 //! The reply is the last line after [`REPLY_MARKER`] on stdout, as JSON, so that anything a
-//! parser prints on its own cannot be mistaken for it.
+//! parser prints on its own cannot be mistaken for it. While OCR runs, each page it starts
+//! is announced on a line of its own after [`PROGRESS_MARKER`].
 
-use crate::{extract_bytes, kind_for_path, ExtractError};
+use crate::{extract_with, kind_for_path, ExtractError, OcrRequest};
 use cairn_core::{ExtractedDocument, Failure};
 use serde::{Deserialize, Serialize};
 use std::io::Write;
 use std::path::Path;
 
 pub const REPLY_MARKER: &str = "\u{1e}cairn-extract-reply";
+pub const PROGRESS_MARKER: &str = "\u{1e}cairn-extract-progress";
 /// Environment variable with the worker's address-space limit in bytes.
 pub const MEMORY_ENV: &str = "CAIRN_EXTRACT_MEMORY_BYTES";
 
@@ -47,7 +49,21 @@ fn extract_path(path: &Path) -> Result<ExtractedDocument, ExtractError> {
         path: path.display().to_string(),
         source,
     })?;
-    extract_bytes(kind, &bytes)
+    let progress = |page: u32, pages: u32| {
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "{PROGRESS_MARKER} {page} {pages}").and_then(|()| out.flush());
+    };
+    let ocr = OcrRequest::from_env(&progress);
+    // No pages allowed means no OCR at all.
+    extract_with(kind, &bytes, (ocr.max_pages > 0).then_some(&ocr))
+}
+
+/// Reads a progress line of the worker: `(page, pages)`.
+pub(crate) fn parse_progress(line: &str) -> Option<(u32, u32)> {
+    let mut fields = line.strip_prefix(PROGRESS_MARKER)?.split_whitespace();
+    let page = fields.next()?.parse().ok()?;
+    let pages = fields.next()?.parse().ok()?;
+    Some((page, pages))
 }
 
 /// Parses the worker's stdout.

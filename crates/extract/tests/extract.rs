@@ -176,11 +176,170 @@ fn unsupported_and_missing_files_get_reasons() {
 #[tokio::test]
 async fn markdown_files_keep_heading_paths_through_the_worker() {
     let path = shared_data().join("squad-dev/docs/Nikola_Tesla.md");
+    let (progress, _reports) = futures::channel::mpsc::channel(1);
     let doc = extractor(Limits::default())
-        .extract(&path)
+        .extract(&path, progress)
         .await
         .unwrap_or_else(|f| panic!("{f}"));
     assert_eq!(doc.kind, DocumentKind::Markdown);
     assert!(!doc.sections.is_empty());
     assert!(doc.sections.iter().all(|s| !s.heading_path.is_empty()));
+}
+
+mod ocr {
+    //! Scans read by Tesseract through the worker: image-only PDFs made from pages whose text
+    //! layer is known, so that what OCR reads can be checked word by word.
+
+    use super::*;
+    use cairn_core::ports::ExtractProgress;
+    use cairn_extract::scanned::{image_only_pdf, scan_page, GrayPage};
+    use futures::StreamExt;
+    use std::collections::HashSet;
+
+    /// The words of a text, lowercased, letters and digits only.
+    fn words(text: &str) -> Vec<String> {
+        text.split(|c: char| !c.is_alphanumeric())
+            .filter(|w| w.chars().count() > 1)
+            .map(str::to_lowercase)
+            .collect()
+    }
+
+    /// Share of the words of `truth` that OCR found (each word counted as often as it occurs).
+    fn recall(truth: &str, ocr: &str) -> f64 {
+        let mut found: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+        for w in words(ocr) {
+            *found.entry(w).or_default() += 1;
+        }
+        let truth = words(truth);
+        let hits = truth
+            .iter()
+            .filter(|w| {
+                found.get_mut(*w).is_some_and(|n| {
+                    let had = *n > 0;
+                    *n = n.saturating_sub(1);
+                    had
+                })
+            })
+            .count();
+        hits as f64 / truth.len().max(1) as f64
+    }
+
+    fn page_text(doc: &cairn_core::ExtractedDocument, i: usize) -> &str {
+        &doc.text[doc.pages[i].start..doc.pages[i].end]
+    }
+
+    /// Scans `pages` of a PDF at 150 dpi into an image-only PDF; returns it with the text layer
+    /// of those pages.
+    fn scanned_copy(source: &str, pages: &[u32], turn: bool) -> (tempfile::TempDir, PathBuf, Vec<String>) {
+        let path = shared_data().join(source);
+        let bytes = std::fs::read(&path).unwrap();
+        let original = extractor(Limits::default()).extract_blocking(&path).unwrap();
+        let mut scans: Vec<GrayPage> = Vec::new();
+        for &p in pages {
+            let mut scan = scan_page(&bytes, p, 150).unwrap();
+            if turn {
+                // Upside down: the page fed into the scanner the wrong way round.
+                scan.pixels.reverse();
+            }
+            scans.push(scan);
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("scan.pdf");
+        std::fs::write(&out, image_only_pdf(&scans).unwrap()).unwrap();
+        let truth = pages
+            .iter()
+            .map(|&p| page_text(&original, p as usize - 1).to_string())
+            .collect();
+        (dir, out, truth)
+    }
+
+    #[tokio::test]
+    async fn a_scanned_pdf_is_read_page_by_page_with_progress() {
+        let (_dir, scan, truth) = scanned_copy("docs/pdf/R-intro.pdf", &[20, 21], false);
+        let (progress, reports) = futures::channel::mpsc::channel(16);
+        let started = Instant::now();
+        let doc = extractor(Limits::default())
+            .extract(&scan, progress)
+            .await
+            .unwrap_or_else(|f| panic!("{f}"));
+        let reports: Vec<ExtractProgress> = reports.collect().await;
+        eprintln!("2 pages recognised in {:.1} s", started.elapsed().as_secs_f64());
+        assert_eq!(doc.pages.len(), 2);
+        assert_eq!(doc.ocr_pages, [1, 2]);
+        for (i, truth) in truth.iter().enumerate() {
+            let r = recall(truth, page_text(&doc, i));
+            assert!(r >= 0.95, "page {} word recall {r:.3}: {}", i + 1, page_text(&doc, i));
+        }
+        assert!(page_text(&doc, 0).contains("Intrinsic attributes"));
+        let mut seen: Vec<(u32, u32)> = reports.iter().map(|r| (r.page, r.pages)).collect();
+        seen.sort_unstable();
+        assert_eq!(seen, [(1, 2), (2, 2)], "one report per page");
+    }
+
+    #[test]
+    fn an_upside_down_scan_comes_out_readable() {
+        let (_dir, scan, truth) = scanned_copy("docs/pdf/R-intro.pdf", &[20], true);
+        let doc = extractor(Limits::default()).extract_blocking(&scan).unwrap();
+        let r = recall(&truth[0], page_text(&doc, 0));
+        assert!(r >= 0.9, "word recall {r:.3}: {}", page_text(&doc, 0));
+    }
+
+    #[test]
+    fn a_german_scan_is_read_in_german() {
+        let (_dir, scan, truth) = scanned_copy("docs/pdf/l2kurz.pdf", &[10], false);
+        let doc = extractor(Limits::default())
+            .with_ocr_languages(&["deu".to_string(), "eng".to_string()])
+            .extract_blocking(&scan)
+            .unwrap();
+        let r = recall(&truth[0], page_text(&doc, 0));
+        assert!(r >= 0.9, "word recall {r:.3}: {}", page_text(&doc, 0));
+        let umlauts: HashSet<char> = page_text(&doc, 0).chars().filter(|c| "äöüß".contains(*c)).collect();
+        assert!(!umlauts.is_empty(), "German letters are read: {}", page_text(&doc, 0));
+    }
+
+    #[test]
+    fn a_missing_ocr_language_is_a_clear_failure() {
+        let (_dir, scan, _) = scanned_copy("docs/pdf/R-intro.pdf", &[20], false);
+        let failure = extractor(Limits::default())
+            .with_ocr_languages(&["xyz".to_string()])
+            .extract_blocking(&scan)
+            .unwrap_err();
+        assert_eq!(failure.code, ErrorCode::OcrUnavailable, "{failure}");
+        assert!(failure.message.contains("xyz"), "{failure}");
+    }
+
+    #[test]
+    fn a_png_photo_of_a_page_is_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let pdf = shared_data().join("docs/pdf/R-intro.pdf");
+        let status = std::process::Command::new("pdftoppm")
+            .args(["-png", "-r", "150", "-f", "20", "-l", "20", "-singlefile"])
+            .arg(&pdf)
+            .arg(dir.path().join("page"))
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let doc = extractor(Limits::default())
+            .extract_blocking(&dir.path().join("page.png"))
+            .unwrap_or_else(|f| panic!("{f}"));
+        assert_eq!(doc.kind, DocumentKind::Image);
+        assert_eq!(doc.ocr_pages, [1]);
+        assert!(doc.text.contains("Intrinsic attributes"), "{}", doc.text);
+    }
+
+    #[test]
+    fn an_image_declaring_huge_dimensions_fails_at_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR".to_vec();
+        png.extend_from_slice(&200_000u32.to_be_bytes());
+        png.extend_from_slice(&200_000u32.to_be_bytes());
+        png.extend_from_slice(&[8, 0, 0, 0, 0, 0, 0, 0, 0]);
+        let path = dir.path().join("bomb.png");
+        std::fs::write(&path, png).unwrap();
+        let started = Instant::now();
+        let failure = extractor(Limits::default()).extract_blocking(&path).unwrap_err();
+        assert_eq!(failure.code, ErrorCode::TooLarge, "{failure}");
+        assert!(failure.message.contains("200000×200000"), "{failure}");
+        assert!(started.elapsed() < Duration::from_secs(10));
+    }
 }

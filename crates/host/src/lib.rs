@@ -250,6 +250,8 @@ pub struct Opened {
     /// The configured embedder, when the library searches with another: switching to it
     /// re-embeds the library (`embedders::switch`).
     pub pending_embedder: Option<OnnxEmbedder>,
+    /// The engine's extractor, to change the OCR languages of the next files.
+    pub extractor: Arc<IsolatedExtractor>,
 }
 
 impl Opened {
@@ -300,8 +302,9 @@ pub async fn open_unchecked(data_dir: &Path, configured: OnnxEmbedder) -> anyhow
     let embedder: Arc<dyn Embedder> = Arc::new(active.clone());
     let config = EngineConfig::for_embedder(embedder.as_ref());
     let conversations: Arc<dyn Conversations> = stores.catalog.clone();
+    let isolated = Arc::new(extractor()?);
     let ports = Ports {
-        extractor: Arc::new(extractor()?),
+        extractor: isolated.clone(),
         catalog: stores.catalog,
         text: stores.text,
         vectors: stores.vectors,
@@ -322,6 +325,7 @@ pub async fn open_unchecked(data_dir: &Path, configured: OnnxEmbedder) -> anyhow
         notes: chosen.notes,
         embedder: active,
         pending_embedder: chosen.pending,
+        extractor: isolated,
     })
 }
 

@@ -6,7 +6,7 @@ use cairn_core::error::PortError;
 use cairn_core::ports::{Catalog, NewDocument, PortResult};
 use cairn_core::{
     Chunk, ChunkId, ContentHash, DocumentId, DocumentKind, DocumentRecord, DocumentState,
-    ErrorCode, ExtractedDocument, Failure,
+    ErrorCode, ExtractedDocument, Failure, PageUnit,
 };
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
@@ -70,7 +70,9 @@ impl SqliteCatalog {
 
 const DOCUMENT_COLUMNS: &str = "d.id, d.path, d.kind, d.title, d.content_hash, d.size_bytes, \
      d.mtime_ms, d.state, d.failure_code, d.failure_message, d.page_count, \
-     (SELECT COUNT(*) FROM chunks c WHERE c.document_id = d.id) AS chunk_count";
+     (SELECT COUNT(*) FROM chunks c WHERE c.document_id = d.id) AS chunk_count, \
+     (SELECT json_array_length(t.ocr_pages) FROM document_texts t WHERE t.document_id = d.id) \
+     AS ocr_pages";
 
 pub(crate) fn now_ms() -> i64 {
     SystemTime::now()
@@ -106,6 +108,10 @@ fn document_from_row(row: &SqliteRow) -> Result<DocumentRecord, StoreError> {
         failure,
         page_count: u32::try_from(row.try_get::<i64, _>("page_count")?).unwrap_or(0),
         chunk_count: u32::try_from(row.try_get::<i64, _>("chunk_count")?).unwrap_or(0),
+        ocr_pages: row
+            .try_get::<Option<i64>, _>("ocr_pages")?
+            .and_then(|n| u32::try_from(n).ok())
+            .unwrap_or(0),
     })
 }
 
@@ -121,6 +127,7 @@ fn chunk_from_row(row: &SqliteRow) -> Result<Chunk, StoreError> {
         end: usize::try_from(row.try_get::<i64, _>("end_offset")?).unwrap_or(0),
         page_start: to_u32(row.try_get("page_start")?),
         page_end: to_u32(row.try_get("page_end")?),
+        page_unit: PageUnit::parse(&row.try_get::<String, _>("page_unit")?),
         heading_path: serde_json::from_str(&headings)
             .map_err(|e| StoreError::Malformed(format!("heading path of a chunk: {e}")))?,
         token_count: u32::try_from(row.try_get::<i64, _>("token_count")?).unwrap_or(0),
@@ -194,12 +201,13 @@ impl SqliteCatalog {
         let spans = |v: Result<String, serde_json::Error>| {
             v.map_err(|e| StoreError::Malformed(format!("document spans: {e}")))
         };
-        sqlx::query("INSERT OR REPLACE INTO document_texts (document_id, text, pages, sections, furniture) VALUES (?, ?, ?, ?, ?)")
+        sqlx::query("INSERT OR REPLACE INTO document_texts (document_id, text, pages, sections, furniture, ocr_pages) VALUES (?, ?, ?, ?, ?, ?)")
             .bind(id.0)
             .bind(&doc.text)
             .bind(spans(serde_json::to_string(&doc.pages))?)
             .bind(spans(serde_json::to_string(&doc.sections))?)
             .bind(spans(serde_json::to_string(&doc.furniture))?)
+            .bind(spans(serde_json::to_string(&doc.ocr_pages))?)
             .execute(&mut *tx)
             .await?;
         sqlx::query("DELETE FROM chunks WHERE document_id = ?")
@@ -209,7 +217,7 @@ impl SqliteCatalog {
         for batch in chunks.chunks(BATCH / 10) {
             let mut insert: QueryBuilder<Sqlite> = QueryBuilder::new(
                 "INSERT INTO chunks (id, document_id, ordinal, text, start_offset, end_offset, \
-                 page_start, page_end, heading_path, token_count) ",
+                 page_start, page_end, page_unit, heading_path, token_count) ",
             );
             insert.push_values(batch, |mut row, c| {
                 row.push_bind(c.id.as_str())
@@ -220,6 +228,7 @@ impl SqliteCatalog {
                     .push_bind(to_i64(c.end))
                     .push_bind(c.page_start.map(i64::from))
                     .push_bind(c.page_end.map(i64::from))
+                    .push_bind(c.page_unit.as_str())
                     .push_bind(
                         serde_json::to_string(&c.heading_path).unwrap_or_else(|_| "[]".into()),
                     )
@@ -462,7 +471,7 @@ impl Catalog for SqliteCatalog {
 
     async fn extracted(&self, id: DocumentId) -> PortResult<Option<ExtractedDocument>> {
         let row = sqlx::query(
-            "SELECT t.text, t.pages, t.sections, t.furniture, d.kind, d.title FROM document_texts t \
+            "SELECT t.text, t.pages, t.sections, t.furniture, t.ocr_pages, d.kind, d.title FROM document_texts t \
              JOIN documents d ON d.id = t.document_id WHERE t.document_id = ?",
         )
         .bind(id.0)
@@ -486,6 +495,7 @@ impl Catalog for SqliteCatalog {
             pages: port(serde_json::from_str(&port(parse("pages"))?).map_err(malformed))?,
             sections: port(serde_json::from_str(&port(parse("sections"))?).map_err(malformed))?,
             furniture: port(serde_json::from_str(&port(parse("furniture"))?).map_err(malformed))?,
+            ocr_pages: port(serde_json::from_str(&port(parse("ocr_pages"))?).map_err(malformed))?,
         }))
     }
 

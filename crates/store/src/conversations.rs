@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use cairn_core::answer::{AnswerOutcome, Citation};
 use cairn_core::conversation::{ChatSummary, NewMessage, StoredMessage};
 use cairn_core::ports::{ChatRole, Conversations, PortResult};
-use cairn_core::{ChatId, ChunkId, DocumentId, MessageId};
+use cairn_core::{ChatId, ChunkId, DocumentId, MessageId, PageUnit};
 use sqlx::sqlite::SqliteRow;
 use sqlx::Row;
 use std::collections::HashMap;
@@ -74,6 +74,7 @@ fn citation_from_row(row: &SqliteRow) -> Result<Citation, StoreError> {
         page: row
             .try_get::<Option<i64>, _>("page")?
             .and_then(|p| u32::try_from(p).ok()),
+        page_unit: PageUnit::parse(&row.try_get::<String, _>("page_unit")?),
         heading_path: serde_json::from_str(&headings).map_err(malformed("citation headings"))?,
         quote: row.try_get("quote")?,
         quote_start: to_usize(row.try_get("quote_start")?),
@@ -114,8 +115,8 @@ impl SqliteCatalog {
                 serde_json::to_string(&c.heading_path).map_err(malformed("citation headings"))?;
             sqlx::query(
                 "INSERT INTO citations (message_id, n, chunk_id, document_id, document_path, \
-                 document_title, page, heading_path, quote, quote_start, quote_end, verified, \
-                 inferred) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                 document_title, page, page_unit, heading_path, quote, quote_start, quote_end, \
+                 verified, inferred) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             )
             .bind(id)
             .bind(to_i64(c.n))
@@ -124,6 +125,7 @@ impl SqliteCatalog {
             .bind(&c.document_path)
             .bind(&c.document_title)
             .bind(c.page.map(i64::from))
+            .bind(c.page_unit.as_str())
             .bind(headings)
             .bind(&c.quote)
             .bind(to_i64(c.quote_start))

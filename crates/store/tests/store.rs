@@ -20,6 +20,7 @@ fn chunk(doc: i64, ordinal: u32, text: &str) -> Chunk {
         end: text.len(),
         page_start: Some(ordinal + 1),
         page_end: Some(ordinal + 1),
+        page_unit: Default::default(),
         heading_path: vec!["Heading".into()],
         token_count: 3,
     }
@@ -33,6 +34,7 @@ fn extracted(text: &str) -> ExtractedDocument {
         pages: vec![],
         sections: vec![],
         furniture: Vec::new(),
+        ocr_pages: Vec::new(),
     }
 }
 

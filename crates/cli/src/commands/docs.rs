@@ -28,10 +28,15 @@ pub async fn run(paths: &Paths, args: Args) -> anyhow::Result<ExitCode> {
         let detail = match (&d.state, &d.failure) {
             (DocumentState::Failed, Some(f)) => format!("failed: {}", f.message),
             (state, _) => format!(
-                "{}, {} pages, {} chunks",
+                "{}, {} pages, {} chunks{}",
                 state.as_str(),
                 d.page_count,
-                d.chunk_count
+                d.chunk_count,
+                match d.ocr_pages {
+                    0 => String::new(),
+                    n if n == d.page_count => ", text from OCR".to_string(),
+                    n => format!(", text of {n} pages from OCR"),
+                }
             ),
         };
         println!("{:>5}  {}  ({detail})", d.id.0, d.path);

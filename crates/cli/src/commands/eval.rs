@@ -187,6 +187,7 @@ pub(crate) fn corpus_documents(path: &Path) -> anyhow::Result<Vec<InlineDocument
                     pages: Vec::new(),
                     sections,
                     furniture: Vec::new(),
+                    ocr_pages: Vec::new(),
                 },
             }
         })

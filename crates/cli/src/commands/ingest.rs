@@ -2,7 +2,7 @@ use crate::app::{self, Paths};
 use cairn_core::ingest::Outcome;
 use cairn_core::ingest::{IngestEvent, IngestReport};
 use indicatif::{ProgressBar, ProgressStyle};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Mutex;
 use std::time::Duration;
@@ -85,6 +85,8 @@ struct Counts {
     total: usize,
     pages: u64,
     chunks: u64,
+    /// The file OCR is reading, and where it is: "recognising page 3 of 40 of scan.pdf".
+    recognising: Option<(String, u32, u32)>,
 }
 
 impl Progress {
@@ -109,7 +111,14 @@ impl Progress {
                 counts.total += total;
                 self.bar.inc_length(*bytes);
             }
-            IngestEvent::File { bytes, outcome, .. } => {
+            IngestEvent::File {
+                path,
+                bytes,
+                outcome,
+            } => {
+                if counts.recognising.as_ref().is_some_and(|(p, ..)| p == path) {
+                    counts.recognising = None;
+                }
                 counts.files += 1;
                 if let Outcome::Indexed { chunks, pages, .. } = outcome {
                     counts.pages += u64::from(*pages);
@@ -125,11 +134,24 @@ impl Progress {
                 "notice: {} [{}]; the {kept} document(s) under {path} are kept",
                 failure.message, failure.code
             )),
+            IngestEvent::Recognising { path, page, pages } => {
+                counts.recognising = Some((path.clone(), *page, *pages));
+            }
             IngestEvent::Stage { .. } | IngestEvent::Committed { .. } => {}
         }
         let left = time_left(self.bar.elapsed(), self.bar.position(), self.bar.length());
+        let ocr = counts
+            .recognising
+            .as_ref()
+            .map(|(path, page, pages)| {
+                let name = Path::new(path)
+                    .file_name()
+                    .map_or_else(|| path.clone(), |n| n.to_string_lossy().into_owned());
+                format!(" · recognising page {page} of {pages} of {name}")
+            })
+            .unwrap_or_default();
         self.bar.set_message(format!(
-            "{}/{} files, {} pages, {} chunks, {}{}",
+            "{}/{} files, {} pages, {} chunks, {}{}{ocr}",
             counts.files,
             counts.total,
             counts.pages,

@@ -228,6 +228,7 @@ mod tests {
                 end: words * 5,
                 page_start: Some(2),
                 page_end: Some(2),
+                page_unit: Default::default(),
                 heading_path: vec![],
                 token_count: 0,
             },

@@ -391,6 +391,7 @@ pub fn cite(
                 document_path: source.hit.document_path.clone(),
                 document_title: source.hit.document_title.clone(),
                 page,
+                page_unit: chunk.page_unit,
                 heading_path: chunk.heading_path.clone(),
                 quote,
                 quote_start,

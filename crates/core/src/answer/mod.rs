@@ -12,6 +12,7 @@ pub use citations::{cite, Cited, SourceText};
 pub use prompt::{render_messages, PromptParts, PromptSource, REFUSAL};
 pub use relevance::{is_relevant, RelevanceConfig, RelevanceVerdict};
 
+use crate::document::PageUnit;
 use crate::ids::{ChatId, ChunkId, DocumentId, MessageId};
 use crate::ports::{GenerationParams, StopReason};
 use crate::search::SearchHit;
@@ -84,6 +85,9 @@ pub struct Citation {
     pub document_title: Option<String>,
     /// The page of the quoted sentence, for paged documents.
     pub page: Option<u32>,
+    /// Whether `page` is a printed page or a slide.
+    #[serde(default)]
+    pub page_unit: PageUnit,
     pub heading_path: Vec<String>,
     /// Verbatim sentence(s) of the source that best support the claim.
     pub quote: String,
@@ -98,10 +102,10 @@ pub struct Citation {
 }
 
 impl Citation {
-    /// `p. 12`, or the heading path where a document has no pages.
+    /// `p. 12`, `slide 3`, or the heading path where a document has no pages.
     pub fn location(&self) -> String {
         match self.page {
-            Some(p) => format!("p. {p}"),
+            Some(p) => self.page_unit.cite(p, p),
             None => self.heading_path.join(" › "),
         }
     }

@@ -26,6 +26,7 @@ fn doc(text: &str, pages: Vec<PageSpan>, sections: Vec<SectionSpan>) -> Extracte
         pages,
         sections,
         furniture: Vec::new(),
+        ocr_pages: Vec::new(),
     }
 }
 

@@ -10,7 +10,8 @@ use crate::document::{DocumentRecord, DocumentState, ExtractedDocument, Failure}
 use crate::error::{CoreError, ErrorCode};
 use crate::ids::{ContentHash, DocumentId};
 use crate::ingest::{IngestEvent, IngestObserver, IngestReport, InlineDocument, Outcome, Stage};
-use crate::ports::{FileInfo, NewDocument, Scanned};
+use crate::ports::{ExtractProgress, FileInfo, NewDocument, Scanned};
+use futures::{FutureExt, StreamExt};
 use std::path::{Path, PathBuf};
 use tracing::Instrument;
 
@@ -278,13 +279,13 @@ impl Engine {
             stage: Stage::Extracting,
         });
         let span = tracing::debug_span!("ingest.extract", document = %id);
-        match self
+        let (progress, reports) = futures::channel::mpsc::channel(4);
+        let extracted = self
             .ports
             .extractor
-            .extract(&info.path)
-            .instrument(span)
-            .await
-        {
+            .extract(&info.path, progress)
+            .instrument(span);
+        match forward_progress(extracted, reports, &key, observer).await {
             Ok(doc) => self.check_text(key, id, doc, existing).await,
             Err(failure) => self.fail(key, id, existing, failure).await,
         }
@@ -300,9 +301,11 @@ impl Engine {
         if doc.has_text() {
             return Ok(Prepared::Ready(key, id, doc));
         }
-        let message = if doc.page_count() > 0 {
+        let message = if doc.page_count() == 1 {
+            "no text found on its page, not even by OCR".to_string()
+        } else if doc.page_count() > 1 {
             format!(
-                "no text found on any of its {} pages: it may be a scan without a text layer (OCR is not supported yet)",
+                "no text found on any of its {} pages, not even by OCR",
                 doc.page_count()
             )
         } else {
@@ -419,4 +422,31 @@ fn inline_hash(doc: &ExtractedDocument) -> ContentHash {
     bytes.push(0);
     bytes.extend_from_slice(doc.text.as_bytes());
     ContentHash::of_bytes(&bytes)
+}
+
+/// Awaits an extraction while passing its OCR progress on as [`IngestEvent::Recognising`].
+async fn forward_progress<T>(
+    extraction: impl std::future::Future<Output = T>,
+    mut reports: futures::channel::mpsc::Receiver<ExtractProgress>,
+    path: &str,
+    observer: &dyn IngestObserver,
+) -> T {
+    let extraction = std::pin::pin!(extraction);
+    let mut extraction = extraction.fuse();
+    loop {
+        futures::select_biased! {
+            out = extraction => return out,
+            report = reports.next() => match report {
+                Some(ExtractProgress { page, pages }) => {
+                    observer.on_event(&IngestEvent::Recognising {
+                        path: path.to_string(),
+                        page,
+                        pages,
+                    });
+                }
+                // The extractor dropped its sender: only the result is left to wait for.
+                None => return extraction.await,
+            },
+        }
+    }
 }

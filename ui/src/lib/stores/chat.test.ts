@@ -18,6 +18,7 @@ function source(n: number, path: string, start: number, end: number, page: numbe
         end,
         page_start: page,
         page_end: page,
+        page_unit: "page",
         heading_path: [],
         token_count: 5,
       },
@@ -38,6 +39,7 @@ function citation(n: number, start: number, end: number, page: number | null): C
     document_path: `/d/${n}.pdf`,
     document_title: null,
     page,
+    page_unit: "page",
     heading_path: [],
     quote: "quoted sentence",
     quote_start: start,
@@ -115,7 +117,7 @@ describe("citation chips", () => {
     const streaming = segments("Yes [1].", [], sources)[1];
     expect(streaming?.kind).toBe("cite");
     if (streaming?.kind === "cite") {
-      expect(chipTarget(streaming)).toEqual({ n: 1, documentId: 10, path: "/d/1.pdf", page: 2, start: 0, end: 50 });
+      expect(chipTarget(streaming)).toEqual({ n: 1, documentId: 10, path: "/d/1.pdf", page: 2, unit: "page", start: 0, end: 50 });
     }
     const done = segments("Yes [1].", [citation(1, 12, 27, 3)], sources)[1];
     if (done?.kind === "cite") {

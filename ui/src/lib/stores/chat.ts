@@ -1,5 +1,6 @@
 // A chat as the window shows it: each question with its streamed answer, sources and
 // citations, built from the app's answer events or from a stored chat.
+import type { PageUnit } from "../bindings/PageUnit";
 import type { AskEvent } from "../bindings/AskEvent";
 import type { Citation } from "../bindings/Citation";
 import type { Source } from "../bindings/Source";
@@ -108,14 +109,21 @@ export interface ChipTarget {
   documentId: number;
   path: string;
   page: number | null;
+  /** Whether `page` is a printed page or a slide. */
+  unit: PageUnit;
   start: number;
   end: number;
+}
+
+/** "page 3" or "slide 3". */
+export function pageLabel(unit: PageUnit, page: number): string {
+  return `${unit === "slide" ? "slide" : "page"} ${page}`;
 }
 
 export function chipTarget(seg: Extract<Segment, { kind: "cite" }>): ChipTarget | null {
   if (seg.citation) {
     const c = seg.citation;
-    return { n: seg.n, documentId: c.document_id, path: c.document_path, page: c.page, start: c.quote_start, end: c.quote_end };
+    return { n: seg.n, documentId: c.document_id, path: c.document_path, page: c.page, unit: c.page_unit, start: c.quote_start, end: c.quote_end };
   }
   if (seg.source) {
     const h = seg.source.hit;
@@ -124,6 +132,7 @@ export function chipTarget(seg: Extract<Segment, { kind: "cite" }>): ChipTarget 
       documentId: h.chunk.document_id,
       path: h.document_path,
       page: h.chunk.page_start,
+      unit: h.chunk.page_unit,
       start: h.chunk.start,
       end: h.chunk.end,
     };

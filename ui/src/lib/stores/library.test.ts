@@ -16,6 +16,7 @@ function doc(id: number, path: string, state: DocumentRecord["state"], extra: Pa
     failure: null,
     page_count: 3,
     chunk_count: 7,
+    ocr_pages: 0,
     ...extra,
   };
 }
@@ -132,6 +133,26 @@ describe("library notices", () => {
     expect(row?.state).toBe("indexed");
     expect(row?.reason).toContain("took longer than 90 s");
     expect(row?.reason).toContain("indexed version is kept");
+  });
+});
+
+describe("OCR in the library", () => {
+  it("shows the page OCR is on while it reads a scan, then that the text came from OCR", () => {
+    const reading = run([
+      [{ kind: "queued", job: 1, roots: ["/scans"] }, 0],
+      [{ kind: "progress", job: 1, event: { event: "stage", path: "/scans/lease.pdf", stage: "extracting" } }, 10],
+      [{ kind: "progress", job: 1, event: { event: "recognising", path: "/scans/lease.pdf", page: 3, pages: 40 } }, 20],
+    ]);
+    expect(rows(reading)[0]?.detail).toBe("Recognising page 3 of 40");
+    const done = run(
+      [[{ kind: "progress", job: 1, event: { event: "file", path: "/scans/lease.pdf", bytes: 5, outcome: { outcome: "indexed", chunks: 9, pages: 40, embedded: 9 } } }, 30]],
+      { ...reading, documents: [doc(1, "/scans/lease.pdf", "indexed", { page_count: 40, ocr_pages: 40 })] },
+    );
+    const [row] = rows(done);
+    expect(row?.detail).toBeNull();
+    expect(row?.ocr).toBe("Text from OCR");
+    const mixed = rows({ ...emptyLibrary, documents: [doc(2, "/p/mixed.pdf", "indexed", { page_count: 12, ocr_pages: 2 })] });
+    expect(mixed[0]?.ocr).toBe("Text of 2 pages from OCR");
   });
 });
 

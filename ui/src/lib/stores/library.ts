@@ -36,6 +36,8 @@ export interface LibraryState {
   jobs: Job[];
   /** Files being worked on, by path. */
   active: Record<string, Stage>;
+  /** Files OCR is reading, by path: the page it is on, of how many. */
+  recognising: Record<string, { page: number; pages: number }>;
   /** Things a person should know that are not one document's state: folders that could not
    * be read (their documents kept), watcher errors. Newest last, without repeats. */
   notices: string[];
@@ -50,11 +52,15 @@ export interface Row {
   title: string | null;
   state: RowState;
   reason: string | null;
+  /** What is happening to the file now, beyond its state: "Recognising page 3 of 40". */
+  detail: string | null;
+  /** "Text from OCR" (every page) or "Text of 3 pages from OCR". */
+  ocr: string | null;
   pages: number;
   chunks: number;
 }
 
-export const emptyLibrary: LibraryState = { documents: [], jobs: [], active: {}, notices: [] };
+export const emptyLibrary: LibraryState = { documents: [], jobs: [], active: {}, recognising: {}, notices: [] };
 
 /** The state with `notice` added (once; the last 5 are kept). */
 export function addNotice(state: LibraryState, notice: string): LibraryState {
@@ -113,15 +119,20 @@ export function applyLibraryEvent(state: LibraryState, ev: LibraryEvent, now: nu
             jobs: updateJob(state, ev.job, (j) => ({ ...j, state: "running", startedAt: j.startedAt ?? now })),
             active: { ...state.active, [e.path]: e.stage },
           };
+        case "recognising":
+          return { ...state, recognising: { ...state.recognising, [e.path]: { page: e.page, pages: e.pages } } };
         case "file": {
           const active = { ...state.active };
           delete active[e.path];
+          const recognising = { ...state.recognising };
+          delete recognising[e.path];
           const failed = e.outcome.outcome === "failed" ? 1 : 0;
           const o = e.outcome;
           const [pages, chunks] = o.outcome === "indexed" ? [o.pages, o.chunks] : [0, 0];
           return {
             ...state,
             active,
+            recognising,
             jobs: updateJob(state, ev.job, (j) => ({
               ...j,
               done: j.done + 1,
@@ -259,16 +270,29 @@ export function rows(state: LibraryState): Row[] {
           : d.failure
             ? `Reading it again failed (${d.failure.message}); the indexed version is kept and it is tried again later`
             : null,
+      detail: recognisingDetail(state, d.path),
+      ocr: ocrNote(d),
       pages: d.page_count,
       chunks: d.chunk_count,
     };
   });
   for (const [path, stage] of Object.entries(state.active)) {
     if (!seen.has(path)) {
-      out.push({ key: `new-${path}`, id: null, path, title: null, state: stage, reason: null, pages: 0, chunks: 0 });
+      out.push({ key: `new-${path}`, id: null, path, title: null, state: stage, reason: null, detail: recognisingDetail(state, path), ocr: null, pages: 0, chunks: 0 });
     }
   }
   return out;
+}
+
+function recognisingDetail(state: LibraryState, path: string): string | null {
+  const r = state.recognising[path];
+  return r ? `Recognising page ${r.page} of ${r.pages}` : null;
+}
+
+function ocrNote(d: DocumentRecord): string | null {
+  if (d.ocr_pages === 0 || d.state !== "indexed") return null;
+  if (d.ocr_pages >= d.page_count) return "Text from OCR";
+  return `Text of ${d.ocr_pages === 1 ? "1 page" : `${d.ocr_pages} pages`} from OCR`;
 }
 
 export type StateFilter = "all" | "indexed" | "failed" | "working";

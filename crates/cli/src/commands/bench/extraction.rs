@@ -65,7 +65,8 @@ pub async fn run(args: Args) -> anyhow::Result<Report> {
     let mut rows = Vec::new();
     for file in &files {
         let started = Instant::now();
-        let cairn = extractor.extract(file).await;
+        let (progress, _reports) = futures::channel::mpsc::channel(1);
+        let cairn = extractor.extract(file, progress).await;
         let cairn_s = started.elapsed().as_secs_f64();
         let (cairn_text, cairn_pages, cairn_failure) = match cairn {
             Ok(doc) => {
@@ -184,7 +185,7 @@ async fn pdftotext(file: &Path, timeout: Duration) -> Result<String, String> {
 
 /// Lower-case words (letters and digits) with their counts. Cairn joins hyphenated line
 /// breaks and pdftotext may not, so words are compared, not raw text.
-fn word_counts(text: &str) -> HashMap<String, usize> {
+pub(super) fn word_counts(text: &str) -> HashMap<String, usize> {
     let mut counts = HashMap::new();
     for word in text
         .split(|c: char| !c.is_alphanumeric())

@@ -6,6 +6,7 @@ mod embedding;
 mod extraction;
 mod generation;
 mod ingest;
+mod ocr;
 mod search;
 mod system;
 
@@ -23,6 +24,9 @@ pub enum BenchCommand {
     Embedding(embedding::Args),
     /// Pages per second and text coverage of Cairn's PDF extraction against `pdftotext`.
     Extraction(extraction::Args),
+    /// OCR of scans made from pages with a known text layer: word recall and pages per
+    /// second; with `--folder`, how many textless PDFs OCR gives text.
+    Ocr(ocr::Args),
     /// A whole ingest of a folder: pages and chunks per second, time per stage, peak memory,
     /// index size.
     Ingest(ingest::Args),
@@ -41,6 +45,7 @@ pub async fn run(paths: &Paths, command: BenchCommand) -> anyhow::Result<ExitCod
         }
         BenchCommand::Embedding(args) => serde_json::to_value(embedding::run(paths, args).await?)?,
         BenchCommand::Extraction(args) => serde_json::to_value(extraction::run(args).await?)?,
+        BenchCommand::Ocr(args) => serde_json::to_value(ocr::run(args).await?)?,
         BenchCommand::Ingest(args) => serde_json::to_value(ingest::run(paths, args).await?)?,
         BenchCommand::Search(args) => serde_json::to_value(search::run(paths, args).await?)?,
     };

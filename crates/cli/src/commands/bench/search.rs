@@ -333,6 +333,7 @@ impl Grower {
                         end,
                         page_start: None,
                         page_end: None,
+                        page_unit: Default::default(),
                         heading_path: passage.heading.clone(),
                         token_count: 0,
                     });
@@ -345,6 +346,7 @@ impl Grower {
                     pages: Vec::new(),
                     sections: Vec::new(),
                     furniture: Vec::new(),
+                    ocr_pages: Vec::new(),
                 };
                 stores
                     .catalog

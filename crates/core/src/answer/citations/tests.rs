@@ -22,6 +22,7 @@ fn source(n: usize, start: usize, end: usize) -> Source {
                 end,
                 page_start: Some(1),
                 page_end: Some(3),
+                page_unit: Default::default(),
                 heading_path: vec![],
                 token_count: 10,
             },
@@ -229,6 +230,7 @@ fn a_running_header_is_never_quoted_as_evidence() {
         end: doc.len(),
         page_start: Some(1),
         page_end: Some(2),
+        page_unit: Default::default(),
         heading_path: vec![],
         token_count: 20,
     };
