@@ -33,7 +33,31 @@ fn office_files(dir: &Path) {
         .arg(dir)
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn words(text: &str) -> Vec<String> {
+    text.split(|c: char| !c.is_alphanumeric())
+        .filter(|w| w.chars().count() > 2)
+        .map(str::to_lowercase)
+        .collect()
+}
+
+/// The words of a page of the R manual's own text layer, as poppler reads it.
+fn original_page_words(page: u32) -> std::collections::HashSet<String> {
+    let out = std::process::Command::new("pdftotext")
+        .args(["-q", "-f", &page.to_string(), "-l", &page.to_string()])
+        .arg(shared_data().join("docs/pdf/R-intro.pdf"))
+        .arg("-")
+        .output()
+        .unwrap();
+    words(&String::from_utf8_lossy(&out.stdout))
+        .into_iter()
+        .collect()
 }
 
 fn search(cairn: &Cairn, query: &str) -> Vec<Value> {
@@ -64,7 +88,13 @@ fn slides_sheets_csv_rows_chapters_and_odt_paragraphs_are_found() {
     assert_eq!(file_name(top), "heron.pptx", "{hits:?}");
     assert_eq!(top["chunk"]["page_start"], 3, "{top}");
     assert_eq!(top["chunk"]["page_unit"], "slide", "{top}");
-    assert!(top["chunk"]["text"].as_str().unwrap().contains("48,000 euros"), "{top}");
+    assert!(
+        top["chunk"]["text"]
+            .as_str()
+            .unwrap()
+            .contains("48,000 euros"),
+        "{top}"
+    );
     let (ok, text, _) = cairn.run(&["search", "-k", "1", "lighthouse lamp retrofit cost"]);
     assert!(ok && text.contains("heron.pptx — slide 3"), "{text}");
     // Speaker notes are searchable, on their slide.
@@ -86,12 +116,24 @@ fn slides_sheets_csv_rows_chapters_and_odt_paragraphs_are_found() {
 
     let csv = &search(&cairn, "Glaserei Albrecht Lübeck Betrag")[0];
     assert_eq!(file_name(csv), "lieferanten.csv", "{csv}");
-    assert!(csv["chunk"]["text"].as_str().unwrap().contains("Betrag = 1.250,50"), "{csv}");
+    assert!(
+        csv["chunk"]["text"]
+            .as_str()
+            .unwrap()
+            .contains("Betrag = 1.250,50"),
+        "{csv}"
+    );
 
     let chapter = &search(&cairn, "whale oil during the storm")[0];
     assert_eq!(file_name(chapter), "keeper.epub", "{chapter}");
-    assert_eq!(chapter["chunk"]["heading_path"][0], "The Storm", "{chapter}");
-    assert_eq!(chapter["document_title"], "The Lighthouse Keeper", "{chapter}");
+    assert_eq!(
+        chapter["chunk"]["heading_path"][0], "The Storm",
+        "{chapter}"
+    );
+    assert_eq!(
+        chapter["document_title"], "The Lighthouse Keeper",
+        "{chapter}"
+    );
 
     let odt = &search(&cairn, "Linse des Leuchtturms poliert")[0];
     assert_eq!(file_name(odt), "wartung.odt", "{odt}");
@@ -107,15 +149,22 @@ fn a_scanned_pdf_is_answered_with_a_citation_to_its_page() {
         .collect();
     let files = tempfile::tempdir().unwrap();
     let scan = files.path().join("r-manual-scan.pdf");
-    std::fs::write(&scan, cairn_extract::scanned::image_only_pdf(&pages).unwrap()).unwrap();
+    std::fs::write(
+        &scan,
+        cairn_extract::scanned::image_only_pdf(&pages).unwrap(),
+    )
+    .unwrap();
 
     let cairn = Cairn::new();
     let report = cairn.json(&["ingest", "--json", scan.to_str().unwrap()]);
     assert_eq!(report["indexed"].as_array().unwrap().len(), 1, "{report}");
     let (ok, docs, _) = cairn.run(&["docs"]);
-    assert!(ok && docs.contains("3 pages") && docs.contains("text from OCR"), "{docs}");
+    assert!(
+        ok && docs.contains("3 pages") && docs.contains("text from OCR"),
+        "{docs}"
+    );
 
-    // "Intrinsic attributes: mode and length" opens on page 20 of the manual, page 1 here.
+    // "Intrinsic attributes: mode and length" is on pages 20–21 of the manual, 1–2 here.
     let (ok, stdout, stderr) = cairn.run(&[
         "ask",
         "--json",
@@ -135,10 +184,23 @@ fn a_scanned_pdf_is_answered_with_a_citation_to_its_page() {
     assert!(!citations.is_empty(), "the answer cites the scan: {done}");
     for c in citations {
         assert_eq!(c["verified"], true, "{c}");
-        assert!(c["document_path"].as_str().unwrap().ends_with("r-manual-scan.pdf"));
+        assert!(c["document_path"]
+            .as_str()
+            .unwrap()
+            .ends_with("r-manual-scan.pdf"));
     }
-    assert!(
-        citations.iter().any(|c| c["page"] == 1),
-        "a citation names page 1, where the attributes are: {done}"
-    );
+    // Each citation's page is the scanned page its quote is on: the original PDF's page
+    // (20, 21 or 22) holds the quoted words in its own text layer.
+    for c in citations {
+        let page = c["page"].as_u64().unwrap();
+        assert!((1..=3).contains(&page), "{c}");
+        let original = original_page_words(19 + page as u32);
+        let quoted = words(c["quote"].as_str().unwrap());
+        let found = quoted.iter().filter(|w| original.contains(*w)).count();
+        assert!(
+            found * 10 >= quoted.len() * 9,
+            "the quote is on page {page} of the scan, page {} of the manual: {c}",
+            19 + page
+        );
+    }
 }

@@ -44,14 +44,6 @@ impl<'a> Archive<'a> {
         }
     }
 
-    pub fn contains(&self, name: &str) -> bool {
-        self.zip.index_for_name(name).is_some()
-    }
-
-    pub fn names(&self) -> Vec<String> {
-        self.zip.file_names().map(str::to_string).collect()
-    }
-
     /// The expanded bytes of entry `name`; a missing entry is an error naming it.
     pub fn read(&mut self, name: &str) -> Result<Vec<u8>, ExtractError> {
         self.read_optional(name)?
@@ -65,10 +57,13 @@ impl<'a> Archive<'a> {
             return Ok(None);
         };
         let budget = MAX_ENTRY_BYTES.min(MAX_TOTAL_BYTES.saturating_sub(self.read_so_far));
-        let entry = self.zip.by_index(index).map_err(|e| ExtractError::Corrupt {
-            format,
-            reason: format!("{name}: {e}"),
-        })?;
+        let entry = self
+            .zip
+            .by_index(index)
+            .map_err(|e| ExtractError::Corrupt {
+                format,
+                reason: format!("{name}: {e}"),
+            })?;
         // The declared size is a hint only (deflate runs to the end of its stream), so the
         // read itself is capped as well.
         if entry.size() > budget {
@@ -153,9 +148,18 @@ pub(crate) mod tests {
             resolve("ppt/slides/slide1.xml", "../notesSlides/notesSlide2.xml"),
             "ppt/notesSlides/notesSlide2.xml"
         );
-        assert_eq!(resolve("ppt/presentation.xml", "slides/slide1.xml"), "ppt/slides/slide1.xml");
-        assert_eq!(resolve("ppt/presentation.xml", "/ppt/slides/s.xml"), "ppt/slides/s.xml");
-        assert_eq!(resolve("OEBPS/content.opf", "text/ch1.xhtml#p2"), "OEBPS/text/ch1.xhtml");
+        assert_eq!(
+            resolve("ppt/presentation.xml", "slides/slide1.xml"),
+            "ppt/slides/slide1.xml"
+        );
+        assert_eq!(
+            resolve("ppt/presentation.xml", "/ppt/slides/s.xml"),
+            "ppt/slides/s.xml"
+        );
+        assert_eq!(
+            resolve("OEBPS/content.opf", "text/ch1.xhtml#p2"),
+            "OEBPS/text/ch1.xhtml"
+        );
         assert_eq!(resolve("content.opf", "ch1.xhtml"), "ch1.xhtml");
     }
 
@@ -178,7 +182,16 @@ pub(crate) mod tests {
         let bytes = out.into_inner();
         let mut archive = Archive::open(&bytes, "EPUB").unwrap();
         let err = archive.read("big.xml").unwrap_err();
-        assert!(matches!(err, ExtractError::Bomb { format: "EPUB", limit_mib: 256 }), "{err}");
+        assert!(
+            matches!(
+                err,
+                ExtractError::Bomb {
+                    format: "EPUB",
+                    limit_mib: 256
+                }
+            ),
+            "{err}"
+        );
     }
 
     #[test]

@@ -32,7 +32,11 @@ pub(crate) fn extract(bytes: &[u8]) -> Result<ExtractedDocument, ExtractError> {
 /// The delimiter that splits the first lines into the same number (above one) of fields
 /// most often; a comma when none does.
 fn sniff(text: &str) -> u8 {
-    let sample: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).take(50).collect();
+    let sample: Vec<&str> = text
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .take(50)
+        .collect();
     let mut best = (0usize, b',');
     for &d in &CANDIDATES {
         let counts: Vec<usize> = sample.iter().map(|l| fields_in(l, d)).collect();

@@ -182,7 +182,12 @@ fn toc_titles(
         .ncx
         .as_ref()
         .and_then(|id| package.items.get(id))
-        .or_else(|| package.items.values().find(|i| i.media_type == "application/x-dtbncx+xml"));
+        .or_else(|| {
+            package
+                .items
+                .values()
+                .find(|i| i.media_type == "application/x-dtbncx+xml")
+        });
     let (toc, is_nav) = match (nav, ncx) {
         (Some(nav), _) => (nav, true),
         (None, Some(ncx)) => (ncx, false),
@@ -196,7 +201,11 @@ fn toc_titles(
     let mut buf = Vec::new();
     let mut titles = HashMap::new();
     // NCX: <navPoint><navLabel><text>T</text></navLabel><content src="…"/>; nav: <a href="…">T</a>.
-    let (label, link) = if is_nav { (&b"a"[..], &b"a"[..]) } else { (&b"text"[..], &b"content"[..]) };
+    let (label, link) = if is_nav {
+        (&b"a"[..], &b"a"[..])
+    } else {
+        (&b"text"[..], &b"content"[..])
+    };
     let mut in_label = false;
     let mut text = String::new();
     let mut pending: Option<String> = None;

@@ -55,7 +55,10 @@ pub(crate) fn check_size(bytes: &[u8]) -> Result<(u32, u32), ExtractError> {
     Ok((w, h))
 }
 
-pub(crate) fn extract(bytes: &[u8], ocr: Option<&OcrRequest<'_>>) -> Result<ExtractedDocument, ExtractError> {
+pub(crate) fn extract(
+    bytes: &[u8],
+    ocr: Option<&OcrRequest<'_>>,
+) -> Result<ExtractedDocument, ExtractError> {
     if format_of(bytes).is_none() {
         return Err(ExtractError::Corrupt {
             format: "image",

@@ -160,14 +160,15 @@ impl IsolatedExtractor {
             .stdout
             .take()
             .map(|s| read_replies(s, progress, Arc::clone(&last_report)));
-        let stderr = child.stderr.take().map(|s| crate::tool::drain(s, 64 * 1024));
+        let stderr = child
+            .stderr
+            .take()
+            .map(|s| crate::tool::drain(s, 64 * 1024));
         let status = loop {
             match child.wait_timeout(Duration::from_millis(200)) {
                 Ok(Some(status)) => break status,
                 Ok(None) => {
-                    let quiet = last_report
-                        .lock()
-                        .map_or(Duration::ZERO, |at| at.elapsed());
+                    let quiet = last_report.lock().map_or(Duration::ZERO, |at| at.elapsed());
                     if quiet > self.limits.timeout {
                         let _ = child.kill();
                         let _ = child.wait();

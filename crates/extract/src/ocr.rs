@@ -138,9 +138,9 @@ impl Tesseract {
             cmd.args(["--dpi", &dpi.to_string()]);
         }
         let ran = tool::run(cmd, Some(image), PAGE_LIMIT).map_err(|e| match e {
-            ToolError::Missing { .. } => ExtractError::OcrUnavailable(format!(
-                "Tesseract is not installed: {INSTALL_HINT}"
-            )),
+            ToolError::Missing { .. } => {
+                ExtractError::OcrUnavailable(format!("Tesseract is not installed: {INSTALL_HINT}"))
+            }
             other => ExtractError::Ocr(format!("text recognition failed: {other}")),
         })?;
         if !ran.status.success() {

@@ -25,7 +25,10 @@ pub(crate) fn extract(bytes: &[u8]) -> Result<ExtractedDocument, ExtractError> {
     let mut skip = 0usize;
     let mut buf = Vec::new();
     loop {
-        match reader.read_event_into(&mut buf).map_err(|e| corrupt(e.to_string()))? {
+        match reader
+            .read_event_into(&mut buf)
+            .map_err(|e| corrupt(e.to_string()))?
+        {
             Event::Start(e) if matches!(local(&e), b"h" | b"p") => {
                 flush(&mut builder, &mut block, levels.last().copied());
                 let level = if local(&e) == b"h" {
@@ -42,11 +45,16 @@ pub(crate) fn extract(bytes: &[u8]) -> Result<ExtractedDocument, ExtractError> {
                 flush(&mut builder, &mut block, levels.pop());
             }
             // Notes and annotations are not body text.
-            Event::Start(e) if matches!(local(&e), b"note" | b"annotation" | b"tracked-changes") => {
+            Event::Start(e)
+                if matches!(local(&e), b"note" | b"annotation" | b"tracked-changes") =>
+            {
                 skip += 1;
             }
             Event::End(e)
-                if matches!(e.local_name().as_ref(), b"note" | b"annotation" | b"tracked-changes") =>
+                if matches!(
+                    e.local_name().as_ref(),
+                    b"note" | b"annotation" | b"tracked-changes"
+                ) =>
             {
                 skip = skip.saturating_sub(1);
             }

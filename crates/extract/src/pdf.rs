@@ -91,7 +91,11 @@ fn printed(index: usize) -> u32 {
 const SCAN_TEXT_CHARS: usize = 16;
 
 fn looks_scanned(text: &str) -> bool {
-    text.chars().filter(|c| c.is_alphanumeric()).take(SCAN_TEXT_CHARS).count() < SCAN_TEXT_CHARS
+    text.chars()
+        .filter(|c| c.is_alphanumeric())
+        .take(SCAN_TEXT_CHARS)
+        .count()
+        < SCAN_TEXT_CHARS
 }
 
 /// Renders the pages without a usable text layer and reads them with Tesseract; returns the
@@ -104,7 +108,9 @@ fn recognise_textless(
     texts: &mut [String],
     ocr: &OcrRequest<'_>,
 ) -> Result<Vec<u32>, ExtractError> {
-    let scanned: Vec<usize> = (0..texts.len()).filter(|&i| looks_scanned(&texts[i])).collect();
+    let scanned: Vec<usize> = (0..texts.len())
+        .filter(|&i| looks_scanned(&texts[i]))
+        .collect();
     if scanned.is_empty() {
         return Ok(Vec::new());
     }
@@ -137,7 +143,11 @@ fn recognise_textless(
         let (have, read) = (letters(&texts[*index]), letters(&text));
         // A short text layer (a title, a stamp) is exact: OCR replaces it only when the
         // picture clearly holds more.
-        let better = if have == 0 { read > 0 } else { read >= 2 * have && read >= have + 16 };
+        let better = if have == 0 {
+            read > 0
+        } else {
+            read >= 2 * have && read >= have + 16
+        };
         if better {
             texts[*index] = text;
             recognised.push(printed(*index));
@@ -278,7 +288,9 @@ mod tests {
         assert!(looks_scanned(""));
         assert!(looks_scanned("  12 \n"));
         assert!(looks_scanned("CONFIDENTIAL"));
-        assert!(!looks_scanned("The committee met on 3 May and agreed the budget."));
+        assert!(!looks_scanned(
+            "The committee met on 3 May and agreed the budget."
+        ));
     }
 
     #[test]

@@ -35,7 +35,12 @@ pub(crate) fn extract(bytes: &[u8]) -> Result<ExtractedDocument, ExtractError> {
             .filter(|t| !t.trim().is_empty());
         let mut body: Vec<String> = shapes
             .iter()
-            .filter(|s| !matches!(s.placeholder.as_deref(), Some("title" | "ctrTitle" | "sldNum" | "dt" | "ftr")))
+            .filter(|s| {
+                !matches!(
+                    s.placeholder.as_deref(),
+                    Some("title" | "ctrTitle" | "sldNum" | "dt" | "ftr")
+                )
+            })
             .flat_map(|s| s.lines.iter().cloned())
             .collect();
         let notes = notes_of(&mut archive, &slide_path)?;
@@ -320,6 +325,9 @@ mod tests {
         let presentation = format!(r#"<p:presentation {NS}><p:sldIdLst/></p:presentation>"#);
         let bytes = zip_of(&[("ppt/presentation.xml", presentation.as_bytes())]);
         let err = extract(&bytes).unwrap_err().to_string();
-        assert!(err.contains("the PPTX is damaged: it has no slides"), "{err}");
+        assert!(
+            err.contains("the PPTX is damaged: it has no slides"),
+            "{err}"
+        );
     }
 }

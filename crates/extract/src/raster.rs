@@ -30,7 +30,11 @@ pub(crate) fn render_page(
 }
 
 /// Renders page `page` at exactly `dpi`.
-pub(crate) fn render_at(pdf: &[u8], page: u32, dpi: u32) -> Result<(Vec<u8>, Option<u32>), ExtractError> {
+pub(crate) fn render_at(
+    pdf: &[u8],
+    page: u32,
+    dpi: u32,
+) -> Result<(Vec<u8>, Option<u32>), ExtractError> {
     render(pdf, page, Some(dpi))
 }
 

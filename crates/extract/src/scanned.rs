@@ -49,7 +49,10 @@ pub fn image_only_pdf(pages: &[GrayPage]) -> Result<Vec<u8>, ExtractError> {
             .map_err(|e| ExtractError::CorruptPdf(e.to_string()))?;
         let image_id = doc.add_object(image);
         let scale = 72.0 / f64::from(page.dpi.max(1));
-        let (w, h) = (f64::from(page.width) * scale, f64::from(page.height) * scale);
+        let (w, h) = (
+            f64::from(page.width) * scale,
+            f64::from(page.height) * scale,
+        );
         let content = format!("q {w:.2} 0 0 {h:.2} 0 0 cm /Scan Do Q");
         let content_id = doc.add_object(Stream::new(dictionary! {}, content.into_bytes()));
         #[allow(clippy::cast_possible_truncation)]

@@ -84,7 +84,10 @@ pub(crate) fn run(
     })
 }
 
-pub(crate) fn drain<R: Read + Send + 'static>(mut pipe: R, cap: usize) -> std::thread::JoinHandle<Vec<u8>> {
+pub(crate) fn drain<R: Read + Send + 'static>(
+    mut pipe: R,
+    cap: usize,
+) -> std::thread::JoinHandle<Vec<u8>> {
     std::thread::spawn(move || {
         let mut kept = Vec::new();
         let mut buf = [0u8; 64 * 1024];

@@ -230,10 +230,16 @@ mod ocr {
 
     /// Scans `pages` of a PDF at 150 dpi into an image-only PDF; returns it with the text layer
     /// of those pages.
-    fn scanned_copy(source: &str, pages: &[u32], turn: bool) -> (tempfile::TempDir, PathBuf, Vec<String>) {
+    fn scanned_copy(
+        source: &str,
+        pages: &[u32],
+        turn: bool,
+    ) -> (tempfile::TempDir, PathBuf, Vec<String>) {
         let path = shared_data().join(source);
         let bytes = std::fs::read(&path).unwrap();
-        let original = extractor(Limits::default()).extract_blocking(&path).unwrap();
+        let original = extractor(Limits::default())
+            .extract_blocking(&path)
+            .unwrap();
         let mut scans: Vec<GrayPage> = Vec::new();
         for &p in pages {
             let mut scan = scan_page(&bytes, p, 150).unwrap();
@@ -263,12 +269,20 @@ mod ocr {
             .await
             .unwrap_or_else(|f| panic!("{f}"));
         let reports: Vec<ExtractProgress> = reports.collect().await;
-        eprintln!("2 pages recognised in {:.1} s", started.elapsed().as_secs_f64());
+        eprintln!(
+            "2 pages recognised in {:.1} s",
+            started.elapsed().as_secs_f64()
+        );
         assert_eq!(doc.pages.len(), 2);
         assert_eq!(doc.ocr_pages, [1, 2]);
         for (i, truth) in truth.iter().enumerate() {
             let r = recall(truth, page_text(&doc, i));
-            assert!(r >= 0.95, "page {} word recall {r:.3}: {}", i + 1, page_text(&doc, i));
+            assert!(
+                r >= 0.95,
+                "page {} word recall {r:.3}: {}",
+                i + 1,
+                page_text(&doc, i)
+            );
         }
         assert!(page_text(&doc, 0).contains("Intrinsic attributes"));
         let mut seen: Vec<(u32, u32)> = reports.iter().map(|r| (r.page, r.pages)).collect();
@@ -279,7 +293,9 @@ mod ocr {
     #[test]
     fn an_upside_down_scan_comes_out_readable() {
         let (_dir, scan, truth) = scanned_copy("docs/pdf/R-intro.pdf", &[20], true);
-        let doc = extractor(Limits::default()).extract_blocking(&scan).unwrap();
+        let doc = extractor(Limits::default())
+            .extract_blocking(&scan)
+            .unwrap();
         let r = recall(&truth[0], page_text(&doc, 0));
         assert!(r >= 0.9, "word recall {r:.3}: {}", page_text(&doc, 0));
     }
@@ -293,8 +309,15 @@ mod ocr {
             .unwrap();
         let r = recall(&truth[0], page_text(&doc, 0));
         assert!(r >= 0.9, "word recall {r:.3}: {}", page_text(&doc, 0));
-        let umlauts: HashSet<char> = page_text(&doc, 0).chars().filter(|c| "äöüß".contains(*c)).collect();
-        assert!(!umlauts.is_empty(), "German letters are read: {}", page_text(&doc, 0));
+        let umlauts: HashSet<char> = page_text(&doc, 0)
+            .chars()
+            .filter(|c| "äöüß".contains(*c))
+            .collect();
+        assert!(
+            !umlauts.is_empty(),
+            "German letters are read: {}",
+            page_text(&doc, 0)
+        );
     }
 
     #[test]
@@ -337,7 +360,9 @@ mod ocr {
         let path = dir.path().join("bomb.png");
         std::fs::write(&path, png).unwrap();
         let started = Instant::now();
-        let failure = extractor(Limits::default()).extract_blocking(&path).unwrap_err();
+        let failure = extractor(Limits::default())
+            .extract_blocking(&path)
+            .unwrap_err();
         assert_eq!(failure.code, ErrorCode::TooLarge, "{failure}");
         assert!(failure.message.contains("200000×200000"), "{failure}");
         assert!(started.elapsed() < Duration::from_secs(10));

@@ -3,4 +3,4 @@
 /**
  * The format a document was read as.
  */
-export type DocumentKind = "pdf" | "markdown" | "text" | "html" | "docx";
+export type DocumentKind = "pdf" | "markdown" | "text" | "html" | "docx" | "image" | "pptx" | "spreadsheet" | "csv" | "epub" | "odt";

@@ -16,4 +16,8 @@ path: string, kind: DocumentKind | null, title: string | null, content_hash: Con
 /**
  * Modification time in milliseconds since the Unix epoch.
  */
-mtime_ms: number, state: DocumentState, failure: Failure | null, page_count: number, chunk_count: number, };
+mtime_ms: number, state: DocumentState, failure: Failure | null, page_count: number, chunk_count: number, 
+/**
+ * Pages whose text came from OCR ("text from OCR" in the library).
+ */
+ocr_pages: number, };

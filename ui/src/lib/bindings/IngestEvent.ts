@@ -6,4 +6,4 @@ import type { Stage } from "./Stage";
 /**
  * Progress of an ingest, in the order things happen.
  */
-export type IngestEvent = { "event": "scanned", total: number, bytes: number, } | { "event": "stage", path: string, stage: Stage, } | { "event": "file", path: string, bytes: number, outcome: Outcome, } | { "event": "committed", documents: number, } | { "event": "folder_unreadable", path: string, failure: Failure, kept: number, };
+export type IngestEvent = { "event": "scanned", total: number, bytes: number, } | { "event": "stage", path: string, stage: Stage, } | { "event": "recognising", path: string, page: number, pages: number, } | { "event": "file", path: string, bytes: number, outcome: Outcome, } | { "event": "committed", documents: number, } | { "event": "folder_unreadable", path: string, failure: Failure, kept: number, };

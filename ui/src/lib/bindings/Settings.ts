@@ -46,4 +46,9 @@ server_model: string,
 /**
  * Tokens of context the server runs the model with (Llama 3.1: 131072).
  */
-server_context: number, };
+server_context: number, 
+/**
+ * The languages scans are read in, as Tesseract names them (`deu+eng`); empty for the
+ * system language plus English.
+ */
+ocr_languages: string, };

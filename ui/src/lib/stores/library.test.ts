@@ -165,6 +165,7 @@ describe("library rows", () => {
     ],
     jobs: [],
     active: { "/p/notes.md": "embedding", "/p/new.pdf": "extracting" },
+    recognising: {},
     notices: [],
   };
 

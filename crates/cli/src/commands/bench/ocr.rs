@@ -3,8 +3,8 @@
 //! second of recognition, and how many of the PDFs in a folder that have no text without OCR
 //! come out with text.
 
-use crate::app;
 use super::extraction::word_counts;
+use crate::app;
 use cairn_extract::scanned::{image_only_pdf, scan_page};
 use serde::Serialize;
 use std::path::PathBuf;
@@ -90,7 +90,10 @@ pub async fn run(args: Args) -> anyhow::Result<Report> {
         let (mut found, mut total, mut worst) = (0usize, 0usize, 1.0f64);
         for (i, p) in (first..=last).enumerate() {
             let span = |d: &cairn_core::ExtractedDocument, k: usize| {
-                d.pages.get(k).map_or("", |s| &d.text[s.start..s.end]).to_string()
+                d.pages
+                    .get(k)
+                    .map_or("", |s| &d.text[s.start..s.end])
+                    .to_string()
             };
             let truth = word_counts(&span(&original, p as usize - 1));
             let ocr = word_counts(&span(&read, i));
@@ -151,7 +154,9 @@ fn folder_report(
         still_failing: Vec::new(),
     };
     for file in &files {
-        let textless = without.extract_blocking(file).map_or(true, |d| !has_text(&d));
+        let textless = without
+            .extract_blocking(file)
+            .map_or(true, |d| !has_text(&d));
         if !textless {
             continue;
         }
@@ -168,7 +173,9 @@ fn folder_report(
                 report.ocr_pages += d.ocr_pages.len() as u64;
                 eprintln!("ocr: {name}: text from {} pages", d.ocr_pages.len());
             }
-            Ok(_) => report.still_failing.push((name, "no text, even by OCR".into())),
+            Ok(_) => report
+                .still_failing
+                .push((name, "no text, even by OCR".into())),
             Err(f) => report.still_failing.push((name, f.to_string())),
         }
     }
