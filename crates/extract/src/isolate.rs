@@ -165,22 +165,24 @@ impl IsolatedExtractor {
             .take()
             .map(|s| crate::tool::drain(s, 64 * 1024));
         let status = loop {
-            match child.wait_timeout(Duration::from_millis(200)) {
+            let quiet = last_report.lock().map_or(Duration::ZERO, |at| at.elapsed());
+            if quiet >= self.limits.timeout {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(Failure::new(
+                    ErrorCode::Timeout,
+                    format!(
+                        "extraction took longer than {} s and was stopped",
+                        self.limits.timeout.as_secs_f64()
+                    ),
+                ));
+            }
+            // Waits at most until the limit, so a short limit holds to the millisecond, and
+            // wakes at least every 200 ms to see whether a report moved the limit on.
+            let slice = (self.limits.timeout - quiet).min(Duration::from_millis(200));
+            match child.wait_timeout(slice) {
                 Ok(Some(status)) => break status,
-                Ok(None) => {
-                    let quiet = last_report.lock().map_or(Duration::ZERO, |at| at.elapsed());
-                    if quiet > self.limits.timeout {
-                        let _ = child.kill();
-                        let _ = child.wait();
-                        return Err(Failure::new(
-                            ErrorCode::Timeout,
-                            format!(
-                                "extraction took longer than {} s and was stopped",
-                                self.limits.timeout.as_secs_f64()
-                            ),
-                        ));
-                    }
-                }
+                Ok(None) => {}
                 Err(e) => {
                     let _ = child.kill();
                     return Err(Failure::new(
