@@ -12,6 +12,7 @@ use cairn_core::answer::{AskEvent, AskRequest};
 use cairn_core::conversation::{ChatSummary, StoredMessage};
 use cairn_core::engine::{AnswerPorts, Passage};
 use cairn_core::ports::Generator;
+use cairn_core::tuning::FusionTuning;
 use cairn_core::{Cancel, ChatId, DocumentId, DocumentKind, DocumentRecord, ErrorCode};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -512,6 +513,12 @@ pub async fn passage(
         .engine
         .passage(document_id, start, end, PASSAGE_CONTEXT)
         .await?)
+}
+
+/// How search is tuned for this library, once it has been.
+#[tauri::command]
+pub async fn search_tuning(state: State<'_, AppState>) -> AppResult<Option<FusionTuning>> {
+    Ok(state.core().await?.engine.fusion_tuning().await?)
 }
 
 #[tauri::command]

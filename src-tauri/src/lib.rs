@@ -84,6 +84,7 @@ pub fn run() -> ExitCode {
             commands::delete_chat,
             commands::passage,
             commands::watched_folders,
+            commands::search_tuning,
             commands::watch_folder,
             commands::unwatch_folder,
             commands::restart,

@@ -214,13 +214,24 @@ async fn run(app: &AppHandle, core: &Core, job: u32, what: Job) -> Result<JobSum
             };
             let report = core.switch_embedder(next, &progress).await?;
             crate::model::announce(app);
+            tune(core).await;
             return Ok(JobSummary {
                 embedded: u32::try_from(report.embedded).unwrap_or(u32::MAX),
                 ..JobSummary::default()
             });
         }
     };
+    tune(core).await;
     Ok(JobSummary::from(&report))
+}
+
+/// After a job has changed the library, search is tuned to it again if it changed enough
+/// (the job ends after that, so the library view shows the new tuning); a failure only keeps
+/// the fusion in force.
+async fn tune(core: &Core) {
+    if let Err(e) = core.engine.tune_fusion_if_due().await {
+        tracing::warn!(error = %e, "search could not be tuned for this library");
+    }
 }
 
 /// (Re)starts keeping the watched folders in step: one sync now, then one after every burst

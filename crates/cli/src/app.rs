@@ -26,3 +26,13 @@ pub async fn open(paths: &Paths) -> anyhow::Result<Engine> {
     let embedder = load_embedder(&paths.embedder).await?;
     open_engine(&paths.data_dir, embedder).await
 }
+
+/// Tunes search to the library when it has changed enough since the last tuning, and says
+/// so; a failure only leaves the fusion in force (a warning).
+pub async fn tune_search(engine: &Engine, say: bool) {
+    match engine.tune_fusion_if_due().await {
+        Ok(Some(tuning)) if say => println!("search tuned for this library: {}", tuning.summary()),
+        Ok(_) => {}
+        Err(e) => eprintln!("warning: search could not be tuned for this library: {e}"),
+    }
+}

@@ -7,6 +7,8 @@
 mod support;
 
 use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::Command;
 use support::{shared_data, Cairn};
 
 fn count(report: &Value, key: &str) -> usize {
@@ -206,7 +208,7 @@ fn every_robustness_pdf_ends_indexed_or_failed_and_a_second_run_changes_nothing(
 }
 
 #[test]
-fn eval_retrieval_scores_three_retrievers_on_a_beir_sample() {
+fn eval_retrieval_scores_the_retrievers_and_both_fusions_on_a_beir_sample() {
     let scifact = shared_data().join("scifact");
     let qrels = std::fs::read_to_string(scifact.join("qrels/train.tsv")).unwrap();
     let mut judged: Vec<(String, String)> = qrels
@@ -262,7 +264,7 @@ fn eval_retrieval_scores_three_retrievers_on_a_beir_sample() {
         &p("qrels.tsv"),
         "--json",
     ]);
-    for retriever in ["bm25", "vector", "hybrid"] {
+    for retriever in ["bm25", "vector", "hybrid", "adaptive"] {
         let m = &metrics[retriever];
         assert_eq!(
             m["queries"].as_u64(),
@@ -274,4 +276,76 @@ fn eval_retrieval_scores_three_retrievers_on_a_beir_sample() {
         assert!(m["recall@100"].as_f64().unwrap() >= ndcg * 0.5, "{metrics}");
         assert!(m["mrr@10"].as_f64().unwrap() > 0.0, "{metrics}");
     }
+}
+
+/// The German retrieval set (bench/german), its passages built by scripts/setup.
+fn german_set() -> (PathBuf, PathBuf) {
+    let cache = std::env::var_os("CAIRN_CACHE").map_or_else(
+        || Path::new(&std::env::var_os("HOME").unwrap_or_default()).join(".cache/cairn"),
+        PathBuf::from,
+    );
+    let corpus = cache.join("eval/german/corpus.jsonl");
+    assert!(
+        corpus.is_file(),
+        "the German passages are missing at {}: run scripts/setup",
+        corpus.display()
+    );
+    (corpus, Path::new(env!("CARGO_MANIFEST_DIR")).join("../../bench/german"))
+}
+
+#[test]
+fn a_library_in_a_language_the_embedder_does_not_know_searches_at_least_as_well_as_bm25() {
+    // German passages and German questions, embedded by the English test embedder: vectors
+    // are weak here, and balanced fusion lets them push BM25's right answers down.
+    let (corpus, set) = german_set();
+    let cairn = Cairn::new();
+    let index = tempfile::tempdir().unwrap();
+    let s = |p: &Path| p.to_str().unwrap().to_string();
+    let metrics = cairn.json(&[
+        "eval",
+        "retrieval",
+        "--corpus",
+        &s(&corpus),
+        "--queries",
+        &s(&set.join("queries-de.jsonl")),
+        "--qrels",
+        &s(&set.join("qrels.tsv")),
+        "--index-dir",
+        &s(index.path()),
+        "--json",
+    ]);
+    let ndcg = |name: &str| metrics[name]["ndcg@10"].as_f64().unwrap();
+    assert_eq!(metrics["adaptive"]["queries"].as_u64(), Some(60), "{metrics}");
+    assert!(
+        ndcg("vector") + 0.1 < ndcg("bm25"),
+        "this library must be one where BM25 is far better: {metrics}"
+    );
+    assert!(ndcg("adaptive") >= ndcg("bm25"), "{metrics}");
+    assert!(ndcg("adaptive") > ndcg("hybrid"), "{metrics}");
+
+    // The choice and the self-check behind it are kept in the library's catalog.
+    let out = Command::new(env!("CARGO_BIN_EXE_cairn"))
+        .arg("--data-dir")
+        .arg(index.path())
+        .arg("--embedder")
+        .arg(support::embedder())
+        .args(["doctor", "--json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let doctor: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let tuning = &doctor["search_tuning"];
+    assert_eq!(tuning["probes"].as_u64(), Some(200), "{doctor}");
+    assert_eq!(tuning["embedder"], "all-MiniLM-L6-v2", "{doctor}");
+    let (bm25, vector) = (
+        tuning["fusion"]["bm25_weight"].as_f64().unwrap(),
+        tuning["fusion"]["vector_weight"].as_f64().unwrap(),
+    );
+    assert!(bm25 > vector, "BM25 must weigh more: {tuning}");
+    let scores = &tuning["scores"];
+    assert!(
+        scores["chosen"].as_f64().unwrap()
+            >= scores["bm25"].as_f64().unwrap().max(scores["vector"].as_f64().unwrap()),
+        "{tuning}"
+    );
 }

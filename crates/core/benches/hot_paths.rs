@@ -7,7 +7,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use cairn_core::chunker::{chunk_document, ChunkerConfig, TokenCounter};
-use cairn_core::fusion::{reciprocal_rank_fusion, FusionConfig};
+use cairn_core::fusion::{convex_fusion, reciprocal_rank_fusion, FusionConfig};
 use cairn_core::{Bm25Score, ChunkId, DocumentId, DocumentKind, ExtractedDocument, VectorDistance};
 use criterion::{criterion_group, criterion_main, Criterion};
 use std::hint::black_box;
@@ -71,6 +71,10 @@ fn fusion(c: &mut Criterion) {
     let mut group = c.benchmark_group("fuse 2 x 50 candidates");
     group.bench_function("reciprocal rank fusion", |b| {
         b.iter(|| reciprocal_rank_fusion(black_box(&bm25), black_box(&vector), &config))
+    });
+    let convex = FusionConfig::convex(0.7, 0.3);
+    group.bench_function("convex score fusion", |b| {
+        b.iter(|| convex_fusion(black_box(&bm25), black_box(&vector), &convex))
     });
     group.bench_function("merge by score", |b| {
         b.iter(|| {

@@ -1,7 +1,10 @@
-//! Reciprocal rank fusion of the full-text and vector rankings.
+//! Fusion of the full-text and vector rankings: weighted reciprocal rank fusion, or a convex
+//! combination of the two scores, each min-max normalised over its own candidates.
 //!
-//! RRF needs no score calibration between BM25 and cosine distance, which differ per corpus
-//! and per query; `cairn eval retrieval` measures it against either retriever alone.
+//! Neither needs a calibration between BM25 and cosine distance, which differ per corpus and
+//! per query. Equal weights suit a library where both retrievers are good; where one is weak
+//! (a language the embedder does not know, tables of numbers for BM25) it must weigh less:
+//! [`crate::tuning`] picks the method and the weights for each library.
 
 use crate::ids::{Bm25Score, ChunkId, FusedScore, VectorDistance};
 use std::collections::HashMap;
@@ -23,9 +26,23 @@ pub struct Fused {
     pub vector: Option<Ranked<VectorDistance>>,
 }
 
+/// How the two rankings are combined.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+#[serde(rename_all = "snake_case")]
+pub enum FusionMethod {
+    /// Weighted reciprocal rank fusion: `w / (k + rank)` summed over the retrievers.
+    Rrf,
+    /// `w_bm25 · s_bm25 + w_vector · s_vector` with each score min-max normalised over that
+    /// retriever's candidates for the query (0 where a retriever did not list the chunk).
+    Convex,
+}
+
 /// Constants of the fusion.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct FusionConfig {
+    pub method: FusionMethod,
     /// RRF's damping constant; 60 is the value of the original paper.
     pub k: f32,
     pub bm25_weight: f32,
@@ -34,20 +51,123 @@ pub struct FusionConfig {
 
 impl Default for FusionConfig {
     fn default() -> Self {
+        FusionConfig::rrf(1.0, 1.0)
+    }
+}
+
+impl FusionConfig {
+    /// Weighted RRF with the paper's `k`.
+    pub fn rrf(bm25_weight: f32, vector_weight: f32) -> Self {
         FusionConfig {
+            method: FusionMethod::Rrf,
             k: 60.0,
-            bm25_weight: 1.0,
-            vector_weight: 1.0,
+            bm25_weight,
+            vector_weight,
+        }
+    }
+
+    /// A convex combination of normalised scores.
+    pub fn convex(bm25_weight: f32, vector_weight: f32) -> Self {
+        FusionConfig {
+            method: FusionMethod::Convex,
+            k: 60.0,
+            bm25_weight,
+            vector_weight,
+        }
+    }
+
+    /// BM25's share of the two weights, from 0 (vectors alone) to 1 (BM25 alone).
+    pub fn bm25_share(&self) -> f32 {
+        let total = self.bm25_weight + self.vector_weight;
+        if total > 0.0 {
+            self.bm25_weight / total
+        } else {
+            0.5
         }
     }
 }
 
-/// Fuses two rankings (best first). The result has no duplicate ids, is ordered by fused
-/// score, then by best single rank, then by id, so equal inputs always give equal outputs.
+/// Fuses two rankings (best first) as the config says. The result has no duplicate ids, is
+/// ordered by fused score, then by best single rank, then by id, so equal inputs always give
+/// equal outputs.
+pub fn fuse(
+    bm25: &[(ChunkId, Bm25Score)],
+    vector: &[(ChunkId, VectorDistance)],
+    config: &FusionConfig,
+) -> Vec<Fused> {
+    match config.method {
+        FusionMethod::Rrf => reciprocal_rank_fusion(bm25, vector, config),
+        FusionMethod::Convex => convex_fusion(bm25, vector, config),
+    }
+}
+
+/// Weighted reciprocal rank fusion (see [`fuse`]).
 pub fn reciprocal_rank_fusion(
     bm25: &[(ChunkId, Bm25Score)],
     vector: &[(ChunkId, VectorDistance)],
     config: &FusionConfig,
+) -> Vec<Fused> {
+    let k = config.k;
+    combine(
+        bm25,
+        vector,
+        |rank, _| config.bm25_weight / (k + rank as f32),
+        |rank, _| config.vector_weight / (k + rank as f32),
+    )
+}
+
+/// Convex combination of min-max normalised scores (see [`fuse`]).
+pub fn convex_fusion(
+    bm25: &[(ChunkId, Bm25Score)],
+    vector: &[(ChunkId, VectorDistance)],
+    config: &FusionConfig,
+) -> Vec<Fused> {
+    let text = MinMax::of(bm25.iter().map(|(_, s)| s.0));
+    // Cosine distance: smaller is better, so the similarity is its negation.
+    let vec = MinMax::of(vector.iter().map(|(_, d)| -d.0));
+    combine(
+        bm25,
+        vector,
+        |_, s: Bm25Score| config.bm25_weight * text.scale(s.0),
+        |_, d: VectorDistance| config.vector_weight * vec.scale(-d.0),
+    )
+}
+
+/// The range of one retriever's scores for a query.
+struct MinMax {
+    min: f32,
+    max: f32,
+}
+
+impl MinMax {
+    fn of(scores: impl Iterator<Item = f32>) -> Self {
+        scores
+            .filter(|s| s.is_finite())
+            .fold(MinMax { min: f32::INFINITY, max: f32::NEG_INFINITY }, |m, s| MinMax {
+                min: m.min.min(s),
+                max: m.max.max(s),
+            })
+    }
+
+    /// 0 for the worst candidate, 1 for the best; 1 when all are equal.
+    fn scale(&self, s: f32) -> f32 {
+        let span = self.max - self.min;
+        if !s.is_finite() {
+            0.0
+        } else if span > 0.0 {
+            ((s - self.min) / span).clamp(0.0, 1.0)
+        } else {
+            1.0
+        }
+    }
+}
+
+/// Adds each retriever's contribution for the first place it lists a chunk, then orders.
+fn combine(
+    bm25: &[(ChunkId, Bm25Score)],
+    vector: &[(ChunkId, VectorDistance)],
+    bm25_part: impl Fn(u32, Bm25Score) -> f32,
+    vector_part: impl Fn(u32, VectorDistance) -> f32,
 ) -> Vec<Fused> {
     let mut by_id: HashMap<&ChunkId, Fused> = HashMap::new();
     for (i, (id, score)) in bm25.iter().enumerate() {
@@ -58,7 +178,7 @@ pub fn reciprocal_rank_fusion(
                 rank,
                 score: *score,
             });
-            entry.score.0 += config.bm25_weight / (config.k + rank as f32);
+            entry.score.0 += bm25_part(rank, *score);
         }
     }
     for (i, (id, distance)) in vector.iter().enumerate() {
@@ -69,7 +189,7 @@ pub fn reciprocal_rank_fusion(
                 rank,
                 score: *distance,
             });
-            entry.score.0 += config.vector_weight / (config.k + rank as f32);
+            entry.score.0 += vector_part(rank, *distance);
         }
     }
     let mut fused: Vec<Fused> = by_id.into_values().collect();
@@ -126,6 +246,49 @@ mod tests {
         assert!(fused[1].vector.is_none());
     }
 
+    #[test]
+    fn a_retriever_with_no_weight_leaves_the_other_in_charge() {
+        let bm25 = vec![
+            (id("a"), Bm25Score(9.0)),
+            (id("b"), Bm25Score(5.0)),
+            (id("c"), Bm25Score(1.0)),
+        ];
+        let vector = vec![
+            (id("c"), VectorDistance(0.1)),
+            (id("b"), VectorDistance(0.2)),
+            (id("d"), VectorDistance(0.3)),
+        ];
+        for config in [FusionConfig::rrf(1.0, 0.0), FusionConfig::convex(1.0, 0.0)] {
+            let order: Vec<&str> = fuse(&bm25, &vector, &config)
+                .iter()
+                .map(|f| f.id.as_str())
+                .collect();
+            assert_eq!(&order[..3], &["a", "b", "c"], "{config:?}");
+        }
+        for config in [FusionConfig::rrf(0.0, 1.0), FusionConfig::convex(0.0, 1.0)] {
+            let order: Vec<&str> = fuse(&bm25, &vector, &config)
+                .iter()
+                .map(|f| f.id.as_str())
+                .collect();
+            assert_eq!(&order[..3], &["c", "b", "d"], "{config:?}");
+        }
+    }
+
+    #[test]
+    fn convex_fusion_weighs_by_score_not_rank() {
+        // BM25 barely prefers a over b; the vectors strongly prefer b: b must win, while
+        // equal-weight RRF calls it a tie broken by rank.
+        let bm25 = vec![(id("a"), Bm25Score(10.0)), (id("b"), Bm25Score(9.9)), (id("z"), Bm25Score(1.0))];
+        let vector = vec![
+            (id("b"), VectorDistance(0.1)),
+            (id("a"), VectorDistance(0.8)),
+            (id("z"), VectorDistance(0.9)),
+        ];
+        let fused = fuse(&bm25, &vector, &FusionConfig::convex(0.5, 0.5));
+        assert_eq!(fused[0].id.as_str(), "b");
+        assert!((fused[0].score.0 - (0.5 * (8.9 / 9.0) + 0.5)).abs() < 1e-5);
+    }
+
     fn arb_ranking() -> impl Strategy<Value = Vec<String>> {
         prop::collection::vec("[a-h]", 0..12)
     }
@@ -135,12 +298,18 @@ mod tests {
         fn fusion_is_deterministic_complete_and_without_duplicates(
             a in arb_ranking(),
             b in arb_ranking(),
+            convex in any::<bool>(),
+            share in 0.0f32..=1.0,
         ) {
             let bm25: Vec<_> = a.iter().enumerate().map(|(i, s)| (id(s), Bm25Score(100.0 - i as f32))).collect();
             let vector: Vec<_> = b.iter().enumerate().map(|(i, s)| (id(s), VectorDistance(i as f32))).collect();
-            let config = FusionConfig::default();
-            let fused = reciprocal_rank_fusion(&bm25, &vector, &config);
-            let again = reciprocal_rank_fusion(&bm25, &vector, &config);
+            let config = if convex {
+                FusionConfig::convex(share, 1.0 - share)
+            } else {
+                FusionConfig::rrf(share, 1.0 - share)
+            };
+            let fused = fuse(&bm25, &vector, &config);
+            let again = fuse(&bm25, &vector, &config);
             prop_assert_eq!(&fused, &again);
 
             let ids: std::collections::HashSet<&str> = fused.iter().map(|f| f.id.as_str()).collect();

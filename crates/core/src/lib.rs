@@ -19,6 +19,7 @@ pub mod ids;
 pub mod ingest;
 pub mod ports;
 pub mod search;
+pub mod tuning;
 
 pub use cancel::{Cancel, CancelHandle};
 pub use chunk::Chunk;

@@ -316,6 +316,7 @@ pub async fn open_unchecked(data_dir: &Path, configured: OnnxEmbedder) -> anyhow
         engine = engine.with_journal(lock.clone());
     }
     embedders::record(&engine, &active).await?;
+    engine.restore_fusion().await?;
     Ok(Opened {
         engine,
         conversations,

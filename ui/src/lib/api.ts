@@ -9,6 +9,7 @@ import type { AskInput } from "./bindings/AskInput";
 import type { ChatSummary } from "./bindings/ChatSummary";
 import type { DocumentRecord } from "./bindings/DocumentRecord";
 import type { EmbedderChoice } from "./bindings/EmbedderChoice";
+import type { FusionTuning } from "./bindings/FusionTuning";
 import type { ModelChoice } from "./bindings/ModelChoice";
 import type { ModelEvent } from "./bindings/ModelEvent";
 import type { SwitchEstimate } from "./bindings/SwitchEstimate";
@@ -67,6 +68,7 @@ export const api = {
   passage: (documentId: number, start: number, end: number) =>
     call<Passage>("passage", { documentId, start, end }),
   watchedFolders: () => call<string[]>("watched_folders"),
+  searchTuning: () => call<FusionTuning | null>("search_tuning"),
   watchFolder: () => call<string | null>("watch_folder"),
   unwatchFolder: (folder: string) => call<boolean>("unwatch_folder", { folder }),
   restart: () => call<void>("restart"),

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { basename, dirname, duration, plural } from "./format";
+import { basename, dirname, duration, plural, tuningLine } from "./format";
+import type { FusionTuning } from "./bindings/FusionTuning";
 
 describe("format", () => {
   it("names files on either separator", () => {
@@ -15,5 +16,22 @@ describe("format", () => {
     expect(duration(Number.NaN)).toBe("");
     expect(plural(1, "file")).toBe("1 file");
     expect(plural(3, "file")).toBe("3 files");
+  });
+  it("says how search is tuned, in words", () => {
+    const t: FusionTuning = {
+      fusion: { method: "rrf", k: 60, bm25_weight: 0.8, vector_weight: 0.2 },
+      scores: { bm25: 0.912, vector: 0.304, balanced: 0.85, chosen: 0.931 },
+      probes: 200,
+      embedder: "all-MiniLM-L6-v2",
+      chunks: 1200,
+      tuned_at_ms: 0,
+      note: null,
+    };
+    expect(tuningLine(null)).toBeNull();
+    expect(tuningLine(t)).toBe(
+      "Search tuned for this library: 80% by keywords, 20% by meaning. Self-check on 200 sample questions: 0.93 (keywords 0.91, meaning 0.30, balanced 0.85).",
+    );
+    expect(tuningLine({ ...t, fusion: { ...t.fusion, bm25_weight: 1, vector_weight: 0 } })).toContain("by keywords alone");
+    expect(tuningLine({ ...t, note: "12 probe queries could be drawn" })).toBe("Search uses balanced fusion: 12 probe queries could be drawn.");
   });
 });

@@ -1,3 +1,4 @@
+import type { FusionTuning } from "./bindings/FusionTuning";
 /** The file name of a path (either separator). */
 export function basename(path: string): string {
   const parts = path.split(/[\\/]/).filter((p) => p.length > 0);
@@ -31,4 +32,14 @@ export function bytes(n: number): string {
   if (n >= 1e6) return `${Math.round(n / 1e6)} MB`;
   if (n >= 1e3) return `${Math.round(n / 1e3)} kB`;
   return `${n} B`;
+}
+
+/** The library view's line on how search is tuned, or null before the first tuning. */
+export function tuningLine(t: FusionTuning | null): string | null {
+  if (!t) return null;
+  if (t.note) return `Search uses balanced fusion: ${t.note}.`;
+  const bm25 = Math.round(t.fusion.bm25_weight / Math.max(1e-9, t.fusion.bm25_weight + t.fusion.vector_weight) * 100);
+  const weights = bm25 === 100 ? "by keywords alone" : bm25 === 0 ? "by meaning alone" : `${bm25}% by keywords, ${100 - bm25}% by meaning`;
+  const fmt = (x: number) => x.toFixed(2);
+  return `Search tuned for this library: ${weights}. Self-check on ${t.probes} sample questions: ${fmt(t.scores.chosen)} (keywords ${fmt(t.scores.bm25)}, meaning ${fmt(t.scores.vector)}, balanced ${fmt(t.scores.balanced)}).`;
 }

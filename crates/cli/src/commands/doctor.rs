@@ -3,6 +3,7 @@
 use crate::app::{self, Paths};
 use cairn_core::engine::{HealthReport, IndexCheck};
 use cairn_core::ingest::IngestEvent;
+use cairn_core::tuning::FusionTuning;
 use std::process::ExitCode;
 
 #[derive(clap::Args)]
@@ -23,6 +24,9 @@ struct Output<'a> {
     health: &'a HealthReport,
     #[serde(skip_serializing_if = "Option::is_none")]
     repair: Option<&'a cairn_core::engine::RepairReport>,
+    /// How hybrid search fuses BM25 and vectors for this library, and the self-check behind
+    /// it (`null` before the first tuning).
+    search_tuning: Option<&'a FusionTuning>,
 }
 
 /// Exit code 0 when the stores agree (after the repair, with `--repair`), 1 otherwise.
@@ -39,12 +43,14 @@ pub async fn run(paths: &Paths, args: Args) -> anyhow::Result<ExitCode> {
         (engine.check().await?, None)
     };
     let after = repair.as_ref().map_or(&health, |r| &r.after);
+    let tuning = engine.fusion_tuning().await?;
     if args.json {
         let output = Output {
             unclean_shutdown: opened.unclean_shutdown,
             recreated: &opened.recreated,
             health: &health,
             repair: repair.as_ref(),
+            search_tuning: tuning.as_ref(),
         };
         println!("{}", serde_json::to_string_pretty(&output)?);
     } else {
@@ -55,6 +61,10 @@ pub async fn run(paths: &Paths, args: Args) -> anyhow::Result<ExitCode> {
             println!("{note}");
         }
         print_health(&health);
+        match &tuning {
+            Some(t) => println!("search tuned for this library: {}", t.summary()),
+            None => println!("search not tuned yet (balanced fusion): the next ingest tunes it"),
+        }
         if let Some(repair) = &repair {
             println!("repair: {}", app::repair_summary(repair));
         } else if !health.healthy() {

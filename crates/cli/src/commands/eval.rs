@@ -1,9 +1,11 @@
-//! `cairn eval retrieval`: nDCG@10, Recall@100 and MRR@10 of BM25, vectors and hybrid on a
+//! `cairn eval retrieval`: nDCG@10, Recall@100 and MRR@10 of BM25, vectors, balanced hybrid
+//! (equal-weight RRF) and adaptive hybrid (the fusion the library's self-check picks) on a
 //! BEIR-format dataset.
 
 use crate::app::{self, Paths};
 use anyhow::Context;
 use cairn_core::eval::{Judgements, RetrievalMetrics};
+use cairn_core::fusion::FusionConfig;
 use cairn_core::ingest::{IngestEvent, InlineDocument};
 use cairn_core::{DocumentKind, ExtractedDocument, SearchMode, SearchRequest, SectionSpan};
 use indicatif::ProgressBar;
@@ -102,30 +104,25 @@ pub async fn run(paths: &Paths, command: EvalCommand) -> anyhow::Result<ExitCode
         queries.len()
     );
 
+    // Today's balanced fusion first, then the fusion the library's self-check picks.
+    engine.set_fusion(FusionConfig::default());
     let modes = [
         ("bm25", SearchMode::Bm25),
         ("vector", SearchMode::Vector),
         ("hybrid", SearchMode::Hybrid),
     ];
     let mut runs: BTreeMap<&str, Vec<(Vec<String>, &Judgements)>> = BTreeMap::new();
-    let bar = ProgressBar::new(queries.len() as u64);
-    for query in &queries {
-        let judged = qrels.get(&query.id).context("judged query vanished")?;
-        for (name, mode) in modes {
-            let request = SearchRequest {
-                query: query.text.clone(),
-                limit: 300,
-                mode,
-                documents: None,
-            };
-            let hits = engine.search(&request).await?;
-            runs.entry(name)
-                .or_default()
-                .push((rank_documents(&hits), judged));
-        }
-        bar.inc(1);
-    }
-    bar.finish_and_clear();
+    score_queries(&engine, &queries, &qrels, &modes, &mut runs).await?;
+    let tuned = engine.tune_fusion().await?;
+    eprintln!("search tuned for this library: {}", tuned.summary());
+    score_queries(
+        &engine,
+        &queries,
+        &qrels,
+        &[("adaptive", SearchMode::Hybrid)],
+        &mut runs,
+    )
+    .await?;
     let metrics: BTreeMap<&str, RetrievalMetrics> = runs
         .iter()
         .map(|(name, r)| {
@@ -142,7 +139,7 @@ pub async fn run(paths: &Paths, command: EvalCommand) -> anyhow::Result<ExitCode
             "{:<8} {:>9} {:>11} {:>8} {:>8}",
             "", "nDCG@10", "Recall@100", "MRR@10", "queries"
         );
-        for (name, _) in modes {
+        for name in ["bm25", "vector", "hybrid", "adaptive"] {
             if let Some(m) = metrics.get(name) {
                 println!(
                     "{name:<8} {:>9.4} {:>11.4} {:>8.4} {:>8}",
@@ -152,6 +149,35 @@ pub async fn run(paths: &Paths, command: EvalCommand) -> anyhow::Result<ExitCode
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Runs every query in each mode and keeps the ranked documents under the mode's name.
+async fn score_queries<'q>(
+    engine: &cairn_core::Engine,
+    queries: &[QueryRecord],
+    qrels: &'q HashMap<String, Judgements>,
+    modes: &[(&'static str, SearchMode)],
+    runs: &mut BTreeMap<&'static str, Vec<(Vec<String>, &'q Judgements)>>,
+) -> anyhow::Result<()> {
+    let bar = ProgressBar::new(queries.len() as u64);
+    for query in queries {
+        let judged = qrels.get(&query.id).context("judged query vanished")?;
+        for &(name, mode) in modes {
+            let request = SearchRequest {
+                query: query.text.clone(),
+                limit: 300,
+                mode,
+                documents: None,
+            };
+            let hits = engine.search(&request).await?;
+            runs.entry(name)
+                .or_default()
+                .push((rank_documents(&hits), judged));
+        }
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    Ok(())
 }
 
 /// Documents in the order of their best chunk.

@@ -39,6 +39,7 @@ pub async fn run(paths: &Paths, args: Args) -> anyhow::Result<ExitCode> {
     } else {
         print_summary(&report);
     }
+    app::tune_search(&engine, !args.json).await;
     Ok(ExitCode::SUCCESS)
 }
 

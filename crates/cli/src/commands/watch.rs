@@ -93,6 +93,7 @@ async fn sync(
     let observer = |event: &IngestEvent| printer.event(event);
     let report = engine.sync(folders, &observer).await?;
     printer.synced(&report);
+    crate::app::tune_search(engine, !printer.json).await;
     Ok(())
 }
 

@@ -10,6 +10,7 @@ mod retrieve;
 mod stages;
 mod switch;
 mod sync;
+mod tune;
 mod write;
 
 pub use ask::AnswerPorts;
@@ -17,6 +18,7 @@ pub use doctor::{HealthReport, IndexCheck, PendingDocument, RepairReport};
 pub use passage::Passage;
 pub use reindex::ReindexReport;
 pub use switch::{SwitchProgress, SwitchReport, EMBEDDER_SETTING};
+pub use tune::FUSION_SETTING;
 pub use write::WriteJournal;
 
 use crate::chunker::ChunkerConfig;
@@ -82,6 +84,8 @@ pub struct VectorSide {
 pub struct Engine {
     ports: Ports,
     side: std::sync::RwLock<VectorSide>,
+    /// What hybrid search fuses with: the config's until the library is tuned.
+    fusion: std::sync::RwLock<FusionConfig>,
     config: EngineConfig,
     writer: Mutex<()>,
     journal: Option<Arc<dyn WriteJournal>>,
@@ -96,6 +100,7 @@ impl Engine {
         Engine {
             ports,
             side: std::sync::RwLock::new(side),
+            fusion: std::sync::RwLock::new(config.fusion),
             config,
             writer: Mutex::new(()),
             journal: None,

@@ -2,7 +2,7 @@
 
 use super::Engine;
 use crate::error::CoreError;
-use crate::fusion::{reciprocal_rank_fusion, Fused, Ranked};
+use crate::fusion::{fuse, Fused, Ranked};
 use crate::ids::{DocumentId, FusedScore};
 use crate::ports::EmbedKind;
 use crate::search::{SearchHit, SearchMode, SearchRequest};
@@ -63,7 +63,7 @@ impl Engine {
                 .map_err(CoreError::VectorIndex)
         };
         let (text, vector) = futures::try_join!(text, vector)?;
-        let mut fused = reciprocal_rank_fusion(&text, &vector, &self.config.fusion);
+        let mut fused = fuse(&text, &vector, &self.fusion());
         // A single retriever keeps its own order and score.
         match request.mode {
             SearchMode::Bm25 => {

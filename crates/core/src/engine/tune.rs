@@ -1,0 +1,186 @@
+//! Tuning the fusion to the library (the self-check is in [`crate::tuning`]); the choice and
+//! its scores are kept in the catalog, and searches use it from then on.
+
+use super::Engine;
+use crate::document::DocumentState;
+use crate::error::CoreError;
+use crate::fusion::FusionConfig;
+use crate::error::PortError;
+use crate::ports::EmbedKind;
+use crate::tuning::{self, FusionTuning, ProbeRun, TuningScores};
+use std::collections::HashSet;
+use tracing::Instrument;
+
+/// The catalog setting that holds the library's [`FusionTuning`] as JSON.
+pub const FUSION_SETTING: &str = "search.fusion";
+
+/// Candidates each retriever returns per probe, as a search asks for.
+const PROBE_DEPTH: usize = 50;
+
+impl Engine {
+    /// The fusion hybrid searches use now.
+    pub fn fusion(&self) -> FusionConfig {
+        *self
+            .fusion
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Makes hybrid searches fuse this way until the next tuning or restore (evaluations
+    /// compare settings on one index with it).
+    pub fn set_fusion(&self, config: FusionConfig) {
+        *self
+            .fusion
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = config;
+    }
+
+    /// The tuning kept in the catalog, if the library has one (an unreadable one counts as
+    /// none: it is only redone).
+    pub async fn fusion_tuning(&self) -> Result<Option<FusionTuning>, CoreError> {
+        let stored = self.library_setting(FUSION_SETTING).await?;
+        Ok(stored.and_then(|json| match serde_json::from_str(&json) {
+            Ok(t) => Some(t),
+            Err(e) => {
+                tracing::warn!(error = %e, "the stored fusion tuning is unreadable; it is redone");
+                None
+            }
+        }))
+    }
+
+    /// Puts the stored tuning in force, if it was made with the embedder searches use now
+    /// (another embedder's weights say nothing about this one's vectors).
+    pub async fn restore_fusion(&self) -> Result<Option<FusionTuning>, CoreError> {
+        let model = self.side().embedder.model_id().to_string();
+        let tuning = self.fusion_tuning().await?.filter(|t| t.embedder == model);
+        self.set_fusion(tuning.as_ref().map_or_else(FusionConfig::default, |t| t.fusion));
+        Ok(tuning)
+    }
+
+    /// Tunes the fusion when the library has no tuning yet, another embedder, or a fifth more
+    /// or fewer chunks than when it was tuned; returns the new tuning, or `None` when the one
+    /// in force still holds (or the library is empty).
+    pub async fn tune_fusion_if_due(&self) -> Result<Option<FusionTuning>, CoreError> {
+        let model = self.side().embedder.model_id().to_string();
+        let chunks = self.indexed_chunk_ids().await?.len() as u64;
+        match self.fusion_tuning().await? {
+            Some(t) if !t.is_stale(&model, chunks) => {
+                self.set_fusion(t.fusion);
+                Ok(None)
+            }
+            _ if chunks == 0 => Ok(None),
+            _ => self.tune_fusion().await.map(Some),
+        }
+    }
+
+    /// Runs the self-check now, keeps its choice in the catalog and puts it in force.
+    pub async fn tune_fusion(&self) -> Result<FusionTuning, CoreError> {
+        let side = self.side();
+        let model = side.embedder.model_id().to_string();
+        let ids = self.indexed_chunk_ids().await?;
+        let sample = tuning::sample(&ids, tuning::PROBES);
+        let chunks = self
+            .ports
+            .catalog
+            .chunks(&sample)
+            .await
+            .map_err(CoreError::Catalog)?;
+        let probes = tuning::probes(&chunks);
+        let (fusion, scores, note) = if probes.len() < tuning::MIN_PROBES {
+            let note = format!(
+                "{} probe queries could be drawn from the library; {} are needed to tune",
+                probes.len(),
+                tuning::MIN_PROBES
+            );
+            (FusionConfig::default(), TuningScores::default(), Some(note))
+        } else {
+            let span = tracing::info_span!("query.tune", probes = probes.len(), chunks = ids.len());
+            let runs = self.probe_runs(&probes).instrument(span).await?;
+            let (fusion, scores) = tuning::choose(&runs);
+            (fusion, scores, None)
+        };
+        let tuned = FusionTuning {
+            fusion,
+            scores,
+            probes: u32::try_from(probes.len()).unwrap_or(u32::MAX),
+            embedder: model,
+            chunks: ids.len() as u64,
+            tuned_at_ms: now_ms(),
+            note,
+        };
+        let json = serde_json::to_string(&tuned)
+            .map_err(|e| CoreError::Catalog(PortError::internal("cannot record the fusion tuning", e)))?;
+        self.set_library_setting(FUSION_SETTING, &json).await?;
+        self.set_fusion(tuned.fusion);
+        tracing::info!(
+            method = ?tuned.fusion.method,
+            bm25_share = tuned.fusion.bm25_share(),
+            bm25 = scores.bm25,
+            vector = scores.vector,
+            balanced = scores.balanced,
+            chosen = scores.chosen,
+            "search tuned for this library"
+        );
+        Ok(tuned)
+    }
+
+    /// Both retrievers' candidates for every probe, with the embedder of one side throughout.
+    async fn probe_runs(&self, probes: &[tuning::Probe]) -> Result<Vec<ProbeRun>, CoreError> {
+        let side = self.side();
+        let mut runs = Vec::with_capacity(probes.len());
+        for batch in probes.chunks(self.config.embed_batch.max(1)) {
+            let queries: Vec<String> = batch.iter().map(|p| p.query.clone()).collect();
+            let vectors = side
+                .embedder
+                .embed(queries, EmbedKind::Query)
+                .await
+                .map_err(CoreError::Embedder)?;
+            for (probe, v) in batch.iter().zip(vectors) {
+                let bm25 = self
+                    .ports
+                    .text
+                    .search(&probe.query, PROBE_DEPTH, None)
+                    .await
+                    .map_err(CoreError::TextIndex)?;
+                let vector = side
+                    .vectors
+                    .search(&v, PROBE_DEPTH, None)
+                    .await
+                    .map_err(CoreError::VectorIndex)?;
+                runs.push(ProbeRun {
+                    target: probe.target.clone(),
+                    bm25,
+                    vector,
+                });
+            }
+        }
+        Ok(runs)
+    }
+
+    /// Chunks of the documents that are indexed (what both retrievers can find).
+    async fn indexed_chunk_ids(&self) -> Result<Vec<crate::ids::ChunkId>, CoreError> {
+        let indexed: HashSet<_> = self
+            .documents()
+            .await?
+            .into_iter()
+            .filter(|d| d.state == DocumentState::Indexed)
+            .map(|d| d.id)
+            .collect();
+        Ok(self
+            .ports
+            .catalog
+            .chunk_ids()
+            .await
+            .map_err(CoreError::Catalog)?
+            .into_iter()
+            .filter(|(_, doc)| indexed.contains(doc))
+            .map(|(id, _)| id)
+            .collect())
+    }
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
