@@ -315,6 +315,7 @@ fn a_library_in_a_language_the_embedder_does_not_know_searches_at_least_as_well_
         "--json",
     ]);
     let ndcg = |name: &str| metrics[name]["ndcg@10"].as_f64().unwrap();
+    eprintln!("German passages, German questions, English embedder: {metrics}");
     assert_eq!(metrics["adaptive"]["queries"].as_u64(), Some(60), "{metrics}");
     assert!(
         ndcg("vector") + 0.1 < ndcg("bm25"),
@@ -335,8 +336,16 @@ fn a_library_in_a_language_the_embedder_does_not_know_searches_at_least_as_well_
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let doctor: Value = serde_json::from_slice(&out.stdout).unwrap();
     let tuning = &doctor["search_tuning"];
-    assert_eq!(tuning["probes"].as_u64(), Some(200), "{doctor}");
-    assert_eq!(tuning["embedder"], "all-MiniLM-L6-v2", "{doctor}");
+    // One probe per sampled chunk, less the few chunks too short to make one.
+    let probes = tuning["probes"].as_u64().unwrap();
+    assert!((150..=200).contains(&probes), "{doctor}");
+    assert!(
+        tuning["embedder"]
+            .as_str()
+            .unwrap()
+            .starts_with("all-MiniLM-L6-v2"),
+        "{doctor}"
+    );
     let (bm25, vector) = (
         tuning["fusion"]["bm25_weight"].as_f64().unwrap(),
         tuning["fusion"]["vector_weight"].as_f64().unwrap(),

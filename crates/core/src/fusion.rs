@@ -36,6 +36,11 @@ pub enum FusionMethod {
     /// `w_bm25 · s_bm25 + w_vector · s_vector` with each score min-max normalised over that
     /// retriever's candidates for the query (0 where a retriever did not list the chunk).
     Convex,
+    /// As [`FusionMethod::Convex`], but each score is measured from the list's lowest in
+    /// standard deviations of the list: a hit far above the rest of its list (an exact
+    /// phrase for BM25) keeps its lead, while a retriever whose list is flat (it has no clear
+    /// answer for this query) adds little order of its own.
+    ZScore,
 }
 
 /// Constants of the fusion.
@@ -60,6 +65,16 @@ impl FusionConfig {
     pub fn rrf(bm25_weight: f32, vector_weight: f32) -> Self {
         FusionConfig {
             method: FusionMethod::Rrf,
+            k: 60.0,
+            bm25_weight,
+            vector_weight,
+        }
+    }
+
+    /// A weighted sum of scores in standard deviations of their lists.
+    pub fn z_score(bm25_weight: f32, vector_weight: f32) -> Self {
+        FusionConfig {
+            method: FusionMethod::ZScore,
             k: 60.0,
             bm25_weight,
             vector_weight,
@@ -98,6 +113,7 @@ pub fn fuse(
     match config.method {
         FusionMethod::Rrf => reciprocal_rank_fusion(bm25, vector, config),
         FusionMethod::Convex => convex_fusion(bm25, vector, config),
+        FusionMethod::ZScore => z_score_fusion(bm25, vector, config),
     }
 }
 
@@ -111,6 +127,7 @@ pub fn reciprocal_rank_fusion(
     combine(
         bm25,
         vector,
+        config,
         |rank, _| config.bm25_weight / (k + rank as f32),
         |rank, _| config.vector_weight / (k + rank as f32),
     )
@@ -128,9 +145,59 @@ pub fn convex_fusion(
     combine(
         bm25,
         vector,
+        config,
         |_, s: Bm25Score| config.bm25_weight * text.scale(s.0),
         |_, d: VectorDistance| config.vector_weight * vec.scale(-d.0),
     )
+}
+
+/// Sum of scores in standard deviations above the list's lowest (see [`fuse`]).
+pub fn z_score_fusion(
+    bm25: &[(ChunkId, Bm25Score)],
+    vector: &[(ChunkId, VectorDistance)],
+    config: &FusionConfig,
+) -> Vec<Fused> {
+    let text = Spread::of(bm25.iter().map(|(_, s)| s.0));
+    let vec = Spread::of(vector.iter().map(|(_, d)| -d.0));
+    combine(
+        bm25,
+        vector,
+        config,
+        |_, s: Bm25Score| config.bm25_weight * text.scale(s.0),
+        |_, d: VectorDistance| config.vector_weight * vec.scale(-d.0),
+    )
+}
+
+/// The lowest score of a list and its standard deviation.
+struct Spread {
+    min: f32,
+    deviation: f32,
+}
+
+impl Spread {
+    fn of(scores: impl Iterator<Item = f32>) -> Self {
+        let finite: Vec<f64> = scores.filter(|s| s.is_finite()).map(f64::from).collect();
+        let n = finite.len().max(1) as f64;
+        let mean = finite.iter().sum::<f64>() / n;
+        let variance = finite.iter().map(|s| (s - mean).powi(2)).sum::<f64>() / n;
+        let min = finite.iter().copied().fold(f64::INFINITY, f64::min);
+        #[allow(clippy::cast_possible_truncation)]
+        Spread {
+            min: min as f32,
+            deviation: variance.sqrt() as f32,
+        }
+    }
+
+    /// Standard deviations above the lowest score; 1 for every score of a flat list.
+    fn scale(&self, s: f32) -> f32 {
+        if !s.is_finite() {
+            0.0
+        } else if self.deviation > 0.0 {
+            ((s - self.min) / self.deviation).max(0.0)
+        } else {
+            1.0
+        }
+    }
 }
 
 /// The range of one retriever's scores for a query.
@@ -162,10 +229,12 @@ impl MinMax {
     }
 }
 
-/// Adds each retriever's contribution for the first place it lists a chunk, then orders.
+/// Adds each retriever's contribution for the first place it lists a chunk, then orders;
+/// ties go to the better rank in a retriever that has weight.
 fn combine(
     bm25: &[(ChunkId, Bm25Score)],
     vector: &[(ChunkId, VectorDistance)],
+    config: &FusionConfig,
     bm25_part: impl Fn(u32, Bm25Score) -> f32,
     vector_part: impl Fn(u32, VectorDistance) -> f32,
 ) -> Vec<Fused> {
@@ -197,7 +266,7 @@ fn combine(
         b.score
             .0
             .total_cmp(&a.score.0)
-            .then_with(|| best_rank(a).cmp(&best_rank(b)))
+            .then_with(|| best_rank(a, config).cmp(&best_rank(b, config)))
             .then_with(|| a.id.cmp(&b.id))
     });
     fused
@@ -216,9 +285,10 @@ fn empty(id: &ChunkId) -> Fused {
     }
 }
 
-fn best_rank(f: &Fused) -> u32 {
-    let a = f.bm25.map_or(u32::MAX, |r| r.rank);
-    let b = f.vector.map_or(u32::MAX, |r| r.rank);
+fn best_rank(f: &Fused, config: &FusionConfig) -> u32 {
+    let rank = |r: Option<u32>, weight: f32| r.filter(|_| weight > 0.0).unwrap_or(u32::MAX);
+    let a = rank(f.bm25.map(|r| r.rank), config.bm25_weight);
+    let b = rank(f.vector.map(|r| r.rank), config.vector_weight);
     a.min(b)
 }
 
@@ -258,18 +328,22 @@ mod tests {
             (id("b"), VectorDistance(0.2)),
             (id("d"), VectorDistance(0.3)),
         ];
-        for config in [FusionConfig::rrf(1.0, 0.0), FusionConfig::convex(1.0, 0.0)] {
-            let order: Vec<&str> = fuse(&bm25, &vector, &config)
-                .iter()
-                .map(|f| f.id.as_str())
-                .collect();
+        for config in [
+            FusionConfig::rrf(1.0, 0.0),
+            FusionConfig::convex(1.0, 0.0),
+            FusionConfig::z_score(1.0, 0.0),
+        ] {
+            let fused = fuse(&bm25, &vector, &config);
+            let order: Vec<&str> = fused.iter().map(|f| f.id.as_str()).collect();
             assert_eq!(&order[..3], &["a", "b", "c"], "{config:?}");
         }
-        for config in [FusionConfig::rrf(0.0, 1.0), FusionConfig::convex(0.0, 1.0)] {
-            let order: Vec<&str> = fuse(&bm25, &vector, &config)
-                .iter()
-                .map(|f| f.id.as_str())
-                .collect();
+        for config in [
+            FusionConfig::rrf(0.0, 1.0),
+            FusionConfig::convex(0.0, 1.0),
+            FusionConfig::z_score(0.0, 1.0),
+        ] {
+            let fused = fuse(&bm25, &vector, &config);
+            let order: Vec<&str> = fused.iter().map(|f| f.id.as_str()).collect();
             assert_eq!(&order[..3], &["c", "b", "d"], "{config:?}");
         }
     }
@@ -298,15 +372,15 @@ mod tests {
         fn fusion_is_deterministic_complete_and_without_duplicates(
             a in arb_ranking(),
             b in arb_ranking(),
-            convex in any::<bool>(),
+            method in 0u8..3,
             share in 0.0f32..=1.0,
         ) {
             let bm25: Vec<_> = a.iter().enumerate().map(|(i, s)| (id(s), Bm25Score(100.0 - i as f32))).collect();
             let vector: Vec<_> = b.iter().enumerate().map(|(i, s)| (id(s), VectorDistance(i as f32))).collect();
-            let config = if convex {
-                FusionConfig::convex(share, 1.0 - share)
-            } else {
-                FusionConfig::rrf(share, 1.0 - share)
+            let config = match method {
+                0 => FusionConfig::rrf(share, 1.0 - share),
+                1 => FusionConfig::convex(share, 1.0 - share),
+                _ => FusionConfig::z_score(share, 1.0 - share),
             };
             let fused = fuse(&bm25, &vector, &config);
             let again = fuse(&bm25, &vector, &config);

@@ -2,11 +2,14 @@
 //! own chunks scores BM25 alone, vectors alone and a grid of fused settings, and keeps a
 //! setting that scores at least as well as the better single retriever.
 //!
-//! A probe is a window of one sentence of a sampled chunk with some of its words left out
-//! (the way a question shares some words with its answer and not others); the chunk is the
-//! one right answer. Where the embedder does not know the library's language, vectors miss
-//! most probes and BM25 gets the weight; where both retrievers find most of them, the
-//! balanced default stays, since it is what scores best on real questions (SciFact, SQuAD).
+//! The probes follow the inverse cloze task (Lee et al., 2019): a window of one sentence of a
+//! sampled chunk is the query, the chunk itself is left out of both result lists, and the
+//! chunks next to it in its document are the right answers. Finding a passage's context from
+//! one of its sentences takes what a real question takes: the words are not the answer's
+//! words, the topic is. (Probes answered by their own chunk were tried first: BM25 finds its
+//! own words almost always, so they handed BM25 the weight even where vectors answer real
+//! questions better.) Where the embedder does not know the library's language, vectors miss
+//! the context and BM25 gets the weight; where both find it, the fusion stays balanced.
 
 use crate::chunk::Chunk;
 use crate::chunker::sentence_units;
@@ -24,17 +27,18 @@ const TOLERANCE: f64 = 0.01;
 /// Probes are judged on the top of the list, as a reader sees it.
 const DEPTH: usize = 10;
 
-/// One probe query and the chunk it was drawn from.
+/// One probe query, the chunk it was drawn from and that chunk's neighbours, the answers.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Probe {
     pub query: String,
-    pub target: ChunkId,
+    pub source: ChunkId,
+    pub targets: Vec<ChunkId>,
 }
 
-/// What each retriever returned for one probe.
+/// What each retriever returned for one probe (the source chunk taken out).
 #[derive(Debug, Clone)]
 pub struct ProbeRun {
-    pub target: ChunkId,
+    pub targets: Vec<ChunkId>,
     pub bm25: Vec<(ChunkId, Bm25Score)>,
     pub vector: Vec<(ChunkId, VectorDistance)>,
 }
@@ -78,6 +82,7 @@ impl FusionTuning {
         let method = match self.fusion.method {
             FusionMethod::Rrf => "rank fusion",
             FusionMethod::Convex => "score fusion",
+            FusionMethod::ZScore => "deviation fusion",
         };
         format!(
             "BM25 {share:.0}% and vectors {:.0}% ({method}); self-check on {} probe queries, \
@@ -109,17 +114,34 @@ pub fn sample(ids: &[ChunkId], count: usize) -> Vec<ChunkId> {
     keyed.into_iter().take(count).map(|(_, id)| id.clone()).collect()
 }
 
-/// A probe from each chunk that has a sentence to draw one from.
-pub fn probes(chunks: &[Chunk]) -> Vec<Probe> {
-    chunks
-        .iter()
-        .filter_map(|c| {
-            probe_query(c.id.as_str(), &c.text).map(|query| Probe {
-                query,
-                target: c.id.clone(),
-            })
-        })
-        .collect()
+/// A probe from each sampled chunk that has a sentence to draw one from and a neighbour in
+/// its document (`chunks` holds the sampled chunks' documents, each in order).
+pub fn probes(sampled: &[ChunkId], documents: &[Vec<Chunk>]) -> Vec<Probe> {
+    let mut out = Vec::new();
+    for document in documents {
+        for (i, chunk) in document.iter().enumerate() {
+            if !sampled.contains(&chunk.id) {
+                continue;
+            }
+            let targets: Vec<ChunkId> = [i.checked_sub(1), Some(i + 1)]
+                .into_iter()
+                .flatten()
+                .filter_map(|j| document.get(j))
+                .map(|c| c.id.clone())
+                .collect();
+            if targets.is_empty() {
+                continue;
+            }
+            if let Some(query) = probe_query(chunk.id.as_str(), &chunk.text) {
+                out.push(Probe {
+                    query,
+                    source: chunk.id.clone(),
+                    targets,
+                });
+            }
+        }
+    }
+    out
 }
 
 /// Words of one sentence of the text (chosen by the seed), a window of at most 16, with about
@@ -192,12 +214,13 @@ impl Seeded {
 /// ends are the single retrievers).
 pub fn grid() -> Vec<FusionConfig> {
     let mut out = Vec::new();
-    for method in [FusionMethod::Rrf, FusionMethod::Convex] {
+    for method in [FusionMethod::Rrf, FusionMethod::Convex, FusionMethod::ZScore] {
         for tenth in 0..=10u8 {
             let share = f32::from(tenth) / 10.0;
             out.push(match method {
                 FusionMethod::Rrf => FusionConfig::rrf(share, 1.0 - share),
                 FusionMethod::Convex => FusionConfig::convex(share, 1.0 - share),
+                FusionMethod::ZScore => FusionConfig::z_score(share, 1.0 - share),
             });
         }
     }
@@ -209,14 +232,23 @@ pub fn score(config: &FusionConfig, runs: &[ProbeRun]) -> f64 {
     if runs.is_empty() {
         return 0.0;
     }
+    let gain = |i: usize| 1.0 / ((i + 2) as f64).log2();
     let total: f64 = runs
         .iter()
         .map(|run| {
-            fuse(&run.bm25, &run.vector, config)
+            let found: f64 = fuse(&run.bm25, &run.vector, config)
                 .iter()
                 .take(DEPTH)
-                .position(|f| f.id == run.target)
-                .map_or(0.0, |i| 1.0 / ((i + 2) as f64).log2())
+                .enumerate()
+                .filter(|(_, f)| run.targets.contains(&f.id))
+                .map(|(i, _)| gain(i))
+                .sum();
+            let ideal: f64 = (0..run.targets.len().min(DEPTH)).map(gain).sum();
+            if ideal > 0.0 {
+                found / ideal
+            } else {
+                0.0
+            }
         })
         .sum();
     total / runs.len() as f64
@@ -234,6 +266,7 @@ pub fn choose(runs: &[ProbeRun]) -> (FusionConfig, TuningScores) {
         .into_iter()
         .map(|c| {
             let s = score(&c, runs);
+            tracing::debug!(method = ?c.method, bm25_share = c.bm25_share(), score = s, "fusion self-check");
             (c, s)
         })
         .filter(|(_, s)| *s >= floor)
@@ -266,6 +299,7 @@ fn method_order(m: FusionMethod) -> u8 {
     match m {
         FusionMethod::Rrf => 0,
         FusionMethod::Convex => 1,
+        FusionMethod::ZScore => 2,
     }
 }
 
@@ -302,7 +336,7 @@ mod tests {
                 text.extend(others.iter().take(9).map(String::as_str));
                 let vec_ids: Vec<&str> = others.iter().rev().map(String::as_str).collect();
                 ProbeRun {
-                    target: id(&target),
+                    targets: vec![id(&target)],
                     bm25: bm25_list(&text),
                     vector: vector_list(&vec_ids),
                 }
@@ -336,7 +370,7 @@ mod tests {
                     (vec![&b, &t, &a], vec![&t, &c, &a])
                 };
                 ProbeRun {
-                    target: id(&t),
+                    targets: vec![id(&t)],
                     bm25: bm25_list(&text),
                     vector: vector_list(&vec),
                 }

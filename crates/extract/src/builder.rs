@@ -49,6 +49,24 @@ impl TextBuilder {
         });
     }
 
+    /// Marks `span` (byte offsets into the text of the page appended last) as a section under
+    /// `heading`, such as a table under its title.
+    pub fn section_in_page(&mut self, heading: &str, span: std::ops::Range<usize>) {
+        let heading = heading.split_whitespace().collect::<Vec<_>>().join(" ");
+        let Some(page) = self.pages.last() else {
+            return;
+        };
+        let (start, end) = (page.start + span.start, (page.start + span.end).min(page.end));
+        if heading.is_empty() || start >= end {
+            return;
+        }
+        self.sections.push(SectionSpan {
+            heading_path: vec![heading],
+            start,
+            end,
+        });
+    }
+
     /// Appends a page that is its own section under `title` (a slide): its span covers the
     /// title and the body. A page without a title ends the section before it.
     pub fn titled_page(&mut self, number: u32, title: Option<&str>, body: &str) {

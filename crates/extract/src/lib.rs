@@ -20,6 +20,7 @@ mod markdown;
 pub mod ocr;
 mod odt;
 mod pdf;
+mod pdf_tables;
 mod pptx;
 mod raster;
 mod scan;

@@ -1,11 +1,13 @@
 //! PDF → pages of text with pdf-extract (over lopdf).
 //!
-//! Pages are extracted one by one so that one unreadable page costs that page, not the
+//! Pages with tables are written from their glyphs' positions, each row with its label and
+//! its column headers (`crate::pdf_tables`). Pages are extracted one by one so that one unreadable page costs that page, not the
 //! document. Pages without a usable text layer (scans) are rendered and read by OCR. Panics of the parser are caught here; loops and runaway memory are the worker
 //! process's limits to stop.
 
 use crate::builder::TextBuilder;
 use crate::ocr::OcrRequest;
+use crate::pdf_tables::{self, Recorder};
 use crate::ExtractError;
 use cairn_core::{DocumentKind, ExtractedDocument};
 use lopdf::Document;
@@ -34,21 +36,29 @@ pub(crate) fn extract(
         return Err(ExtractError::CorruptPdf("it has no pages".into()));
     }
     let mut texts = Vec::with_capacity(page_numbers.len());
+    let mut tables = vec![Vec::new(); page_numbers.len()];
     let mut first_error = None;
     let mut read = 0;
-    for number in &page_numbers {
+    for (index, number) in page_numbers.iter().enumerate() {
         let text = guarded(|| {
             let mut out = String::new();
-            {
-                let mut sink = pdf_extract::PlainTextOutput::new(&mut out);
-                pdf_extract::output_doc_page(&doc, &mut sink, *number)
-            }
-            .map(|()| out)
+            let glyphs = {
+                let mut sink = Recorder::new(&mut out);
+                pdf_extract::output_doc_page(&doc, &mut sink, *number).map(|()| sink.glyphs)
+            };
+            glyphs.map(|g| (out, g))
         });
         texts.push(match text {
-            Ok(Ok(t)) => {
+            Ok(Ok((t, glyphs))) => {
                 read += 1;
-                clean(&t)
+                // A page with tables is written from its glyphs, rows labelled.
+                match guarded(|| pdf_tables::read(&glyphs)).ok().flatten() {
+                    Some(page) => {
+                        tables[index] = page.tables;
+                        page.text
+                    }
+                    None => clean(&t),
+                }
             }
             Ok(Err(e)) => {
                 first_error.get_or_insert_with(|| e.to_string());
@@ -72,10 +82,20 @@ pub(crate) fn extract(
     if let Some(e) = first_error {
         tracing::debug!(error = %e, read, total = page_numbers.len(), "some pdf pages unreadable");
     }
+    for page in &ocr_pages {
+        if let Some(t) = tables.get_mut(*page as usize - 1) {
+            t.clear();
+        }
+    }
     let mut builder = TextBuilder::new();
     for (index, text) in texts.iter().enumerate() {
         // Viewers number pages from 1 in document order, whatever the page tree says.
         builder.page(printed(index), text);
+        for (title, span) in &tables[index] {
+            if let Some(title) = title {
+                builder.section_in_page(title, span.clone());
+            }
+        }
     }
     let mut out = builder.finish(DocumentKind::Pdf, info_title(&doc));
     out.ocr_pages = ocr_pages;

@@ -368,3 +368,104 @@ mod ocr {
         assert!(started.elapsed() < Duration::from_secs(10));
     }
 }
+
+/// A page of a 10-K as filers typeset it: a title, a units note, a header over three year
+/// columns, rows of right-aligned figures under their labels, and prose around them. Written
+/// with lopdf and Helvetica, text placed by position, the way statement PDFs are.
+fn filing_pdf() -> Vec<u8> {
+    use lopdf::{dictionary, Document, Object, Stream};
+    let mut content = String::new();
+    let mut put = |x: f64, y: f64, text: &str| {
+        content.push_str(&format!("BT /F1 9 Tf {x:.1} {y:.1} Td ({text}) Tj ET\n"));
+    };
+    // Right-aligned figures: Helvetica digits are 0.556 em wide, commas and spaces 0.278.
+    let width = |t: &str| {
+        t.chars()
+            .map(|c| if c.is_ascii_digit() || c == '$' { 0.556 } else { 0.278 })
+            .sum::<f64>()
+            * 9.0
+    };
+    put(50.0, 740.0, "Revenue grew in all segments, as the statement below shows.");
+    put(200.0, 700.0, "CONSOLIDATED STATEMENTS OF INCOME");
+    put(50.0, 686.0, "(In Millions, Except Per Share Amounts)");
+    put(420.0, 672.0, "Years Ended");
+    let columns = [400.0, 470.0, 540.0];
+    for (right, (date, year)) in columns.iter().zip([("Dec 29,", "2018"), ("Dec 30,", "2017"), ("Dec 31,", "2016")]) {
+        put(right - width(date) - 6.0, 660.0, date);
+        put(right - width(year), 648.0, year);
+    }
+    let rows = [
+        ("Net revenue", ["$ 70,848", "$ 62,761", "$ 59,387"]),
+        ("Cost of sales", ["27,111", "23,663", "23,196"]),
+        ("Gross margin", ["43,737", "39,098", "36,191"]),
+        ("Research and development", ["13,543", "13,035", "12,740"]),
+        ("Net income", ["$ 21,053", "$ 9,601", "$ 10,316"]),
+    ];
+    for (i, (label, figures)) in rows.iter().enumerate() {
+        let y = 630.0 - 14.0 * i as f64;
+        put(50.0, y, label);
+        for (right, figure) in columns.iter().zip(figures) {
+            put(right - width(figure), y, figure);
+        }
+    }
+    put(50.0, 540.0, "See accompanying notes.");
+
+    let mut doc = Document::with_version("1.5");
+    let pages_id = doc.new_object_id();
+    let font = doc.add_object(dictionary! {
+        "Type" => "Font", "Subtype" => "Type1", "BaseFont" => "Helvetica",
+    });
+    let content_id = doc.add_object(Stream::new(dictionary! {}, content.into_bytes()));
+    let page = doc.add_object(dictionary! {
+        "Type" => "Page",
+        "Parent" => pages_id,
+        "MediaBox" => vec![0.into(), 0.into(), 612.into(), 792.into()],
+        "Contents" => content_id,
+        "Resources" => dictionary! { "Font" => dictionary! { "F1" => font } },
+    });
+    doc.objects.insert(
+        pages_id,
+        Object::Dictionary(dictionary! { "Type" => "Pages", "Kids" => vec![page.into()], "Count" => 1 }),
+    );
+    let catalog = doc.add_object(dictionary! { "Type" => "Catalog", "Pages" => pages_id });
+    doc.trailer.set("Root", catalog);
+    let mut out = Vec::new();
+    doc.save_to(&mut out).unwrap();
+    out
+}
+
+#[test]
+fn a_financial_statement_keeps_each_figure_with_its_row_and_year() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("10-K.pdf");
+    std::fs::write(&path, filing_pdf()).unwrap();
+    let doc = extractor(Limits::default()).extract_blocking(&path).unwrap();
+    let text = &doc.text;
+    for row in [
+        "Net revenue | Years Ended Dec 29, 2018 = $ 70,848 | Years Ended Dec 30, 2017 = $ 62,761 \
+         | Years Ended Dec 31, 2016 = $ 59,387",
+        "Net income | Years Ended Dec 29, 2018 = $ 21,053 | Years Ended Dec 30, 2017 = $ 9,601 \
+         | Years Ended Dec 31, 2016 = $ 10,316",
+        "Research and development | Years Ended Dec 29, 2018 = 13,543 |",
+    ] {
+        assert!(text.contains(row), "{row}\n---\n{text}");
+    }
+    // The prose around the table reads as before.
+    assert!(text.starts_with("Revenue grew in all segments, as the statement below shows."), "{text}");
+    assert!(text.trim_end().ends_with("See accompanying notes."), "{text}");
+    // The rows are a section under the statement's title, so chunks of them carry it.
+    let section = doc
+        .sections
+        .iter()
+        .find(|s| s.heading_path == ["CONSOLIDATED STATEMENTS OF INCOME"])
+        .unwrap_or_else(|| panic!("{:?}", doc.sections));
+    let rows = &text[section.start..section.end];
+    assert!(rows.starts_with("Net revenue |") && rows.ends_with("$ 10,316"), "{rows}");
+}
+
+#[test]
+fn a_grid_of_figures_in_a_real_pdf_comes_out_row_by_row() {
+    let path = shared_data().join("docs/pdf/issue-00369-excel.pdf");
+    let doc = extractor(Limits::default()).extract_blocking(&path).unwrap();
+    assert!(doc.text.contains("1 | 2 | 3\n\n4 | 5 | 6\n\n7 | 8 | 9"), "{}", doc.text);
+}

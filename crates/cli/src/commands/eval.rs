@@ -45,6 +45,9 @@ pub struct RetrievalArgs {
     /// Print one JSON object keyed by retriever.
     #[arg(long)]
     json: bool,
+    /// Also score every fusion setting the self-check tries on the judged queries (stderr)
+    #[arg(long)]
+    grid: bool,
 }
 
 #[derive(Deserialize)]
@@ -123,6 +126,24 @@ pub async fn run(paths: &Paths, command: EvalCommand) -> anyhow::Result<ExitCode
         &mut runs,
     )
     .await?;
+    if args.grid {
+        for config in cairn_core::tuning::grid() {
+            engine.set_fusion(config);
+            let mut one = BTreeMap::new();
+            score_queries(&engine, &queries, &qrels, &[("grid", SearchMode::Hybrid)], &mut one)
+                .await?;
+            let m = RetrievalMetrics::mean(
+                one["grid"].iter().map(|(ranked, j)| (ranked.as_slice(), *j)),
+            );
+            eprintln!(
+                "setting {:?} BM25 {:.1}: nDCG@10 {:.4}",
+                config.method,
+                config.bm25_share(),
+                m.ndcg_at_10
+            );
+        }
+        engine.set_fusion(tuned.fusion);
+    }
     let metrics: BTreeMap<&str, RetrievalMetrics> = runs
         .iter()
         .map(|(name, r)| {

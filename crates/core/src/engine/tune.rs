@@ -8,7 +8,9 @@ use crate::fusion::FusionConfig;
 use crate::error::PortError;
 use crate::ports::EmbedKind;
 use crate::tuning::{self, FusionTuning, ProbeRun, TuningScores};
-use std::collections::HashSet;
+use crate::chunk::Chunk;
+use crate::ids::{ChunkId, DocumentId};
+use std::collections::{HashMap, HashSet};
 use tracing::Instrument;
 
 /// The catalog setting that holds the library's [`FusionTuning`] as JSON.
@@ -62,7 +64,7 @@ impl Engine {
     /// in force still holds (or the library is empty).
     pub async fn tune_fusion_if_due(&self) -> Result<Option<FusionTuning>, CoreError> {
         let model = self.side().embedder.model_id().to_string();
-        let chunks = self.indexed_chunk_ids().await?.len() as u64;
+        let chunks = self.indexed_chunks().await?.len() as u64;
         match self.fusion_tuning().await? {
             Some(t) if !t.is_stale(&model, chunks) => {
                 self.set_fusion(t.fusion);
@@ -77,18 +79,41 @@ impl Engine {
     pub async fn tune_fusion(&self) -> Result<FusionTuning, CoreError> {
         let side = self.side();
         let model = side.embedder.model_id().to_string();
-        let ids = self.indexed_chunk_ids().await?;
-        let sample = tuning::sample(&ids, tuning::PROBES);
-        let chunks = self
-            .ports
-            .catalog
-            .chunks(&sample)
-            .await
-            .map_err(CoreError::Catalog)?;
-        let probes = tuning::probes(&chunks);
+        let ids = self.indexed_chunks().await?;
+        // Probes come from chunks with a neighbour: documents of more than one chunk.
+        let mut per_document: HashMap<&DocumentId, usize> = HashMap::new();
+        for (_, doc) in &ids {
+            *per_document.entry(doc).or_default() += 1;
+        }
+        let candidates: Vec<ChunkId> = ids
+            .iter()
+            .filter(|(_, doc)| per_document[doc] > 1)
+            .map(|(id, _)| id.clone())
+            .collect();
+        let sample = tuning::sample(&candidates, tuning::PROBES);
+        let document_of: HashMap<&ChunkId, &DocumentId> = ids.iter().map(|(c, d)| (c, d)).collect();
+        let mut wanted: Vec<&DocumentId> = sample.iter().filter_map(|c| document_of.get(c).copied()).collect();
+        wanted.sort_unstable();
+        wanted.dedup();
+        let mut documents = Vec::with_capacity(wanted.len());
+        for doc in wanted {
+            let mut chunks: Vec<Chunk> = self
+                .ports
+                .catalog
+                .document_chunks(*doc, &model)
+                .await
+                .map_err(CoreError::Catalog)?
+                .into_iter()
+                .map(|(chunk, _)| chunk)
+                .collect();
+            chunks.sort_by_key(|c| c.ordinal);
+            documents.push(chunks);
+        }
+        let probes = tuning::probes(&sample, &documents);
         let (fusion, scores, note) = if probes.len() < tuning::MIN_PROBES {
             let note = format!(
-                "{} probe queries could be drawn from the library; {} are needed to tune",
+                "{} probe queries could be drawn from the library's documents of more than one \
+                 passage; {} are needed to tune",
                 probes.len(),
                 tuning::MIN_PROBES
             );
@@ -136,19 +161,24 @@ impl Engine {
                 .await
                 .map_err(CoreError::Embedder)?;
             for (probe, v) in batch.iter().zip(vectors) {
-                let bm25 = self
+                // One more than the depth: the probe's own chunk is taken out.
+                let mut bm25 = self
                     .ports
                     .text
-                    .search(&probe.query, PROBE_DEPTH, None)
+                    .search(&probe.query, PROBE_DEPTH + 1, None)
                     .await
                     .map_err(CoreError::TextIndex)?;
-                let vector = side
+                let mut vector = side
                     .vectors
-                    .search(&v, PROBE_DEPTH, None)
+                    .search(&v, PROBE_DEPTH + 1, None)
                     .await
                     .map_err(CoreError::VectorIndex)?;
+                bm25.retain(|(id, _)| *id != probe.source);
+                vector.retain(|(id, _)| *id != probe.source);
+                bm25.truncate(PROBE_DEPTH);
+                vector.truncate(PROBE_DEPTH);
                 runs.push(ProbeRun {
-                    target: probe.target.clone(),
+                    targets: probe.targets.clone(),
                     bm25,
                     vector,
                 });
@@ -158,7 +188,7 @@ impl Engine {
     }
 
     /// Chunks of the documents that are indexed (what both retrievers can find).
-    async fn indexed_chunk_ids(&self) -> Result<Vec<crate::ids::ChunkId>, CoreError> {
+    async fn indexed_chunks(&self) -> Result<Vec<(ChunkId, DocumentId)>, CoreError> {
         let indexed: HashSet<_> = self
             .documents()
             .await?
@@ -174,7 +204,6 @@ impl Engine {
             .map_err(CoreError::Catalog)?
             .into_iter()
             .filter(|(_, doc)| indexed.contains(doc))
-            .map(|(id, _)| id)
             .collect())
     }
 }
