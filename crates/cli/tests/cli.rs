@@ -290,7 +290,10 @@ fn german_set() -> (PathBuf, PathBuf) {
         "the German passages are missing at {}: run scripts/setup",
         corpus.display()
     );
-    (corpus, Path::new(env!("CARGO_MANIFEST_DIR")).join("../../bench/german"))
+    (
+        corpus,
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../bench/german"),
+    )
 }
 
 #[test]
@@ -316,7 +319,11 @@ fn a_library_in_a_language_the_embedder_does_not_know_searches_at_least_as_well_
     ]);
     let ndcg = |name: &str| metrics[name]["ndcg@10"].as_f64().unwrap();
     eprintln!("German passages, German questions, English embedder: {metrics}");
-    assert_eq!(metrics["adaptive"]["queries"].as_u64(), Some(60), "{metrics}");
+    assert_eq!(
+        metrics["adaptive"]["queries"].as_u64(),
+        Some(60),
+        "{metrics}"
+    );
     assert!(
         ndcg("vector") + 0.1 < ndcg("bm25"),
         "this library must be one where BM25 is far better: {metrics}"
@@ -333,7 +340,11 @@ fn a_library_in_a_language_the_embedder_does_not_know_searches_at_least_as_well_
         .args(["doctor", "--json"])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let doctor: Value = serde_json::from_slice(&out.stdout).unwrap();
     let tuning = &doctor["search_tuning"];
     // One probe per sampled chunk, less the few chunks too short to make one.
@@ -354,7 +365,10 @@ fn a_library_in_a_language_the_embedder_does_not_know_searches_at_least_as_well_
     let scores = &tuning["scores"];
     assert!(
         scores["chosen"].as_f64().unwrap()
-            >= scores["bm25"].as_f64().unwrap().max(scores["vector"].as_f64().unwrap()),
+            >= scores["bm25"]
+                .as_f64()
+                .unwrap()
+                .max(scores["vector"].as_f64().unwrap()),
         "{tuning}"
     );
 }

@@ -208,12 +208,16 @@ struct MinMax {
 
 impl MinMax {
     fn of(scores: impl Iterator<Item = f32>) -> Self {
-        scores
-            .filter(|s| s.is_finite())
-            .fold(MinMax { min: f32::INFINITY, max: f32::NEG_INFINITY }, |m, s| MinMax {
+        scores.filter(|s| s.is_finite()).fold(
+            MinMax {
+                min: f32::INFINITY,
+                max: f32::NEG_INFINITY,
+            },
+            |m, s| MinMax {
                 min: m.min.min(s),
                 max: m.max.max(s),
-            })
+            },
+        )
     }
 
     /// 0 for the worst candidate, 1 for the best; 1 when all are equal.
@@ -352,7 +356,11 @@ mod tests {
     fn convex_fusion_weighs_by_score_not_rank() {
         // BM25 barely prefers a over b; the vectors strongly prefer b: b must win, while
         // equal-weight RRF calls it a tie broken by rank.
-        let bm25 = vec![(id("a"), Bm25Score(10.0)), (id("b"), Bm25Score(9.9)), (id("z"), Bm25Score(1.0))];
+        let bm25 = vec![
+            (id("a"), Bm25Score(10.0)),
+            (id("b"), Bm25Score(9.9)),
+            (id("z"), Bm25Score(1.0)),
+        ];
         let vector = vec![
             (id("b"), VectorDistance(0.1)),
             (id("a"), VectorDistance(0.8)),

@@ -21,8 +21,9 @@ use serde::{Deserialize, Serialize};
 pub const PROBES: usize = 200;
 /// Fewer usable probes than this and the library keeps the balanced default.
 pub const MIN_PROBES: usize = 30;
-/// Settings within this much of the best score count as equally good; the most balanced of
-/// them is kept, so noise in a few probes does not swing the weights.
+/// Settings within this much of the best score (or within the noise of the probes, if more)
+/// count as equally good; the most balanced of them is kept, so noise in a few probes does
+/// not swing the weights.
 const TOLERANCE: f64 = 0.01;
 /// Probes are judged on the top of the list, as a reader sees it.
 const DEPTH: usize = 10;
@@ -111,7 +112,11 @@ pub fn sample(ids: &[ChunkId], count: usize) -> Vec<ChunkId> {
         .map(|id| (blake3::hash(id.as_str().as_bytes()), id))
         .collect();
     keyed.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()).then(a.1.cmp(b.1)));
-    keyed.into_iter().take(count).map(|(_, id)| id.clone()).collect()
+    keyed
+        .into_iter()
+        .take(count)
+        .map(|(_, id)| id.clone())
+        .collect()
 }
 
 /// A probe from each sampled chunk that has a sentence to draw one from and a neighbour in
@@ -165,7 +170,11 @@ pub fn probe_query(seed: &str, text: &str) -> Option<String> {
     let len = all.len().min(16);
     let start = rng.below(all.len() - len + 1);
     let window = &all[start..start + len];
-    let mut kept: Vec<&str> = window.iter().copied().filter(|_| rng.below(3) != 0).collect();
+    let mut kept: Vec<&str> = window
+        .iter()
+        .copied()
+        .filter(|_| rng.below(3) != 0)
+        .collect();
     if kept.len() < 4 {
         kept = window.iter().copied().take(4).collect();
     }
@@ -214,7 +223,11 @@ impl Seeded {
 /// ends are the single retrievers).
 pub fn grid() -> Vec<FusionConfig> {
     let mut out = Vec::new();
-    for method in [FusionMethod::Rrf, FusionMethod::Convex, FusionMethod::ZScore] {
+    for method in [
+        FusionMethod::Rrf,
+        FusionMethod::Convex,
+        FusionMethod::ZScore,
+    ] {
         for tenth in 0..=10u8 {
             let share = f32::from(tenth) / 10.0;
             out.push(match method {
@@ -229,12 +242,21 @@ pub fn grid() -> Vec<FusionConfig> {
 
 /// Mean nDCG@10 of a setting over the probes.
 pub fn score(config: &FusionConfig, runs: &[ProbeRun]) -> f64 {
-    if runs.is_empty() {
-        return 0.0;
+    mean(&per_probe(config, runs))
+}
+
+fn mean(xs: &[f64]) -> f64 {
+    if xs.is_empty() {
+        0.0
+    } else {
+        xs.iter().sum::<f64>() / xs.len() as f64
     }
+}
+
+/// nDCG@10 of a setting on each probe.
+fn per_probe(config: &FusionConfig, runs: &[ProbeRun]) -> Vec<f64> {
     let gain = |i: usize| 1.0 / ((i + 2) as f64).log2();
-    let total: f64 = runs
-        .iter()
+    runs.iter()
         .map(|run| {
             let found: f64 = fuse(&run.bm25, &run.vector, config)
                 .iter()
@@ -250,38 +272,59 @@ pub fn score(config: &FusionConfig, runs: &[ProbeRun]) -> f64 {
                 0.0
             }
         })
-        .sum();
-    total / runs.len() as f64
+        .collect()
+}
+
+/// Three standard errors of the mean of the per-probe differences `a − b`: a lead smaller
+/// than this is within the noise of the probes drawn. Three, not two, because the best of 33
+/// settings is compared, and the best of many noisy scores is lucky more often than one is.
+fn noise(a: &[f64], b: &[f64]) -> f64 {
+    let d: Vec<f64> = a.iter().zip(b).map(|(x, y)| x - y).collect();
+    if d.len() < 2 {
+        return f64::INFINITY;
+    }
+    let m = mean(&d);
+    let variance = d.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (d.len() - 1) as f64;
+    3.0 * (variance / d.len() as f64).sqrt()
 }
 
 /// Picks the setting: of those that score at least as well as the better single retriever,
-/// the most balanced one within [`TOLERANCE`] of the best (RRF before the convex combination
-/// on a tie, as it is the less sensitive to odd score distributions).
+/// the most balanced one that the best does not beat by more than the noise of the probes
+/// (three standard errors of the paired difference, at least [`TOLERANCE`]); RRF before the
+/// score fusions on a tie, as it is the least sensitive to odd score distributions. So the
+/// balanced default stays unless the self-check shows clearly that another setting is better.
 pub fn choose(runs: &[ProbeRun]) -> (FusionConfig, TuningScores) {
     let bm25 = score(&FusionConfig::rrf(1.0, 0.0), runs);
     let vector = score(&FusionConfig::rrf(0.0, 1.0), runs);
     let balanced = score(&FusionConfig::default(), runs);
     let floor = bm25.max(vector);
-    let scored: Vec<(FusionConfig, f64)> = grid()
+    let scored: Vec<(FusionConfig, Vec<f64>, f64)> = grid()
         .into_iter()
         .map(|c| {
-            let s = score(&c, runs);
+            let each = per_probe(&c, runs);
+            let s = mean(&each);
             tracing::debug!(method = ?c.method, bm25_share = c.bm25_share(), score = s, "fusion self-check");
-            (c, s)
+            (c, each, s)
         })
-        .filter(|(_, s)| *s >= floor)
+        .filter(|(_, _, s)| *s >= floor)
         .collect();
-    let best = scored.iter().map(|(_, s)| *s).fold(floor, f64::max);
-    let chosen = scored
-        .into_iter()
-        .filter(|(_, s)| *s >= best - TOLERANCE)
-        .min_by(|a, b| {
-            let balance = |c: &FusionConfig| (c.bm25_share() - 0.5).abs();
-            balance(&a.0)
-                .total_cmp(&balance(&b.0))
-                .then_with(|| method_order(a.0.method).cmp(&method_order(b.0.method)))
-                .then_with(|| b.1.total_cmp(&a.1))
-        });
+    let best = scored
+        .iter()
+        .max_by(|a, b| a.2.total_cmp(&b.2))
+        .map(|(_, each, s)| (each.clone(), *s));
+    let chosen = best.and_then(|(best_each, best_score)| {
+        scored
+            .into_iter()
+            .filter(|(_, each, s)| best_score - s <= noise(&best_each, each).max(TOLERANCE))
+            .min_by(|a, b| {
+                let balance = |c: &FusionConfig| (c.bm25_share() - 0.5).abs();
+                balance(&a.0)
+                    .total_cmp(&balance(&b.0))
+                    .then_with(|| method_order(a.0.method).cmp(&method_order(b.0.method)))
+                    .then_with(|| b.2.total_cmp(&a.2))
+            })
+            .map(|(c, _, s)| (c, s))
+    });
     // The grid holds both single retrievers, so a setting at the floor always exists.
     let (fusion, chosen_score) = chosen.unwrap_or((FusionConfig::default(), balanced));
     (
@@ -410,12 +453,16 @@ mod tests {
 
     #[test]
     fn the_sample_is_stable_and_spread() {
-        let ids: Vec<ChunkId> = (0..1000).map(|i| id(&format!("d{}-{}", i / 10, i % 10))).collect();
+        let ids: Vec<ChunkId> = (0..1000)
+            .map(|i| id(&format!("d{}-{}", i / 10, i % 10)))
+            .collect();
         let a = sample(&ids, 100);
         assert_eq!(a, sample(&ids, 100));
         assert_eq!(a.len(), 100);
-        let docs: std::collections::HashSet<&str> =
-            a.iter().map(|c| c.as_str().split('-').next().unwrap_or("")).collect();
+        let docs: std::collections::HashSet<&str> = a
+            .iter()
+            .map(|c| c.as_str().split('-').next().unwrap_or(""))
+            .collect();
         assert!(docs.len() > 50, "{} documents", docs.len());
     }
 

@@ -56,7 +56,10 @@ impl TextBuilder {
         let Some(page) = self.pages.last() else {
             return;
         };
-        let (start, end) = (page.start + span.start, (page.start + span.end).min(page.end));
+        let (start, end) = (
+            page.start + span.start,
+            (page.start + span.end).min(page.end),
+        );
         if heading.is_empty() || start >= end {
             return;
         }

@@ -156,7 +156,11 @@ impl Line {
 
     /// How many cells at the end of the line are numbers.
     fn numbers(&self) -> usize {
-        self.cells.iter().rev().take_while(|c| is_number(&c.text)).count()
+        self.cells
+            .iter()
+            .rev()
+            .take_while(|c| is_number(&c.text))
+            .count()
     }
 
     /// The cells before the numbers, as one label.
@@ -170,7 +174,10 @@ impl Line {
     }
 
     fn words(&self) -> usize {
-        self.cells.iter().map(|c| c.text.split_whitespace().count()).sum()
+        self.cells
+            .iter()
+            .map(|c| c.text.split_whitespace().count())
+            .sum()
     }
 }
 
@@ -244,7 +251,10 @@ fn same_baselines(lines: Vec<Line>) -> Vec<Line> {
     for line in lines {
         let beside = |m: &Line| {
             (m.y - line.y).abs() <= 0.3 * m.size.max(line.size)
-                && !m.cells.iter().any(|a| line.cells.iter().any(|b| overlaps(a, (b.x0, b.x1), 0.0)))
+                && !m
+                    .cells
+                    .iter()
+                    .any(|a| line.cells.iter().any(|b| overlaps(a, (b.x0, b.x1), 0.0)))
         };
         match out.iter_mut().rev().take(MERGE_WINDOW).find(|m| beside(m)) {
             Some(m) => {
@@ -278,8 +288,7 @@ fn is_number(cell: &str) -> bool {
     let t = t.trim_end_matches([')', '%', ' ']);
     !t.is_empty()
         && t.chars().any(|c| c.is_ascii_digit())
-        && t
-            .chars()
+        && t.chars()
             .all(|c| c.is_ascii_digit() || matches!(c, ',' | '.' | '\'' | ' ' | '\u{a0}'))
 }
 
@@ -379,7 +388,12 @@ fn overlaps(cell: &Cell, column: (f64, f64), slack: f64) -> bool {
 
 /// The lines just above the body whose cells sit over its columns (`taken` is where the
 /// previous table ended).
-fn headers(lines: &[Line], taken: usize, body: Range<usize>, columns: &[(f64, f64)]) -> Range<usize> {
+fn headers(
+    lines: &[Line],
+    taken: usize,
+    body: Range<usize>,
+    columns: &[(f64, f64)],
+) -> Range<usize> {
     let start = body.start;
     // Where the rows' labels end: a header starts right of them.
     let labels_end = lines[body]
@@ -408,7 +422,10 @@ fn headers(lines: &[Line], taken: usize, body: Range<usize>, columns: &[(f64, f6
                     && c.x1 <= right + 2.0 * slack
                     && columns.iter().any(|&col| overlaps(c, col, slack)))
         });
-        let short = line.cells.iter().all(|c| c.text.split_whitespace().count() <= 6);
+        let short = line
+            .cells
+            .iter()
+            .all(|c| c.text.split_whitespace().count() <= 6);
         if over == 0 || !fits || !short || (is_row(line) && !all_years(line)) {
             break;
         }
@@ -549,7 +566,12 @@ fn column_headers(header_lines: &[Line], columns: &[(f64, f64)]) -> Vec<String> 
 }
 
 /// `label | header = value | …`, each number under the column it stands in.
-fn row_text(line: &Line, columns: &[(f64, f64)], headers: &[String], context: Option<&str>) -> String {
+fn row_text(
+    line: &Line,
+    columns: &[(f64, f64)],
+    headers: &[String],
+    context: Option<&str>,
+) -> String {
     let label = line.label();
     let mut parts = Vec::new();
     match (context, label.is_empty()) {
@@ -564,7 +586,9 @@ fn row_text(line: &Line, columns: &[(f64, f64)], headers: &[String], context: Op
             .iter()
             .position(|&col| overlaps(cell, col, 0.0))
             .or_else(|| nearest(cell, columns));
-        let header = column.and_then(|c| headers.get(c)).filter(|h| !h.is_empty());
+        let header = column
+            .and_then(|c| headers.get(c))
+            .filter(|h| !h.is_empty());
         parts.push(match header {
             Some(h) => format!("{h} = {}", cell.text),
             None => cell.text.clone(),
@@ -609,7 +633,11 @@ mod tests {
 
     fn statement() -> Vec<Glyph> {
         let mut g = Vec::new();
-        g.extend(set(50.0, 40.0, "Our cash grew in the year, as the table below shows."));
+        g.extend(set(
+            50.0,
+            40.0,
+            "Our cash grew in the year, as the table below shows.",
+        ));
         g.extend(set(50.0, 70.0, "CONSOLIDATED BALANCE SHEETS"));
         g.extend(set(50.0, 85.0, "(in millions)"));
         g.extend(figure(400.0, 100.0, "December 29,"));
@@ -630,7 +658,11 @@ mod tests {
             g.extend(figure(400.0, y, a));
             g.extend(figure(500.0, y, b));
         }
-        g.extend(set(50.0, 200.0, "See the notes to the financial statements."));
+        g.extend(set(
+            50.0,
+            200.0,
+            "See the notes to the financial statements.",
+        ));
         g
     }
 
@@ -646,16 +678,30 @@ mod tests {
             "{text}"
         );
         assert!(
-            text.contains("Current assets: Cash and cash equivalents | December 29, 2018 = $ 3,019"),
+            text.contains(
+                "Current assets: Cash and cash equivalents | December 29, 2018 = $ 3,019"
+            ),
             "{text}"
         );
         // Prose before and after stays as it was; each row is a paragraph of its own.
-        assert!(text.starts_with("Our cash grew in the year, as the table below shows."), "{text}");
-        assert!(text.ends_with("See the notes to the financial statements."), "{text}");
-        assert!(text.contains("\n\nCurrent assets: Accounts receivable, net |"), "{text}");
+        assert!(
+            text.starts_with("Our cash grew in the year, as the table below shows."),
+            "{text}"
+        );
+        assert!(
+            text.ends_with("See the notes to the financial statements."),
+            "{text}"
+        );
+        assert!(
+            text.contains("\n\nCurrent assets: Accounts receivable, net |"),
+            "{text}"
+        );
         let (title, span) = &page.tables[0];
         assert_eq!(title.as_deref(), Some("CONSOLIDATED BALANCE SHEETS"));
-        assert!(text[span.clone()].starts_with("Current assets: Cash"), "{text}");
+        assert!(
+            text[span.clone()].starts_with("Current assets: Cash"),
+            "{text}"
+        );
         assert!(text[span.clone()].ends_with("29,500"), "{text}");
     }
 
@@ -669,7 +715,10 @@ mod tests {
     #[test]
     fn a_grid_of_bare_numbers_is_a_table_of_rows() {
         let mut g = Vec::new();
-        for (r, row) in [["1", "2", "3"], ["4", "5", "6"], ["7", "8", "9"]].iter().enumerate() {
+        for (r, row) in [["1", "2", "3"], ["4", "5", "6"], ["7", "8", "9"]]
+            .iter()
+            .enumerate()
+        {
             for (c, n) in row.iter().enumerate() {
                 g.extend(figure(100.0 + 60.0 * c as f64, 50.0 + 14.0 * r as f64, n));
             }
@@ -680,7 +729,9 @@ mod tests {
 
     #[test]
     fn figures_are_numbers_and_words_are_not() {
-        for n in ["1,234", "(56)", "$ 7.5", "12%", "-3", "—", "2018", "1.234,5"] {
+        for n in [
+            "1,234", "(56)", "$ 7.5", "12%", "-3", "—", "2018", "1.234,5",
+        ] {
             assert!(is_number(n), "{n}");
         }
         for w in ["Total", "Q3", "FY2018", "", "n/a", "3 months"] {

@@ -381,16 +381,30 @@ fn filing_pdf() -> Vec<u8> {
     // Right-aligned figures: Helvetica digits are 0.556 em wide, commas and spaces 0.278.
     let width = |t: &str| {
         t.chars()
-            .map(|c| if c.is_ascii_digit() || c == '$' { 0.556 } else { 0.278 })
+            .map(|c| {
+                if c.is_ascii_digit() || c == '$' {
+                    0.556
+                } else {
+                    0.278
+                }
+            })
             .sum::<f64>()
             * 9.0
     };
-    put(50.0, 740.0, "Revenue grew in all segments, as the statement below shows.");
+    put(
+        50.0,
+        740.0,
+        "Revenue grew in all segments, as the statement below shows.",
+    );
     put(200.0, 700.0, "CONSOLIDATED STATEMENTS OF INCOME");
     put(50.0, 686.0, "(In Millions, Except Per Share Amounts)");
     put(420.0, 672.0, "Years Ended");
     let columns = [400.0, 470.0, 540.0];
-    for (right, (date, year)) in columns.iter().zip([("Dec 29,", "2018"), ("Dec 30,", "2017"), ("Dec 31,", "2016")]) {
+    for (right, (date, year)) in columns.iter().zip([
+        ("Dec 29,", "2018"),
+        ("Dec 30,", "2017"),
+        ("Dec 31,", "2016"),
+    ]) {
         put(right - width(date) - 6.0, 660.0, date);
         put(right - width(year), 648.0, year);
     }
@@ -425,7 +439,9 @@ fn filing_pdf() -> Vec<u8> {
     });
     doc.objects.insert(
         pages_id,
-        Object::Dictionary(dictionary! { "Type" => "Pages", "Kids" => vec![page.into()], "Count" => 1 }),
+        Object::Dictionary(
+            dictionary! { "Type" => "Pages", "Kids" => vec![page.into()], "Count" => 1 },
+        ),
     );
     let catalog = doc.add_object(dictionary! { "Type" => "Catalog", "Pages" => pages_id });
     doc.trailer.set("Root", catalog);
@@ -439,7 +455,9 @@ fn a_financial_statement_keeps_each_figure_with_its_row_and_year() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("10-K.pdf");
     std::fs::write(&path, filing_pdf()).unwrap();
-    let doc = extractor(Limits::default()).extract_blocking(&path).unwrap();
+    let doc = extractor(Limits::default())
+        .extract_blocking(&path)
+        .unwrap();
     let text = &doc.text;
     for row in [
         "Net revenue | Years Ended Dec 29, 2018 = $ 70,848 | Years Ended Dec 30, 2017 = $ 62,761 \
@@ -451,8 +469,14 @@ fn a_financial_statement_keeps_each_figure_with_its_row_and_year() {
         assert!(text.contains(row), "{row}\n---\n{text}");
     }
     // The prose around the table reads as before.
-    assert!(text.starts_with("Revenue grew in all segments, as the statement below shows."), "{text}");
-    assert!(text.trim_end().ends_with("See accompanying notes."), "{text}");
+    assert!(
+        text.starts_with("Revenue grew in all segments, as the statement below shows."),
+        "{text}"
+    );
+    assert!(
+        text.trim_end().ends_with("See accompanying notes."),
+        "{text}"
+    );
     // The rows are a section under the statement's title, so chunks of them carry it.
     let section = doc
         .sections
@@ -460,12 +484,21 @@ fn a_financial_statement_keeps_each_figure_with_its_row_and_year() {
         .find(|s| s.heading_path == ["CONSOLIDATED STATEMENTS OF INCOME"])
         .unwrap_or_else(|| panic!("{:?}", doc.sections));
     let rows = &text[section.start..section.end];
-    assert!(rows.starts_with("Net revenue |") && rows.ends_with("$ 10,316"), "{rows}");
+    assert!(
+        rows.starts_with("Net revenue |") && rows.ends_with("$ 10,316"),
+        "{rows}"
+    );
 }
 
 #[test]
 fn a_grid_of_figures_in_a_real_pdf_comes_out_row_by_row() {
     let path = shared_data().join("docs/pdf/issue-00369-excel.pdf");
-    let doc = extractor(Limits::default()).extract_blocking(&path).unwrap();
-    assert!(doc.text.contains("1 | 2 | 3\n\n4 | 5 | 6\n\n7 | 8 | 9"), "{}", doc.text);
+    let doc = extractor(Limits::default())
+        .extract_blocking(&path)
+        .unwrap();
+    assert!(
+        doc.text.contains("1 | 2 | 3\n\n4 | 5 | 6\n\n7 | 8 | 9"),
+        "{}",
+        doc.text
+    );
 }

@@ -4,6 +4,12 @@
 //! (German stemming, for chunks detected as German) and `body_cjk` (overlapping character
 //! bigrams of Han, kana and hangul runs, since those scripts do not separate words). A query
 //! is analysed by each field's own analyser and matches any of them.
+//!
+//! Words that run letters and digits together ("FY2018", "Q3", "10-K" is two words already)
+//! are indexed and searched with their parts beside them ("FY2018 FY 2018"), so a question
+//! about "2018" finds "FY2018" and one about "FY2018" finds "fiscal 2018"; a query that says
+//! "fiscal" also asks for "FY" and the other way round. The parts go into the index's copy of
+//! the text only: chunks, citations and quotes keep the document's words.
 
 use crate::StoreError;
 use async_trait::async_trait;
@@ -24,6 +30,18 @@ use tantivy::tokenizer::{
 use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term};
 
 const WRITER_HEAP: usize = 64 * 1024 * 1024;
+
+/// How the index's copy of the text is made; an index made another way (by an older Cairn)
+/// is rebuilt from the catalog, which holds every chunk.
+const TEXT_VERSION: &str = "2: words of letters and digits with their parts";
+const VERSION_FILE: &str = "cairn-text-version";
+
+/// Whether `dir` holds an index whose text was made another way than this version makes it.
+pub(crate) fn is_outdated(dir: &Path) -> bool {
+    dir.join("meta.json").exists()
+        && std::fs::read_to_string(dir.join(VERSION_FILE))
+            .map_or(true, |v| v.trim() != TEXT_VERSION)
+}
 
 #[derive(Clone, Copy)]
 struct Fields {
@@ -98,6 +116,14 @@ impl TantivyIndex {
             .map_err(|e| StoreError::Tantivy(e.into()))?;
         let index = Index::open_or_create(directory, schema)?;
         register_tokenizers(&index);
+        if is_outdated(dir) || !dir.join(VERSION_FILE).exists() {
+            std::fs::write(dir.join(VERSION_FILE), TEXT_VERSION).map_err(|source| {
+                StoreError::Io {
+                    path: dir.join(VERSION_FILE).display().to_string(),
+                    source,
+                }
+            })?;
+        }
         let writer = index.writer_with_num_threads(1, WRITER_HEAP)?;
         let reader = index
             .reader_builder()
@@ -128,7 +154,7 @@ impl Inner {
         let f = self.fields;
         self.with_writer(|writer| {
             for chunk in chunks {
-                let text = chunk.embedding_text();
+                let text = with_number_parts(&chunk.embedding_text());
                 let mut doc = TantivyDocument::default();
                 doc.add_text(f.chunk_id, chunk.id.as_str());
                 doc.add_i64(f.document_id, chunk.document_id.0);
@@ -171,7 +197,8 @@ impl Inner {
         let f = self.fields;
         let parser = QueryParser::for_index(&self.index, vec![f.body, f.body_de, f.body_cjk]);
         // Lenient: a question with quotes, colons or brackets is text, not query syntax.
-        let (text_query, _errors) = parser.parse_query_lenient(&sanitise(query));
+        let query_text = with_fiscal(&with_number_parts(&sanitise(query)));
+        let (text_query, _errors) = parser.parse_query_lenient(&query_text);
         let query: Box<dyn Query> = match documents {
             Some(ids) => {
                 let terms = ids
@@ -245,6 +272,56 @@ fn sanitise(query: &str) -> String {
             }
         })
         .collect()
+}
+
+/// The text with each word that mixes letters and digits followed by its runs of digits and
+/// its runs of two or more letters: "FY2018" gives "FY2018 FY 2018", "Q3" gives "Q3 3".
+fn with_number_parts(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + text.len() / 8);
+    let mut rest = text;
+    while let Some(start) = rest.find(char::is_alphanumeric) {
+        out.push_str(&rest[..start]);
+        let word_len = rest[start..]
+            .find(|c: char| !c.is_alphanumeric())
+            .unwrap_or(rest.len() - start);
+        let word = &rest[start..start + word_len];
+        out.push_str(word);
+        if word.chars().any(|c| c.is_ascii_digit()) && word.chars().any(char::is_alphabetic) {
+            let mut run = String::new();
+            let mut digits = None;
+            for c in word.chars().chain(std::iter::once(' ')) {
+                let is_digit = c.is_ascii_digit();
+                if Some(is_digit) != digits || !c.is_alphanumeric() {
+                    let keep = run.chars().all(|r| r.is_ascii_digit()) || run.chars().count() >= 2;
+                    if !run.is_empty() && keep {
+                        out.push(' ');
+                        out.push_str(&run);
+                    }
+                    run.clear();
+                    digits = Some(is_digit);
+                }
+                if c.is_alphanumeric() {
+                    run.push(c);
+                }
+            }
+        }
+        rest = &rest[start + word_len..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// A query that says "fiscal" also asks for "FY", and one that says "FY" for "fiscal".
+fn with_fiscal(query: &str) -> String {
+    let words: Vec<String> = query.split_whitespace().map(str::to_lowercase).collect();
+    let mut out = query.to_string();
+    if words.iter().any(|w| w == "fiscal") {
+        out.push_str(" FY");
+    }
+    if words.iter().any(|w| w == "fy") {
+        out.push_str(" fiscal");
+    }
+    out
 }
 
 fn is_german(text: &str) -> bool {
@@ -425,6 +502,22 @@ mod tests {
             out.push(stream.token().text.clone());
         }
         out
+    }
+
+    #[test]
+    fn words_of_letters_and_digits_get_their_parts_beside_them() {
+        assert_eq!(
+            with_number_parts("FY2018 revenue"),
+            "FY2018 FY 2018 revenue"
+        );
+        assert_eq!(
+            with_number_parts("in Q3, 2018Q4."),
+            "in Q3 3, 2018Q4 2018 4."
+        );
+        assert_eq!(with_number_parts("plain 2018 text"), "plain 2018 text");
+        assert_eq!(with_number_parts("Größe3 ok"), "Größe3 Größe 3 ok");
+        assert_eq!(with_fiscal("fiscal 2018"), "fiscal 2018 FY");
+        assert_eq!(with_fiscal("FY 2018"), "FY 2018 fiscal");
     }
 
     #[test]

@@ -92,6 +92,17 @@ impl CatalogStores {
         let lock = DataLock::acquire(&layout.root)?;
         let catalog = SqliteCatalog::open(&layout.catalog()).await?.hold(lock);
         let mut recreated = Vec::new();
+        if fulltext::is_outdated(&layout.fulltext()) {
+            std::fs::remove_dir_all(layout.fulltext()).map_err(|source| StoreError::Io {
+                path: layout.fulltext().display().to_string(),
+                source,
+            })?;
+            recreated.push(
+                "the full-text index was made by an older Cairn (words such as FY2018 were not \
+                 split into FY and 2018); it is built again from the catalog"
+                    .to_string(),
+            );
+        }
         let text = match TantivyIndex::open(&layout.fulltext()) {
             Ok(text) => text,
             Err(e) => {

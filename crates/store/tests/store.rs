@@ -214,6 +214,69 @@ async fn vectors_are_replaced_per_document_filtered_and_compacted() {
 }
 
 #[tokio::test]
+async fn years_match_across_fy2018_2018_and_fiscal_2018() {
+    let dir = tempfile::tempdir().unwrap();
+    let index = TantivyIndex::open(dir.path()).unwrap();
+    let fy = chunk(1, 0, "Operating margin improved in FY2018 on lower costs.");
+    let plain = chunk(
+        2,
+        0,
+        "Operating margin for the fiscal year 2017 fell on higher costs.",
+    );
+    let other = chunk(
+        3,
+        0,
+        "The committee met in March to discuss the office move.",
+    );
+    for c in [&fy, &plain, &other] {
+        index
+            .replace_document(c.document_id, std::slice::from_ref(c))
+            .await
+            .unwrap();
+    }
+    index.commit().await.unwrap();
+    let top = |hits: Vec<(ChunkId, cairn_core::Bm25Score)>| hits.first().map(|h| h.0.clone());
+    for query in ["operating margin 2018", "fiscal 2018 margin", "FY2018"] {
+        assert_eq!(
+            top(index.search(query, 5, None).await.unwrap()),
+            Some(fy.id.clone()),
+            "{query}"
+        );
+    }
+    // And the other way round: "FY2017" finds the passage that says "fiscal year 2017".
+    assert_eq!(
+        top(index.search("FY2017 margin", 5, None).await.unwrap()),
+        Some(plain.id.clone())
+    );
+}
+
+#[tokio::test]
+async fn a_full_text_index_made_by_an_older_cairn_is_rebuilt() {
+    let dir = tempfile::tempdir().unwrap();
+    drop(Stores::open(dir.path(), "model-a", 2).await.unwrap());
+    // An index from before number parts has no version file.
+    let marker = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find_map(|p| {
+            let m = p.join("cairn-text-version");
+            m.exists().then_some(m)
+        })
+        .expect("the full-text index says how its text is made");
+    std::fs::remove_file(&marker).unwrap();
+    let stores = Stores::open(dir.path(), "model-a", 2).await.unwrap();
+    assert!(
+        stores.recreated.iter().any(|n| n.contains("FY2018")),
+        "{:?}",
+        stores.recreated
+    );
+    assert!(marker.exists());
+    drop(stores);
+    let again = Stores::open(dir.path(), "model-a", 2).await.unwrap();
+    assert!(again.recreated.is_empty(), "{:?}", again.recreated);
+}
+
+#[tokio::test]
 async fn stores_reopen_with_their_data() {
     let dir = tempfile::tempdir().unwrap();
     {

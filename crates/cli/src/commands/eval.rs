@@ -130,10 +130,18 @@ pub async fn run(paths: &Paths, command: EvalCommand) -> anyhow::Result<ExitCode
         for config in cairn_core::tuning::grid() {
             engine.set_fusion(config);
             let mut one = BTreeMap::new();
-            score_queries(&engine, &queries, &qrels, &[("grid", SearchMode::Hybrid)], &mut one)
-                .await?;
+            score_queries(
+                &engine,
+                &queries,
+                &qrels,
+                &[("grid", SearchMode::Hybrid)],
+                &mut one,
+            )
+            .await?;
             let m = RetrievalMetrics::mean(
-                one["grid"].iter().map(|(ranked, j)| (ranked.as_slice(), *j)),
+                one["grid"]
+                    .iter()
+                    .map(|(ranked, j)| (ranked.as_slice(), *j)),
             );
             eprintln!(
                 "setting {:?} BM25 {:.1}: nDCG@10 {:.4}",

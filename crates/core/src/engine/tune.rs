@@ -2,14 +2,14 @@
 //! its scores are kept in the catalog, and searches use it from then on.
 
 use super::Engine;
+use crate::chunk::Chunk;
 use crate::document::DocumentState;
 use crate::error::CoreError;
-use crate::fusion::FusionConfig;
 use crate::error::PortError;
+use crate::fusion::FusionConfig;
+use crate::ids::{ChunkId, DocumentId};
 use crate::ports::EmbedKind;
 use crate::tuning::{self, FusionTuning, ProbeRun, TuningScores};
-use crate::chunk::Chunk;
-use crate::ids::{ChunkId, DocumentId};
 use std::collections::{HashMap, HashSet};
 use tracing::Instrument;
 
@@ -55,7 +55,11 @@ impl Engine {
     pub async fn restore_fusion(&self) -> Result<Option<FusionTuning>, CoreError> {
         let model = self.side().embedder.model_id().to_string();
         let tuning = self.fusion_tuning().await?.filter(|t| t.embedder == model);
-        self.set_fusion(tuning.as_ref().map_or_else(FusionConfig::default, |t| t.fusion));
+        self.set_fusion(
+            tuning
+                .as_ref()
+                .map_or_else(FusionConfig::default, |t| t.fusion),
+        );
         Ok(tuning)
     }
 
@@ -92,7 +96,10 @@ impl Engine {
             .collect();
         let sample = tuning::sample(&candidates, tuning::PROBES);
         let document_of: HashMap<&ChunkId, &DocumentId> = ids.iter().map(|(c, d)| (c, d)).collect();
-        let mut wanted: Vec<&DocumentId> = sample.iter().filter_map(|c| document_of.get(c).copied()).collect();
+        let mut wanted: Vec<&DocumentId> = sample
+            .iter()
+            .filter_map(|c| document_of.get(c).copied())
+            .collect();
         wanted.sort_unstable();
         wanted.dedup();
         let mut documents = Vec::with_capacity(wanted.len());
@@ -133,8 +140,9 @@ impl Engine {
             tuned_at_ms: now_ms(),
             note,
         };
-        let json = serde_json::to_string(&tuned)
-            .map_err(|e| CoreError::Catalog(PortError::internal("cannot record the fusion tuning", e)))?;
+        let json = serde_json::to_string(&tuned).map_err(|e| {
+            CoreError::Catalog(PortError::internal("cannot record the fusion tuning", e))
+        })?;
         self.set_library_setting(FUSION_SETTING, &json).await?;
         self.set_fusion(tuned.fusion);
         tracing::info!(
