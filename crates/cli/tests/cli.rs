@@ -8,7 +8,6 @@ mod support;
 
 use serde_json::Value;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use support::{shared_data, Cairn};
 
 fn count(report: &Value, key: &str) -> usize {
@@ -280,11 +279,7 @@ fn eval_retrieval_scores_the_retrievers_and_both_fusions_on_a_beir_sample() {
 
 /// The German retrieval set (bench/german), its passages built by scripts/setup.
 fn german_set() -> (PathBuf, PathBuf) {
-    let cache = std::env::var_os("CAIRN_CACHE").map_or_else(
-        || Path::new(&std::env::var_os("HOME").unwrap_or_default()).join(".cache/cairn"),
-        PathBuf::from,
-    );
-    let corpus = cache.join("eval/german/corpus.jsonl");
+    let corpus = support::cache().join("eval/german/corpus.jsonl");
     assert!(
         corpus.is_file(),
         "the German passages are missing at {}: run scripts/setup",
@@ -302,7 +297,8 @@ fn a_library_in_a_language_the_embedder_does_not_know_searches_at_least_as_well_
     // are weak here, and balanced fusion lets them push BM25's right answers down.
     let (corpus, set) = german_set();
     let cairn = Cairn::new();
-    let index = tempfile::tempdir().unwrap();
+    // The library eval builds, kept for `cairn doctor` to read.
+    let library = Cairn::new();
     let s = |p: &Path| p.to_str().unwrap().to_string();
     let metrics = cairn.json(&[
         "eval",
@@ -314,7 +310,7 @@ fn a_library_in_a_language_the_embedder_does_not_know_searches_at_least_as_well_
         "--qrels",
         &s(&set.join("qrels.tsv")),
         "--index-dir",
-        &s(index.path()),
+        &s(library.data.path()),
         "--json",
     ]);
     let ndcg = |name: &str| metrics[name]["ndcg@10"].as_f64().unwrap();
@@ -332,20 +328,7 @@ fn a_library_in_a_language_the_embedder_does_not_know_searches_at_least_as_well_
     assert!(ndcg("adaptive") > ndcg("hybrid"), "{metrics}");
 
     // The choice and the self-check behind it are kept in the library's catalog.
-    let out = Command::new(env!("CARGO_BIN_EXE_cairn"))
-        .arg("--data-dir")
-        .arg(index.path())
-        .arg("--embedder")
-        .arg(support::embedder())
-        .args(["doctor", "--json"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let doctor: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let doctor = library.json(&["doctor", "--json"]);
     let tuning = &doctor["search_tuning"];
     // One probe per sampled chunk, less the few chunks too short to make one.
     let probes = tuning["probes"].as_u64().unwrap();

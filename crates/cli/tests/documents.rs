@@ -13,11 +13,7 @@ use support::{shared_data, Cairn};
 
 /// The Python that has python-pptx, openpyxl, EbookLib and odfpy (scripts/setup).
 fn office_python() -> PathBuf {
-    let cache = std::env::var_os("CAIRN_CACHE").map_or_else(
-        || Path::new(&std::env::var_os("HOME").unwrap_or_default()).join(".cache/cairn"),
-        PathBuf::from,
-    );
-    let python = cache.join("office-venv/bin/python");
+    let python = support::cache().join("office-venv/bin/python");
     assert!(
         python.is_file(),
         "the office file writers are missing at {}: run scripts/setup",

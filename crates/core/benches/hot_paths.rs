@@ -7,7 +7,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use cairn_core::chunker::{chunk_document, ChunkerConfig, TokenCounter};
-use cairn_core::fusion::{convex_fusion, reciprocal_rank_fusion, FusionConfig};
+use cairn_core::fusion::{convex_fusion, reciprocal_rank_fusion, z_score_fusion, FusionConfig};
 use cairn_core::{Bm25Score, ChunkId, DocumentId, DocumentKind, ExtractedDocument, VectorDistance};
 use criterion::{criterion_group, criterion_main, Criterion};
 use std::hint::black_box;
@@ -75,6 +75,10 @@ fn fusion(c: &mut Criterion) {
     let convex = FusionConfig::convex(0.7, 0.3);
     group.bench_function("convex score fusion", |b| {
         b.iter(|| convex_fusion(black_box(&bm25), black_box(&vector), &convex))
+    });
+    let z_score = FusionConfig::z_score(0.5, 0.5);
+    group.bench_function("z-score fusion", |b| {
+        b.iter(|| z_score_fusion(black_box(&bm25), black_box(&vector), &z_score))
     });
     group.bench_function("merge by score", |b| {
         b.iter(|| {

@@ -139,16 +139,7 @@ pub fn convex_fusion(
     vector: &[(ChunkId, VectorDistance)],
     config: &FusionConfig,
 ) -> Vec<Fused> {
-    let text = MinMax::of(bm25.iter().map(|(_, s)| s.0));
-    // Cosine distance: smaller is better, so the similarity is its negation.
-    let vec = MinMax::of(vector.iter().map(|(_, d)| -d.0));
-    combine(
-        bm25,
-        vector,
-        config,
-        |_, s: Bm25Score| config.bm25_weight * text.scale(s.0),
-        |_, d: VectorDistance| config.vector_weight * vec.scale(-d.0),
-    )
+    score_fusion::<MinMax>(bm25, vector, config)
 }
 
 /// Sum of scores in standard deviations above the list's lowest (see [`fuse`]).
@@ -157,8 +148,25 @@ pub fn z_score_fusion(
     vector: &[(ChunkId, VectorDistance)],
     config: &FusionConfig,
 ) -> Vec<Fused> {
-    let text = Spread::of(bm25.iter().map(|(_, s)| s.0));
-    let vec = Spread::of(vector.iter().map(|(_, d)| -d.0));
+    score_fusion::<Spread>(bm25, vector, config)
+}
+
+/// How one retriever's scores for a query are put on a common scale.
+trait Scale {
+    fn of(scores: impl Iterator<Item = f32>) -> Self;
+    /// The score on the scale: 0 for the list's lowest, more for better.
+    fn scale(&self, s: f32) -> f32;
+}
+
+/// A weighted sum of the two retrievers' scores, each on its own list's scale.
+fn score_fusion<S: Scale>(
+    bm25: &[(ChunkId, Bm25Score)],
+    vector: &[(ChunkId, VectorDistance)],
+    config: &FusionConfig,
+) -> Vec<Fused> {
+    let text = S::of(bm25.iter().map(|(_, s)| s.0));
+    // Cosine distance: smaller is better, so the similarity is its negation.
+    let vec = S::of(vector.iter().map(|(_, d)| -d.0));
     combine(
         bm25,
         vector,
@@ -174,7 +182,7 @@ struct Spread {
     deviation: f32,
 }
 
-impl Spread {
+impl Scale for Spread {
     fn of(scores: impl Iterator<Item = f32>) -> Self {
         let finite: Vec<f64> = scores.filter(|s| s.is_finite()).map(f64::from).collect();
         let n = finite.len().max(1) as f64;
@@ -206,7 +214,7 @@ struct MinMax {
     max: f32,
 }
 
-impl MinMax {
+impl Scale for MinMax {
     fn of(scores: impl Iterator<Item = f32>) -> Self {
         scores.filter(|s| s.is_finite()).fold(
             MinMax {

@@ -15,6 +15,14 @@ pub fn shared_data() -> PathBuf {
     )
 }
 
+/// Cairn's cache folder (models, the venvs and eval sets scripts/setup makes).
+pub fn cache() -> PathBuf {
+    std::env::var_os("CAIRN_CACHE").map_or_else(
+        || Path::new(&std::env::var_os("HOME").unwrap_or_default()).join(".cache/cairn"),
+        PathBuf::from,
+    )
+}
+
 fn models() -> PathBuf {
     std::env::var_os("CAIRN_MODELS").map_or_else(
         || {
