@@ -340,12 +340,19 @@ fn a_library_in_a_language_the_embedder_does_not_know_searches_at_least_as_well_
             .starts_with("all-MiniLM-L6-v2"),
         "{doctor}"
     );
-    let (bm25, vector) = (
-        tuning["fusion"]["bm25_weight"].as_f64().unwrap(),
-        tuning["fusion"]["vector_weight"].as_f64().unwrap(),
+    // Balanced rank fusion is what lost to BM25 above: the library moved off it, to a
+    // setting its own probes scored higher.
+    let fusion = &tuning["fusion"];
+    assert!(
+        fusion["method"] != "rrf"
+            || fusion["bm25_weight"].as_f64() > fusion["vector_weight"].as_f64(),
+        "the default was kept: {tuning}"
     );
-    assert!(bm25 > vector, "BM25 must weigh more: {tuning}");
     let scores = &tuning["scores"];
+    assert!(
+        scores["chosen"].as_f64() > scores["balanced"].as_f64(),
+        "{tuning}"
+    );
     assert!(
         scores["chosen"].as_f64().unwrap()
             >= scores["bm25"]
