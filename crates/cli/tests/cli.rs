@@ -173,6 +173,100 @@ fn ingest_search_change_remove_and_reindex_a_folder() {
     );
 }
 
+/// A filing: its cover, sections that name the company, and statements whose rows do not say
+/// whose they are.
+fn filing(company: &str, ticker: &str, capex: &str) -> String {
+    format!(
+        "{company}\n(Exact name of registrant as specified in its charter)\n\n\
+         Common Stock, par value $0.01 per share {ticker} New York Stock Exchange\n\n\
+         ## Business\n\n{company} makes and sells industrial goods in forty countries.\n\n\
+         ## Risk Factors\n\nThe results of {company} depend on the prices of steel and energy.\n\n\
+         ## Employees\n\nAt year end {company} had about twelve thousand employees.\n\n\
+         ## Consolidated Statements of Operations\n\n\
+         Years ended December 31 2018 2017\n\nTotal net revenue 31,400 30,100\n\n\
+         ## Consolidated Statements of Cash Flows\n\n\
+         Years ended December 31 2018 2017\n\n\
+         Purchases of property, plant and equipment {capex}\n\n\
+         Net cash used in investing activities (2,410) (2,170)\n"
+    )
+}
+
+#[test]
+fn a_question_that_names_a_company_finds_its_filing_and_a_moved_file_is_found_by_its_new_name() {
+    let docs = tempfile::tempdir().unwrap();
+    std::fs::write(
+        docs.path().join("acme-10k-2018.md"),
+        filing("ACME CORPORATION", "ACM", "(1,577) (1,373)"),
+    )
+    .unwrap();
+    std::fs::write(
+        docs.path().join("globex-10k-2018.md"),
+        filing("GLOBEX INC.", "GBX", "(9,210) (8,870)"),
+    )
+    .unwrap();
+    let folder = docs.path().to_str().unwrap();
+    let cairn = Cairn::new();
+    let report = cairn.json(&["ingest", folder, "--json"]);
+    assert_eq!(count(&report, "indexed"), 2, "{report}");
+    // The file of the top hit, and of the row the question asks for that BM25 ranks first
+    // (the names are matched by the full-text index; the vectors do not know them).
+    let top = |query: &str| {
+        let hits = cairn.json(&["search", query, "-k", "10", "--json"]);
+        let file = |hit: &Value| {
+            let path = Path::new(hit["document_path"].as_str().unwrap());
+            path.file_name().unwrap().to_str().unwrap().to_string()
+        };
+        let row = hits.as_array().unwrap().iter().find(|h| {
+            let text = h["chunk"]["text"].as_str().unwrap();
+            text.contains("Purchases of property") && h["bm25"]["rank"] == 1
+        });
+        (file(&hits[0]), row.map(file))
+    };
+    for (query, file) in [
+        (
+            "How much did Globex spend on property, plant and equipment in 2018?",
+            "globex-10k-2018.md",
+        ),
+        (
+            "ACME purchases of property, plant and equipment",
+            "acme-10k-2018.md",
+        ),
+        (
+            "GBX purchases of property and equipment FY2018",
+            "globex-10k-2018.md",
+        ),
+    ] {
+        let (first, row) = top(query);
+        assert_eq!(first, file, "{query}");
+        assert_eq!(row.as_deref(), Some(file), "{query}");
+    }
+
+    // A renamed file is moved, not read again, and its new name finds it.
+    std::fs::rename(
+        docs.path().join("globex-10k-2018.md"),
+        docs.path().join("umbrella-holdings.md"),
+    )
+    .unwrap();
+    let (ok, out, err) = cairn.run(&["watch", folder, "--once", "--json"]);
+    assert!(ok, "{err}");
+    let lines: Vec<Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(
+        lines.iter().any(|l| l["outcome"]["outcome"] == "renamed"
+            && l["path"]
+                .as_str()
+                .unwrap()
+                .ends_with("umbrella-holdings.md")),
+        "{out}"
+    );
+    assert_eq!(lines.last().unwrap()["embedded"], 0, "{out}");
+    let moved = top("umbrella holdings purchases of property, plant and equipment");
+    let expected = "umbrella-holdings.md".to_string();
+    assert_eq!(moved, (expected.clone(), Some(expected)));
+}
+
 #[test]
 fn every_robustness_pdf_ends_indexed_or_failed_and_a_second_run_changes_nothing() {
     let cairn = Cairn::new();

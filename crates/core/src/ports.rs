@@ -174,10 +174,17 @@ pub trait Catalog: Send + Sync {
 /// The full-text index (derived from the catalog).
 #[async_trait]
 pub trait TextIndex: Send + Sync {
-    /// Replaces a document's chunks; visible after [`TextIndex::commit`].
-    async fn replace_document(&self, id: DocumentId, chunks: &[Chunk]) -> PortResult<()>;
-    /// Adds chunks without removing anything first (re-index into an empty index).
-    async fn add_chunks(&self, chunks: &[Chunk]) -> PortResult<()>;
+    /// Replaces a document's chunks; visible after [`TextIndex::commit`]. `names` are what
+    /// the document is called ([`crate::names::document_names`]), matched with each chunk.
+    async fn replace_document(
+        &self,
+        id: DocumentId,
+        names: &str,
+        chunks: &[Chunk],
+    ) -> PortResult<()>;
+    /// Adds chunks of one document called `names` without removing anything first
+    /// (re-index into an empty index).
+    async fn add_chunks(&self, names: &str, chunks: &[Chunk]) -> PortResult<()>;
     async fn delete_document(&self, id: DocumentId) -> PortResult<()>;
     async fn commit(&self) -> PortResult<()>;
     async fn clear(&self) -> PortResult<()>;

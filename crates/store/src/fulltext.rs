@@ -10,6 +10,10 @@
 //! about "2018" finds "FY2018" and one about "FY2018" finds "fiscal 2018"; a query that says
 //! "fiscal" also asks for "FY" and the other way round. The parts go into the index's copy of
 //! the text only: chunks, citations and quotes keep the document's words.
+//!
+//! A fourth field, `names`, holds what the chunk's document is called (file name, title,
+//! company and ticker symbols: [`cairn_core::names`]), so a question that names a company
+//! finds that company's passages even where they do not repeat its name.
 
 use crate::StoreError;
 use async_trait::async_trait;
@@ -33,7 +37,7 @@ const WRITER_HEAP: usize = 64 * 1024 * 1024;
 
 /// How the index's copy of the text is made; an index made another way (by an older Cairn)
 /// is rebuilt from the catalog, which holds every chunk.
-const TEXT_VERSION: &str = "2: words of letters and digits with their parts";
+const TEXT_VERSION: &str = "3: words of letters and digits with their parts; document names";
 const VERSION_FILE: &str = "cairn-text-version";
 
 /// Whether `dir` holds an index whose text was made another way than this version makes it.
@@ -50,6 +54,7 @@ struct Fields {
     body: Field,
     body_de: Field,
     body_cjk: Field,
+    names: Field,
 }
 
 /// The Tantivy index of chunks; cheap to clone, one writer shared by the clones.
@@ -81,6 +86,7 @@ fn schema() -> (Schema, Fields) {
         body: builder.add_text_field("body", text("cairn_en")),
         body_de: builder.add_text_field("body_de", text("cairn_de")),
         body_cjk: builder.add_text_field("body_cjk", text("cairn_cjk")),
+        names: builder.add_text_field("names", text("cairn_en")),
     };
     (builder.build(), fields)
 }
@@ -150,8 +156,9 @@ impl Inner {
         f(&mut writer)
     }
 
-    fn add_blocking(&self, chunks: &[Chunk]) -> Result<(), StoreError> {
+    fn add_blocking(&self, names: &str, chunks: &[Chunk]) -> Result<(), StoreError> {
         let f = self.fields;
+        let names = with_number_parts(names);
         self.with_writer(|writer| {
             for chunk in chunks {
                 let text = with_number_parts(&chunk.embedding_text());
@@ -159,6 +166,9 @@ impl Inner {
                 doc.add_text(f.chunk_id, chunk.id.as_str());
                 doc.add_i64(f.document_id, chunk.document_id.0);
                 doc.add_text(f.body, &text);
+                if !names.is_empty() {
+                    doc.add_text(f.names, &names);
+                }
                 if is_german(&chunk.text) {
                     doc.add_text(f.body_de, &text);
                 }
@@ -195,7 +205,8 @@ impl Inner {
         documents: Option<&[DocumentId]>,
     ) -> Result<Vec<(ChunkId, Bm25Score)>, StoreError> {
         let f = self.fields;
-        let parser = QueryParser::for_index(&self.index, vec![f.body, f.body_de, f.body_cjk]);
+        let parser =
+            QueryParser::for_index(&self.index, vec![f.body, f.body_de, f.body_cjk, f.names]);
         // Lenient: a question with quotes, colons or brackets is text, not query syntax.
         let query_text = with_fiscal(&with_number_parts(&sanitise(query)));
         let (text_query, _errors) = parser.parse_query_lenient(&query_text);
@@ -425,20 +436,25 @@ async fn blocking<T: Send + 'static>(
 
 #[async_trait]
 impl TextIndex for TantivyIndex {
-    async fn replace_document(&self, id: DocumentId, chunks: &[Chunk]) -> PortResult<()> {
+    async fn replace_document(
+        &self,
+        id: DocumentId,
+        names: &str,
+        chunks: &[Chunk],
+    ) -> PortResult<()> {
         let this = Arc::clone(&self.0);
-        let chunks = chunks.to_vec();
+        let (names, chunks) = (names.to_string(), chunks.to_vec());
         blocking(move || {
             this.delete_blocking(id)?;
-            this.add_blocking(&chunks)
+            this.add_blocking(&names, &chunks)
         })
         .await
     }
 
-    async fn add_chunks(&self, chunks: &[Chunk]) -> PortResult<()> {
+    async fn add_chunks(&self, names: &str, chunks: &[Chunk]) -> PortResult<()> {
         let this = Arc::clone(&self.0);
-        let chunks = chunks.to_vec();
-        blocking(move || this.add_blocking(&chunks)).await
+        let (names, chunks) = (names.to_string(), chunks.to_vec());
+        blocking(move || this.add_blocking(&names, &chunks)).await
     }
 
     async fn delete_document(&self, id: DocumentId) -> PortResult<()> {

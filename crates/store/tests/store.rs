@@ -110,15 +110,15 @@ async fn full_text_search_stems_english_and_german_and_finds_cjk() {
     );
     let zh = chunk(3, 0, "东京大学是日本最好的大学之一。");
     index
-        .replace_document(DocumentId(1), std::slice::from_ref(&en))
+        .replace_document(DocumentId(1), "", std::slice::from_ref(&en))
         .await
         .unwrap();
     index
-        .replace_document(DocumentId(2), std::slice::from_ref(&de))
+        .replace_document(DocumentId(2), "", std::slice::from_ref(&de))
         .await
         .unwrap();
     index
-        .replace_document(DocumentId(3), std::slice::from_ref(&zh))
+        .replace_document(DocumentId(3), "", std::slice::from_ref(&zh))
         .await
         .unwrap();
     index.commit().await.unwrap();
@@ -230,7 +230,7 @@ async fn years_match_across_fy2018_2018_and_fiscal_2018() {
     );
     for c in [&fy, &plain, &other] {
         index
-            .replace_document(c.document_id, std::slice::from_ref(c))
+            .replace_document(c.document_id, "", std::slice::from_ref(c))
             .await
             .unwrap();
     }
@@ -248,6 +248,43 @@ async fn years_match_across_fy2018_2018_and_fiscal_2018() {
         top(index.search("FY2017 margin", 5, None).await.unwrap()),
         Some(plain.id.clone())
     );
+}
+
+#[tokio::test]
+async fn a_question_that_names_a_company_finds_its_filing_where_the_passage_does_not_name_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let index = TantivyIndex::open(dir.path()).unwrap();
+    // Two filings alike: the rows with the figures never say whose they are.
+    let row = "Total net revenue 2018 2017 Purchases of property, plant and equipment";
+    let acme = chunk(1, 3, &format!("{row} 1,204 1,150"));
+    let globex = chunk(2, 3, &format!("{row} 8,770 8,312"));
+    let names = [
+        (&acme, "Acme 2018 10K\nACME CORPORATION\nACM"),
+        (&globex, "globex annual report 2018\nGlobex Inc.\nGBX"),
+    ];
+    for (c, names) in names {
+        index
+            .replace_document(c.document_id, names, std::slice::from_ref(c))
+            .await
+            .unwrap();
+    }
+    index.commit().await.unwrap();
+    let top = |hits: Vec<(ChunkId, cairn_core::Bm25Score)>| hits.first().map(|h| h.0.clone());
+    for (query, expected) in [
+        ("What was Globex's total net revenue in 2018?", &globex),
+        (
+            "ACM purchases of property, plant and equipment FY2018",
+            &acme,
+        ),
+        ("Acme Corporation revenue", &acme),
+        ("GBX revenue", &globex),
+    ] {
+        assert_eq!(
+            top(index.search(query, 5, None).await.unwrap()),
+            Some(expected.id.clone()),
+            "{query}"
+        );
+    }
 }
 
 #[tokio::test]
@@ -298,7 +335,11 @@ async fn stores_reopen_with_their_data() {
             )
             .await
             .unwrap();
-        stores.text.replace_document(id, &[words]).await.unwrap();
+        stores
+            .text
+            .replace_document(id, "", &[words])
+            .await
+            .unwrap();
         stores.text.commit().await.unwrap();
         stores
             .vectors

@@ -3,6 +3,7 @@
 //! (the source of truth), stray rows dropped, and a damaged index rebuilt.
 
 use super::pipeline::Job;
+use super::stages::ToIndex;
 use super::Engine;
 use crate::document::{DocumentRecord, DocumentState, Failure};
 use crate::error::{CoreError, ErrorCode};
@@ -273,7 +274,7 @@ impl Engine {
 
     /// Puts documents' chunks from the catalog into both indexes (embedding any chunk that
     /// lacks a stored vector) and marks them indexed.
-    async fn readd(&self, ids: &[DocumentId]) -> Result<(), CoreError> {
+    pub(super) async fn readd(&self, ids: &[DocumentId]) -> Result<(), CoreError> {
         if ids.is_empty() {
             return Ok(());
         }
@@ -288,7 +289,12 @@ impl Engine {
                 .map_err(CoreError::Catalog)?;
             let (items, _) = self.complete_vectors(items, &self.side()).await?;
             let (chunks, vectors) = items.into_iter().unzip();
-            docs.push((*id, chunks, vectors));
+            docs.push(ToIndex {
+                id: *id,
+                names: self.names_of(*id).await?,
+                chunks,
+                vectors,
+            });
         }
         self.index_documents(docs).await?;
         Ok(())

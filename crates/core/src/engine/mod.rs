@@ -145,6 +145,26 @@ impl Engine {
             .ok_or(CoreError::DocumentNotFound(id))
     }
 
+    /// What a stored document is called, for the full-text index.
+    pub(super) async fn names_of(&self, id: DocumentId) -> Result<String, CoreError> {
+        let record = self.document(id).await?;
+        if !crate::names::is_file(&record.path) {
+            return Ok(String::new());
+        }
+        let extracted = self
+            .ports
+            .catalog
+            .extracted(id)
+            .await
+            .map_err(CoreError::Catalog)?;
+        let text = extracted.as_ref().map_or("", |d| d.text.as_str());
+        Ok(crate::names::document_names(
+            &record.path,
+            record.title.as_deref(),
+            text,
+        ))
+    }
+
     /// Removes a document from both indexes, then from the catalog.
     pub async fn remove(&self, id: DocumentId) -> Result<DocumentRecord, CoreError> {
         let write = self.begin_write("removing a document").await;

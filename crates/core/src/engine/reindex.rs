@@ -35,16 +35,26 @@ impl Engine {
         let mut report = ReindexReport::default();
         let mut documents = std::collections::BTreeSet::new();
         let mut pages = CompletePages::new(self, &side);
+        // A document's names, kept for the pages after its first.
+        let mut names: HashMap<DocumentId, String> = HashMap::new();
         while let Some(by_doc) = pages.next().await? {
             let mut rows: VectorRows = Vec::new();
             for (doc, items) in by_doc {
                 documents.insert(doc);
                 let (chunks, vectors): (Vec<_>, Vec<_>) = items.into_iter().unzip();
                 report.chunks += chunks.len();
+                let doc_names = match names.get(&doc) {
+                    Some(known) => known.clone(),
+                    None => {
+                        let found = self.names_of(doc).await?;
+                        names.insert(doc, found.clone());
+                        found
+                    }
+                };
                 // Chunks are paged by id, so a document may span pages: add, never replace.
                 self.ports
                     .text
-                    .add_chunks(&chunks)
+                    .add_chunks(&doc_names, &chunks)
                     .await
                     .map_err(CoreError::TextIndex)?;
                 rows.push((doc, chunks.into_iter().map(|c| c.id).zip(vectors).collect()));

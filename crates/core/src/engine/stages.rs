@@ -12,6 +12,7 @@ use crate::document::ExtractedDocument;
 use crate::error::CoreError;
 use crate::ids::DocumentId;
 use crate::ingest::{IngestEvent, IngestObserver, IngestReport, Outcome, Stage};
+use crate::names::document_names;
 use crate::ports::EmbedKind;
 use futures::channel::mpsc;
 use futures::{SinkExt, StreamExt};
@@ -35,10 +36,19 @@ struct EmbeddedDocument {
     embedded: usize,
 }
 
+/// A document's chunks with their vectors, ready for both indexes.
+pub(super) struct ToIndex {
+    pub id: DocumentId,
+    /// What the document is called ([`crate::names::document_names`]).
+    pub names: String,
+    pub chunks: Vec<Chunk>,
+    pub vectors: Vec<Vec<f32>>,
+}
+
 /// Documents stored in the catalog whose chunks are not yet committed to the indexes.
 #[derive(Default)]
 struct Pending {
-    docs: Vec<(DocumentId, Vec<Chunk>, Vec<Vec<f32>>)>,
+    docs: Vec<ToIndex>,
     events: Vec<(String, u64, Outcome)>,
     chunks: usize,
     /// When the oldest pending document was stored.
@@ -222,7 +232,13 @@ impl Engine {
                     };
                     pending.chunks += d.chunks.len();
                     pending.since.get_or_insert_with(std::time::Instant::now);
-                    pending.docs.push((d.id, d.chunks, d.vectors));
+                    let names = document_names(&d.path, d.doc.title.as_deref(), &d.doc.text);
+                    pending.docs.push(ToIndex {
+                        id: d.id,
+                        names,
+                        chunks: d.chunks,
+                        vectors: d.vectors,
+                    });
                     pending.events.push((d.path, d.bytes, outcome));
                     if pending.chunks >= self.config.commit_chunks {
                         self.flush(&mut pending, &mut report, observer).await?;
@@ -268,23 +284,21 @@ impl Engine {
     /// them), then marks the documents indexed in the catalog.
     pub(super) async fn index_documents(
         &self,
-        docs: Vec<(DocumentId, Vec<Chunk>, Vec<Vec<f32>>)>,
+        docs: Vec<ToIndex>,
     ) -> Result<Vec<DocumentId>, CoreError> {
         let text = &self.ports.text;
-        for (id, chunks, _) in &docs {
-            text.replace_document(*id, chunks)
+        for doc in &docs {
+            text.replace_document(doc.id, &doc.names, &doc.chunks)
                 .await
                 .map_err(CoreError::TextIndex)?;
         }
         text.commit().await.map_err(CoreError::TextIndex)?;
-        let ids: Vec<DocumentId> = docs.iter().map(|(id, _, _)| *id).collect();
+        let ids: Vec<DocumentId> = docs.iter().map(|d| d.id).collect();
         let rows = docs
             .into_iter()
-            .map(|(id, chunks, embeddings)| {
-                (
-                    id,
-                    chunks.into_iter().map(|c| c.id).zip(embeddings).collect(),
-                )
+            .map(|d| {
+                let ids = d.chunks.into_iter().map(|c| c.id);
+                (d.id, ids.zip(d.vectors).collect())
             })
             .collect();
         self.side()

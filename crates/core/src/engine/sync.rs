@@ -5,6 +5,7 @@ use super::pipeline::Job;
 use super::Engine;
 use crate::document::{DocumentRecord, DocumentState};
 use crate::error::CoreError;
+use crate::ids::DocumentId;
 use crate::ingest::{IngestEvent, IngestObserver, IngestReport, Outcome};
 use crate::ports::{FileInfo, Scanned};
 use std::collections::HashSet;
@@ -73,6 +74,7 @@ impl Engine {
             }
         }
         let mut settled = IngestReport::default();
+        let moved: Vec<DocumentId> = moves.iter().map(|(id, _, _)| *id).collect();
         for (id, from, info) in moves {
             let to = key(&info.path);
             self.ports
@@ -89,6 +91,8 @@ impl Engine {
                 outcome,
             });
         }
+        // A moved document's file name is one of its names in the full-text index.
+        self.readd(&moved).await?;
         for doc in gone {
             self.forget(doc.id).await?;
             tracing::info!(document = %doc.id, "document removed: its file is gone");

@@ -387,7 +387,7 @@ impl Pending {
         if self.chunks.is_empty() {
             return Ok(());
         }
-        stores.text.add_chunks(&self.chunks).await?;
+        stores.text.add_chunks("", &self.chunks).await?;
         stores.text.commit().await?;
         stores
             .vectors
