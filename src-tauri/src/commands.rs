@@ -445,6 +445,7 @@ pub async fn ask(
     request.documents = input.documents;
     request.settings.passages = settings.passages as usize;
     request.settings.generation.max_tokens = settings.max_tokens as usize;
+    request.settings.rewrite_follow_ups = settings.rewrite_follow_ups;
     let models = AnswerPorts {
         generator,
         conversations: core.conversations.clone(),

@@ -31,6 +31,9 @@ pub struct Settings {
     pub passages: u32,
     /// Most tokens of an answer.
     pub max_tokens: u32,
+    /// Have the model rewrite a follow-up into a question that stands alone before searching
+    /// (one short extra generation: worth it with a fast or served model).
+    pub rewrite_follow_ups: bool,
     /// Run the language model on the GPU when this build has one (CUDA or Metal).
     pub use_gpu: bool,
     /// The engine that runs the language model: `auto` (llama.cpp on the CPU, mistral.rs on
@@ -58,6 +61,7 @@ impl Default for Settings {
             data_dir: String::new(),
             passages: 8,
             max_tokens: 512,
+            rewrite_follow_ups: false,
             use_gpu: true,
             backend: "auto".into(),
             answer_with: LOCAL.into(),
@@ -212,6 +216,7 @@ mod tests {
             passages: 12,
             max_tokens: 256,
             use_gpu: false,
+            rewrite_follow_ups: true,
             ..Settings::default()
         };
         mine.save(&file)?;

@@ -136,6 +136,33 @@ fn ask_streams_a_cited_answer_follows_up_and_refuses_what_the_documents_do_not_s
         .collect();
     assert_eq!(outcomes.len(), 4);
     assert_eq!(outcomes[1], "answered");
+
+    // With the rewrite setting, the model turns the follow-up into one question of its own,
+    // which is what is searched (SmolLM2 rewrites poorly; Llama 3.1 is what it is for).
+    let (ok, stdout, stderr) = cairn.run(&[
+        "ask",
+        "--json",
+        "-k",
+        "3",
+        "--max-tokens",
+        "16",
+        "--rewrite-follow-ups",
+        "--chat",
+        &chat,
+        "And who did they beat?",
+    ]);
+    assert!(ok, "{stderr}");
+    let rewritten = events(&stdout);
+    let query = rewritten[0]["retrieval_query"].as_str().unwrap();
+    eprintln!("the follow-up as SmolLM2 rewrote it: {query:?}");
+    assert!(
+        !query.contains('\n') && !query.trim().is_empty() && query != "And who did they beat?",
+        "the model's one-line rewrite is searched: {query:?}"
+    );
+    assert!(
+        matches!(kinds(&rewritten).last(), Some(&"done") | Some(&"refused")),
+        "{stdout}"
+    );
 }
 
 #[test]

@@ -27,6 +27,11 @@ pub struct AnswerArgs {
     /// Only use these documents (ids from `cairn docs`).
     #[arg(long = "doc")]
     documents: Vec<i64>,
+    /// Have the model rewrite a follow-up into a question that stands alone before searching
+    /// (one short extra generation: worth it with a fast or served model). Without it, the
+    /// previous question and the follow-up are searched together.
+    #[arg(long, env = "CAIRN_REWRITE_FOLLOW_UPS")]
+    rewrite_follow_ups: bool,
     /// Run the model on the CPU even when a GPU build is available.
     #[arg(long)]
     cpu: bool,
@@ -168,6 +173,7 @@ impl Session {
     pub(crate) fn settings(&self) -> AnswerSettings {
         let mut settings = AnswerSettings {
             passages: self.args.passages,
+            rewrite_follow_ups: self.args.rewrite_follow_ups,
             ..AnswerSettings::default()
         };
         settings.generation.max_tokens = self.args.max_tokens;

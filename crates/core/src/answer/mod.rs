@@ -4,6 +4,7 @@
 
 mod budget;
 mod citations;
+pub mod follow_up;
 mod prompt;
 mod relevance;
 
@@ -49,6 +50,10 @@ pub struct AnswerSettings {
     pub relevance: RelevanceConfig,
     /// Earlier question–answer pairs of the chat shown to the model.
     pub history_turns: usize,
+    /// Have the model rewrite a follow-up into a question that stands alone before searching
+    /// ([`follow_up`]); otherwise the previous question and the follow-up are searched together.
+    #[serde(default)]
+    pub rewrite_follow_ups: bool,
 }
 
 impl Default for AnswerSettings {
@@ -58,6 +63,7 @@ impl Default for AnswerSettings {
             generation: GenerationParams::default(),
             relevance: RelevanceConfig::default(),
             history_turns: 2,
+            rewrite_follow_ups: false,
         }
     }
 }

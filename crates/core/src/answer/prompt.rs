@@ -75,7 +75,7 @@ pub(crate) fn render_source_block(source: &PromptSource<'_>) -> String {
 /// Fills a prompt template's `{name}` slots in one pass over the template: what is put in is
 /// never scanned again, so a passage or file name that itself contains `{question}` stays as
 /// written. A `{…}` that names no slot is kept as it is.
-fn fill(template: &str, slots: &[(&str, &str)]) -> String {
+pub(super) fn fill(template: &str, slots: &[(&str, &str)]) -> String {
     let mut out =
         String::with_capacity(template.len() + slots.iter().map(|(_, v)| v.len()).sum::<usize>());
     let mut rest = template;

@@ -2,6 +2,7 @@
 //! citations and keep the exchange in the chat.
 
 use super::Engine;
+use crate::answer::follow_up;
 use crate::answer::{
     cite, is_relevant, pack_sources, AnswerOutcome, AskEvent, AskRequest, AskSink, Packed,
     SourceText, Timings,
@@ -59,9 +60,23 @@ impl Engine {
             .take(settings.history_turns)
             .rev()
             .collect();
-        // A follow-up ("and in 2019?") is searched together with the question before it.
+        // A follow-up ("and in 2019?") is searched as the model rewrites it when the settings
+        // ask for that, otherwise together with the question before it.
         let retrieval_query = match history.last() {
-            Some((previous, _)) => format!("{previous}\n{question}"),
+            Some((previous, _)) => {
+                let rewritten = if settings.rewrite_follow_ups {
+                    follow_up::rewrite_follow_up(
+                        models.generator.as_ref(),
+                        &history,
+                        &question,
+                        &cancel,
+                    )
+                    .await
+                } else {
+                    None
+                };
+                rewritten.unwrap_or_else(|| format!("{previous}\n{question}"))
+            }
             None => question.clone(),
         };
         append(

@@ -22,6 +22,11 @@ passages: number,
  */
 max_tokens: number, 
 /**
+ * Have the model rewrite a follow-up into a question that stands alone before searching
+ * (one short extra generation: worth it with a fast or served model).
+ */
+rewrite_follow_ups: boolean, 
+/**
  * Run the language model on the GPU when this build has one (CUDA or Metal).
  */
 use_gpu: boolean, 
