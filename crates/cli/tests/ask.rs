@@ -25,6 +25,25 @@ fn kinds(events: &[Value]) -> Vec<&str> {
     kinds
 }
 
+/// The events of a short answer to `question` in `chat`.
+fn follow_up(cairn: &Cairn, chat: &str, question: &str, flags: &[&str]) -> Vec<Value> {
+    let mut args = vec![
+        "ask",
+        "--json",
+        "-k",
+        "3",
+        "--max-tokens",
+        "32",
+        "--chat",
+        chat,
+    ];
+    args.extend_from_slice(flags);
+    args.push(question);
+    let (ok, stdout, stderr) = cairn.run(&args);
+    assert!(ok, "{stderr}");
+    events(&stdout)
+}
+
 #[test]
 fn ask_streams_a_cited_answer_follows_up_and_refuses_what_the_documents_do_not_say() {
     let cairn = two_articles();
@@ -86,19 +105,7 @@ fn ask_streams_a_cited_answer_follows_up_and_refuses_what_the_documents_do_not_s
 
     // A follow-up is searched together with the question before it.
     let chat = answer[0]["chat_id"].as_i64().unwrap().to_string();
-    let (ok, stdout, stderr) = cairn.run(&[
-        "ask",
-        "--json",
-        "-k",
-        "3",
-        "--max-tokens",
-        "32",
-        "--chat",
-        &chat,
-        "Who did they beat?",
-    ]);
-    assert!(ok, "{stderr}");
-    let follow = events(&stdout);
+    let follow = follow_up(&cairn, &chat, "Who did they beat?", &[]);
     assert_eq!(follow[0]["chat_id"].as_i64().unwrap().to_string(), chat);
     let query = follow[0]["retrieval_query"].as_str().unwrap();
     assert!(
@@ -139,20 +146,12 @@ fn ask_streams_a_cited_answer_follows_up_and_refuses_what_the_documents_do_not_s
 
     // With the rewrite setting, the model turns the follow-up into one question of its own,
     // which is what is searched (SmolLM2 rewrites poorly; Llama 3.1 is what it is for).
-    let (ok, stdout, stderr) = cairn.run(&[
-        "ask",
-        "--json",
-        "-k",
-        "3",
-        "--max-tokens",
-        "16",
-        "--rewrite-follow-ups",
-        "--chat",
+    let rewritten = follow_up(
+        &cairn,
         &chat,
         "And who did they beat?",
-    ]);
-    assert!(ok, "{stderr}");
-    let rewritten = events(&stdout);
+        &["--rewrite-follow-ups"],
+    );
     let query = rewritten[0]["retrieval_query"].as_str().unwrap();
     eprintln!("the follow-up as SmolLM2 rewrote it: {query:?}");
     assert!(
@@ -161,7 +160,7 @@ fn ask_streams_a_cited_answer_follows_up_and_refuses_what_the_documents_do_not_s
     );
     assert!(
         matches!(kinds(&rewritten).last(), Some(&"done") | Some(&"refused")),
-        "{stdout}"
+        "{rewritten:?}"
     );
 }
 
