@@ -340,23 +340,16 @@ mod tests {
             (id("b"), VectorDistance(0.2)),
             (id("d"), VectorDistance(0.3)),
         ];
-        for config in [
-            FusionConfig::rrf(1.0, 0.0),
-            FusionConfig::convex(1.0, 0.0),
-            FusionConfig::z_score(1.0, 0.0),
-        ] {
-            let fused = fuse(&bm25, &vector, &config);
-            let order: Vec<&str> = fused.iter().map(|f| f.id.as_str()).collect();
-            assert_eq!(&order[..3], &["a", "b", "c"], "{config:?}");
-        }
-        for config in [
-            FusionConfig::rrf(0.0, 1.0),
-            FusionConfig::convex(0.0, 1.0),
-            FusionConfig::z_score(0.0, 1.0),
-        ] {
-            let fused = fuse(&bm25, &vector, &config);
-            let order: Vec<&str> = fused.iter().map(|f| f.id.as_str()).collect();
-            assert_eq!(&order[..3], &["c", "b", "d"], "{config:?}");
+        for ((b, v), expected) in [((1.0, 0.0), ["a", "b", "c"]), ((0.0, 1.0), ["c", "b", "d"])] {
+            for config in [
+                FusionConfig::rrf(b, v),
+                FusionConfig::convex(b, v),
+                FusionConfig::z_score(b, v),
+            ] {
+                let fused = fuse(&bm25, &vector, &config);
+                let order: Vec<&str> = fused.iter().map(|f| f.id.as_str()).collect();
+                assert_eq!(&order[..3], &expected, "{config:?}");
+            }
         }
     }
 

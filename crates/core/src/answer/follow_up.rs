@@ -17,17 +17,15 @@ const USER: &str = include_str!("../../prompts/follow_up_user.txt");
 /// Most tokens of a rewritten question.
 pub const REWRITE_TOKENS: usize = 64;
 
+/// How a rewrite is sampled: greedily, and short.
+pub const REWRITE: GenerationParams = GenerationParams {
+    max_tokens: REWRITE_TOKENS,
+    temperature: 0.0,
+};
+
 /// Characters of an earlier answer shown to the model: enough for what "they" or "it" refers
 /// to, little enough to keep the extra prefill short.
 const ANSWER_CHARS: usize = 600;
-
-/// How to sample a rewrite: greedily, and short.
-pub fn rewrite_params() -> GenerationParams {
-    GenerationParams {
-        max_tokens: REWRITE_TOKENS,
-        temperature: 0.0,
-    }
-}
 
 /// The model's rewrite of the follow-up `question`, or `None` when the model fails, the ask is
 /// cancelled, or the reply is not a question; the caller then searches the turns together.
@@ -39,7 +37,7 @@ pub async fn rewrite_follow_up(
 ) -> Option<String> {
     let started = Instant::now();
     let messages = rewrite_messages(history, question);
-    let mut stream = match generator.generate(messages, rewrite_params()).await {
+    let mut stream = match generator.generate(messages, REWRITE).await {
         Ok(stream) => stream,
         Err(error) => {
             tracing::debug!(%error, "ask.rewrite: the model failed; searching the turns together");
