@@ -17,6 +17,7 @@ pub mod eval;
 pub mod fusion;
 pub mod ids;
 pub mod ingest;
+pub mod language;
 pub mod names;
 pub mod ports;
 pub mod search;

@@ -15,6 +15,7 @@ use crate::chunk::Chunk;
 use crate::chunker::sentence_units;
 use crate::fusion::{fuse, FusionConfig, FusionMethod};
 use crate::ids::{Bm25Score, ChunkId, VectorDistance};
+use crate::language::LanguageMix;
 use serde::{Deserialize, Serialize};
 
 /// Probes per self-check.
@@ -71,13 +72,23 @@ pub struct FusionTuning {
     pub tuned_at_ms: i64,
     /// Why the balanced default was kept without a choice, if it was (too few chunks).
     pub note: Option<String>,
+    /// The languages of a sample of the library's passages (`None` in a tuning made before
+    /// Cairn measured them: such a library is tuned again).
+    #[serde(default)]
+    pub languages: Option<LanguageMix>,
 }
 
 impl FusionTuning {
     /// One line for people: the weights and what the self-check measured.
     pub fn summary(&self) -> String {
+        let languages = self
+            .languages
+            .as_ref()
+            .map(LanguageMix::describe)
+            .filter(|d| !d.is_empty())
+            .map_or_else(String::new, |d| format!("; passages in {d}"));
         if let Some(note) = &self.note {
-            return format!("balanced fusion kept: {note}");
+            return format!("balanced fusion kept: {note}{languages}");
         }
         let share = (self.fusion.bm25_share() * 100.0).round();
         let method = match self.fusion.method {
@@ -87,7 +98,7 @@ impl FusionTuning {
         };
         format!(
             "BM25 {share:.0}% and vectors {:.0}% ({method}); self-check on {} probe queries, \
-             nDCG@10: fused {:.3}, BM25 {:.3}, vectors {:.3}, balanced {:.3}",
+             nDCG@10: fused {:.3}, BM25 {:.3}, vectors {:.3}, balanced {:.3}{languages}",
             100.0 - share,
             self.probes,
             self.scores.chosen,
@@ -100,7 +111,9 @@ impl FusionTuning {
     /// Whether the library has changed enough since this tuning to check again.
     pub fn is_stale(&self, embedder: &str, chunks: u64) -> bool {
         let changed = chunks.abs_diff(self.chunks) as f64;
-        embedder != self.embedder || changed > self.chunks.max(1) as f64 * 0.2
+        embedder != self.embedder
+            || changed > self.chunks.max(1) as f64 * 0.2
+            || self.languages.is_none()
     }
 }
 
@@ -476,10 +489,17 @@ mod tests {
             chunks: 1000,
             tuned_at_ms: 0,
             note: None,
+            languages: Some(LanguageMix::default()),
         };
         assert!(!t.is_stale("e5", 1150));
         assert!(t.is_stale("e5", 1250));
         assert!(t.is_stale("e5", 700));
         assert!(t.is_stale("minilm", 1000));
+        // A tuning from before languages were measured is made again.
+        let older = FusionTuning {
+            languages: None,
+            ..t
+        };
+        assert!(older.is_stale("e5", 1000));
     }
 }

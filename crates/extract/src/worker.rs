@@ -27,6 +27,7 @@ pub fn serve(path: &Path) -> i32 {
     if let Some(bytes) = std::env::var(MEMORY_ENV).ok().and_then(|v| v.parse().ok()) {
         limit_address_space(bytes);
     }
+    yield_to_embedding();
     let reply = match extract_path(path) {
         Ok(doc) => Reply::Extracted(doc),
         Err(e) => Reply::Failed(e.to_failure()),
@@ -91,3 +92,20 @@ fn limit_address_space(bytes: u64) {
 
 #[cfg(not(unix))]
 fn limit_address_space(_bytes: u64) {}
+
+/// Lowers the worker's priority (and its OCR tools', which inherit it): extraction runs
+/// files ahead of embedding, so it can take the time embedding leaves rather than take
+/// cores from it, and the app stays responsive during an ingest.
+#[cfg(unix)]
+#[allow(unsafe_code)]
+fn yield_to_embedding() {
+    // SAFETY: nice only changes this process's scheduling priority.
+    let _ = unsafe { libc::nice(WORKER_NICENESS) };
+}
+
+#[cfg(not(unix))]
+fn yield_to_embedding() {}
+
+/// How much lower the worker's priority is than Cairn's (Unix nice levels, 0–19).
+#[cfg(unix)]
+const WORKER_NICENESS: libc::c_int = 10;

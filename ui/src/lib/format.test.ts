@@ -26,6 +26,7 @@ describe("format", () => {
       chunks: 1200,
       tuned_at_ms: 0,
       note: null,
+      languages: null,
     };
     expect(tuningLine(null)).toBeNull();
     expect(tuningLine(t)).toBe(
@@ -33,5 +34,13 @@ describe("format", () => {
     );
     expect(tuningLine({ ...t, fusion: { ...t.fusion, bm25_weight: 1, vector_weight: 0 } })).toContain("by keywords alone");
     expect(tuningLine({ ...t, note: "12 probe queries could be drawn" })).toBe("Search uses balanced fusion: 12 probe queries could be drawn.");
+    const german = [
+      { language: "deu", name: "German", share: 0.97 },
+      { language: "eng", name: "English", share: 0.025 },
+      { language: "fra", name: "French", share: 0.005 },
+    ];
+    expect(tuningLine({ ...t, languages: german })).toContain(
+      "(keywords 0.91, meaning 0.30, balanced 0.85). Passages in German 97%, English 3%: questions in other languages are searched more by meaning.",
+    );
   });
 });

@@ -37,9 +37,13 @@ export function bytes(n: number): string {
 /** The library view's line on how search is tuned, or null before the first tuning. */
 export function tuningLine(t: FusionTuning | null): string | null {
   if (!t) return null;
-  if (t.note) return `Search uses balanced fusion: ${t.note}.`;
+  const shares = (t.languages ?? []).filter((l) => l.share >= 0.01);
+  const languages = shares.length
+    ? ` Passages in ${shares.map((l) => `${l.name || l.language} ${Math.round(l.share * 100)}%`).join(", ")}: questions in other languages are searched more by meaning.`
+    : "";
+  if (t.note) return `Search uses balanced fusion: ${t.note}.${languages}`;
   const bm25 = Math.round(t.fusion.bm25_weight / Math.max(1e-9, t.fusion.bm25_weight + t.fusion.vector_weight) * 100);
   const weights = bm25 === 100 ? "by keywords alone" : bm25 === 0 ? "by meaning alone" : `${bm25}% by keywords, ${100 - bm25}% by meaning`;
   const fmt = (x: number) => x.toFixed(2);
-  return `Search tuned for this library: ${weights}. Self-check on ${t.probes} sample questions: ${fmt(t.scores.chosen)} (keywords ${fmt(t.scores.bm25)}, meaning ${fmt(t.scores.vector)}, balanced ${fmt(t.scores.balanced)}).`;
+  return `Search tuned for this library: ${weights}. Self-check on ${t.probes} sample questions: ${fmt(t.scores.chosen)} (keywords ${fmt(t.scores.bm25)}, meaning ${fmt(t.scores.vector)}, balanced ${fmt(t.scores.balanced)}).${languages}`;
 }

@@ -26,6 +26,7 @@ use crate::document::DocumentRecord;
 use crate::error::CoreError;
 use crate::fusion::FusionConfig;
 use crate::ids::DocumentId;
+use crate::language::LanguageMix;
 use crate::ports::{Catalog, Embedder, Extractor, TextIndex, VectorIndex};
 use futures::lock::Mutex;
 use std::sync::Arc;
@@ -86,6 +87,9 @@ pub struct Engine {
     side: std::sync::RwLock<VectorSide>,
     /// What hybrid search fuses with: the config's until the library is tuned.
     fusion: std::sync::RwLock<FusionConfig>,
+    /// The languages of the library's passages (from its tuning; empty until then), by which
+    /// a question in another language leans on vectors.
+    languages: std::sync::RwLock<LanguageMix>,
     config: EngineConfig,
     writer: Mutex<()>,
     journal: Option<Arc<dyn WriteJournal>>,
@@ -101,6 +105,7 @@ impl Engine {
             ports,
             side: std::sync::RwLock::new(side),
             fusion: std::sync::RwLock::new(config.fusion),
+            languages: std::sync::RwLock::new(LanguageMix::default()),
             config,
             writer: Mutex::new(()),
             journal: None,

@@ -63,7 +63,7 @@ impl Engine {
                 .map_err(CoreError::VectorIndex)
         };
         let (text, vector) = futures::try_join!(text, vector)?;
-        let mut fused = fuse(&text, &vector, &self.fusion());
+        let mut fused = fuse(&text, &vector, &self.fusion_for_question(query));
         // A single retriever keeps its own order and score.
         match request.mode {
             SearchMode::Bm25 => {

@@ -96,7 +96,7 @@ impl Engine {
                 let bytes = job.bytes();
                 self.prepare(job, observer).await.map(|p| (bytes, p))
             })
-            .buffered(self.config.extract_workers.max(1));
+            .buffer_unordered(self.config.extract_workers.max(1));
         while let Some(next) = prepared.next().await {
             if out.send(next?).await.is_err() {
                 // The later stages stopped; their error is the run's.

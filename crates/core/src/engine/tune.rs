@@ -8,6 +8,7 @@ use crate::error::CoreError;
 use crate::error::PortError;
 use crate::fusion::FusionConfig;
 use crate::ids::{ChunkId, DocumentId};
+use crate::language::{self, LanguageMix};
 use crate::ports::EmbedKind;
 use crate::tuning::{self, FusionTuning, ProbeRun, TuningScores};
 use std::collections::{HashMap, HashSet};
@@ -37,6 +38,23 @@ impl Engine {
             .unwrap_or_else(|poisoned| poisoned.into_inner()) = config;
     }
 
+    /// The fusion one question is searched with: the library's, with BM25 leaning back when
+    /// the question is in a language few of the library's passages are written in.
+    pub fn fusion_for_question(&self, question: &str) -> FusionConfig {
+        let languages = self
+            .languages
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        language::fusion_for_question(self.fusion(), &languages, question)
+    }
+
+    fn set_languages(&self, mix: LanguageMix) {
+        *self
+            .languages
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = mix;
+    }
+
     /// The tuning kept in the catalog, if the library has one (an unreadable one counts as
     /// none: it is only redone).
     pub async fn fusion_tuning(&self) -> Result<Option<FusionTuning>, CoreError> {
@@ -54,7 +72,15 @@ impl Engine {
     /// (another embedder's weights say nothing about this one's vectors).
     pub async fn restore_fusion(&self) -> Result<Option<FusionTuning>, CoreError> {
         let model = self.side().embedder.model_id().to_string();
-        let tuning = self.fusion_tuning().await?.filter(|t| t.embedder == model);
+        let stored = self.fusion_tuning().await?;
+        // The languages are the passages', whichever embedder the tuning was made with.
+        self.set_languages(
+            stored
+                .as_ref()
+                .and_then(|t| t.languages.clone())
+                .unwrap_or_default(),
+        );
+        let tuning = stored.filter(|t| t.embedder == model);
         self.set_fusion(
             tuning
                 .as_ref()
@@ -72,6 +98,7 @@ impl Engine {
         match self.fusion_tuning().await? {
             Some(t) if !t.is_stale(&model, chunks) => {
                 self.set_fusion(t.fusion);
+                self.set_languages(t.languages.unwrap_or_default());
                 Ok(None)
             }
             _ if chunks == 0 => Ok(None),
@@ -117,6 +144,7 @@ impl Engine {
             documents.push(chunks);
         }
         let probes = tuning::probes(&sample, &documents);
+        let languages = self.language_mix(&ids).await?;
         let (fusion, scores, note) = if probes.len() < tuning::MIN_PROBES {
             let note = format!(
                 "{} probe queries could be drawn from the library's documents of more than one \
@@ -139,12 +167,14 @@ impl Engine {
             chunks: ids.len() as u64,
             tuned_at_ms: now_ms(),
             note,
+            languages: Some(languages.clone()),
         };
         let json = serde_json::to_string(&tuned).map_err(|e| {
             CoreError::Catalog(PortError::internal("cannot record the fusion tuning", e))
         })?;
         self.set_library_setting(FUSION_SETTING, &json).await?;
         self.set_fusion(tuned.fusion);
+        self.set_languages(languages);
         tracing::info!(
             method = ?tuned.fusion.method,
             bm25_share = tuned.fusion.bm25_share(),
@@ -193,6 +223,21 @@ impl Engine {
             }
         }
         Ok(runs)
+    }
+
+    /// The languages of a sample of the library's passages (the same spread as the probes').
+    async fn language_mix(&self, ids: &[(ChunkId, DocumentId)]) -> Result<LanguageMix, CoreError> {
+        let all: Vec<ChunkId> = ids.iter().map(|(id, _)| id.clone()).collect();
+        let sample = tuning::sample(&all, tuning::PROBES);
+        let chunks = self
+            .ports
+            .catalog
+            .chunks(&sample)
+            .await
+            .map_err(CoreError::Catalog)?;
+        Ok(LanguageMix::of_passages(
+            chunks.iter().map(|c| c.text.as_str()),
+        ))
     }
 
     /// Chunks of the documents that are indexed (what both retrievers can find).

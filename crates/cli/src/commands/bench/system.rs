@@ -113,6 +113,12 @@ pub fn cpu_seconds_with_children() -> Option<f64> {
     proc_stat_seconds(11..=14)
 }
 
+/// CPU seconds of this process's finished children alone (the extraction workers and the
+/// OCR tools they run).
+pub fn children_cpu_seconds() -> Option<f64> {
+    proc_stat_seconds(13..=14)
+}
+
 /// The sum of the clock-tick fields `fields` of /proc/self/stat (utime, stime, cutime,
 /// cstime counted from the field after the state), in seconds.
 fn proc_stat_seconds(fields: std::ops::RangeInclusive<usize>) -> Option<f64> {
