@@ -456,3 +456,68 @@ fn a_library_in_a_language_the_embedder_does_not_know_searches_at_least_as_well_
         "{tuning}"
     );
 }
+
+#[test]
+fn english_questions_over_german_passages_are_searched_by_meaning() {
+    // The multilingual embedder finds German passages for English questions; BM25 finds
+    // little but names and commands, and fused in at the library's weight it pulls the
+    // vectors' answers down. The library knows it is German, and leans on vectors.
+    let (corpus, set) = german_set();
+    let scratch = tempfile::tempdir().unwrap();
+    let library = tempfile::tempdir().unwrap();
+    let s = |p: &Path| p.to_str().unwrap().to_string();
+    let e5 = support::multilingual_embedder();
+    let cairn = |data: &Path, args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_cairn"))
+            .arg("--data-dir")
+            .arg(data)
+            .arg("--embedder")
+            .arg(&e5)
+            .args(args)
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(
+            out.status.success(),
+            "cairn {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        stdout
+    };
+    let metrics: serde_json::Value = serde_json::from_str(&cairn(
+        scratch.path(),
+        &[
+            "eval",
+            "retrieval",
+            "--corpus",
+            &s(&corpus),
+            "--queries",
+            &s(&set.join("queries-en.jsonl")),
+            "--qrels",
+            &s(&set.join("qrels.tsv")),
+            "--index-dir",
+            &s(library.path()),
+            "--json",
+        ],
+    ))
+    .unwrap();
+    let ndcg = |name: &str| metrics[name]["ndcg@10"].as_f64().unwrap();
+    eprintln!("German passages, English questions, multilingual embedder: {metrics}");
+    assert!(
+        ndcg("bm25") + 0.1 < ndcg("vector"),
+        "English words must find little in German passages: {metrics}"
+    );
+    // `hybrid` is balanced fusion before the library knew its language.
+    assert!(ndcg("hybrid") < ndcg("vector"), "{metrics}");
+    assert!(ndcg("adaptive") >= ndcg("vector"), "{metrics}");
+    assert!(ndcg("adaptive") > ndcg("hybrid") + 0.03, "{metrics}");
+
+    // The library's languages are kept with its tuning and shown by doctor.
+    let doctor: serde_json::Value =
+        serde_json::from_str(&cairn(library.path(), &["doctor", "--json"])).unwrap();
+    let languages = &doctor["search_tuning"]["languages"];
+    assert_eq!(languages[0]["language"], "deu", "{doctor}");
+    assert!(languages[0]["share"].as_f64().unwrap() > 0.9, "{doctor}");
+    let text = cairn(library.path(), &["doctor"]);
+    assert!(text.contains("passages in German"), "{text}");
+}

@@ -98,7 +98,11 @@ impl LanguageMix {
             .iter()
             .filter(|s| s.share >= 0.01)
             .map(|s| {
-                let name = if s.name.is_empty() { &s.language } else { &s.name };
+                let name = if s.name.is_empty() {
+                    &s.language
+                } else {
+                    &s.name
+                };
                 format!("{name} {:.0}%", s.share * 100.0)
             })
             .collect::<Vec<_>>()
