@@ -63,7 +63,13 @@ impl Engine {
                 .map_err(CoreError::VectorIndex)
         };
         let (text, vector) = futures::try_join!(text, vector)?;
-        let mut fused = fuse(&text, &vector, &self.fusion_for_question(query));
+        // Only a hybrid search weighs one list against the other; a single list keeps its order.
+        let fusion = if request.mode == SearchMode::Hybrid {
+            self.fusion_for_question(query)
+        } else {
+            self.fusion()
+        };
+        let mut fused = fuse(&text, &vector, &fusion);
         // A single retriever keeps its own order and score.
         match request.mode {
             SearchMode::Bm25 => {
