@@ -17,6 +17,7 @@ mod html;
 mod image;
 mod isolate;
 mod markdown;
+mod marks;
 pub mod ocr;
 mod odt;
 mod pdf;

@@ -154,6 +154,11 @@ fn recognise_textless(
     let jobs: Vec<(usize, Option<(f32, f32)>)> = scanned.iter().copied().zip(sizes).collect();
     let results = crate::ocr::in_parallel(&jobs, ocr.progress, |&(index, size)| {
         let (image, dpi) = crate::raster::render_page(bytes, printed(index), size)?;
+        // A page that shows fewer marks than a text layer needs letters (blank, a figure,
+        // words in a font that could not be drawn) has nothing for Tesseract to read.
+        if !crate::marks::may_hold_text(&image, dpi, SCAN_TEXT_CHARS) {
+            return Ok(Vec::new());
+        }
         engine.recognise(image, dpi)
     });
     let mut recognised = Vec::new();
