@@ -58,13 +58,18 @@ pub fn chunk_document(
         let spans = outside_furniture(section, &doc.furniture)
             .into_iter()
             .flat_map(|block| pack(&doc.text, block, counter, budget, config.overlap_tokens));
-        for (start, end) in spans {
+        for ((start, end), tokens) in spans {
             let text = doc.text[start..end].to_string();
             let key = (heading_path.clone(), text.clone());
             let repeat = repeats.entry(key).or_insert(0);
             let id = ChunkId::derive(document, &heading_path, &text, *repeat);
             *repeat += 1;
-            let token_count = counter.count(&embedding_text(&heading_path, &text));
+            // Without a heading path the embedding text is the chunk's text, counted already.
+            let token_count = if heading_path.is_empty() {
+                tokens
+            } else {
+                counter.count(&embedding_text(&heading_path, &text))
+            };
             chunks.push(Chunk {
                 id,
                 document_id: document,
@@ -152,7 +157,8 @@ fn page_of(doc: &ExtractedDocument, offset: usize, at_start: bool) -> Option<u32
     .map(|p| p.number)
 }
 
-/// Packs the sentence units of one block into chunks of at most `budget` tokens.
+/// Packs the sentence units of one block into chunks of at most `budget` tokens; returns
+/// each chunk's span with its tokens.
 ///
 /// The units are first cut into runs at *anchors*: paragraph ends chosen by their own text
 /// (a content hash), once a run holds a quarter of the budget. Runs are then packed greedily,
@@ -165,15 +171,12 @@ fn pack(
     counter: &dyn TokenCounter,
     budget: usize,
     overlap: usize,
-) -> Vec<Span> {
-    let mut units = Vec::new();
+) -> Vec<(Span, usize)> {
+    let mut counted = Vec::new();
     for unit in sentence_units(text, block) {
-        split_to_fit(text, unit, counter, budget, &mut units);
+        split_to_fit(text, unit, counter, budget, &mut counted);
     }
-    let counts: Vec<usize> = units
-        .iter()
-        .map(|&(s, e)| counter.count(&text[s..e]))
-        .collect();
+    let (units, counts): (Vec<Span>, Vec<usize>) = counted.into_iter().unzip();
     let mut out = Vec::new();
     let mut run_start = 0;
     let mut run_tokens = 0;
@@ -210,7 +213,8 @@ fn is_anchor(text: &str, units: &[Span], k: usize) -> bool {
         && blake3::hash(&text.as_bytes()[units[k].0..units[k].1]).as_bytes()[0].is_multiple_of(2)
 }
 
-/// Greedily packs consecutive units into chunks with overlap.
+/// Greedily packs consecutive units into chunks with overlap; each chunk comes with its
+/// tokens.
 fn pack_run(
     text: &str,
     units: &[Span],
@@ -218,7 +222,7 @@ fn pack_run(
     counter: &dyn TokenCounter,
     budget: usize,
     overlap: usize,
-    out: &mut Vec<Span>,
+    out: &mut Vec<(Span, usize)>,
 ) {
     let mut i = 0;
     while i < units.len() {
@@ -229,10 +233,19 @@ fn pack_run(
             j += 1;
         }
         // Joined units can tokenise differently from their parts: check the real count.
-        while j > i + 1 && counter.count(&text[units[i].0..units[j - 1].1]) > budget {
+        let joined = |j: usize| {
+            if j == i + 1 {
+                counts[i]
+            } else {
+                counter.count(&text[units[i].0..units[j - 1].1])
+            }
+        };
+        let mut tokens = joined(j);
+        while j > i + 1 && tokens > budget {
             j -= 1;
+            tokens = joined(j);
         }
-        out.push((units[i].0, units[j - 1].1));
+        out.push(((units[i].0, units[j - 1].1), tokens));
         if j == units.len() {
             break;
         }
@@ -279,17 +292,19 @@ fn push_trimmed(slice: &str, base: usize, s: usize, e: usize, out: &mut Vec<Span
     }
 }
 
-/// Splits a unit that is over budget at the whitespace (or character) nearest its middle.
+/// Splits a unit that is over budget at the whitespace (or character) nearest its middle;
+/// each piece comes with its tokens.
 fn split_to_fit(
     text: &str,
     (s, e): Span,
     counter: &dyn TokenCounter,
     budget: usize,
-    out: &mut Vec<Span>,
+    out: &mut Vec<(Span, usize)>,
 ) {
     let piece = &text[s..e];
-    if piece.chars().nth(1).is_none() || counter.count(piece) <= budget {
-        out.push((s, e));
+    let tokens = counter.count(piece);
+    if tokens <= budget || piece.chars().nth(1).is_none() {
+        out.push(((s, e), tokens));
         return;
     }
     let mut mid = s + piece.len() / 2;

@@ -288,6 +288,8 @@ proptest! {
             }
             // Never over budget: the embedder will read every token.
             prop_assert!(c.token_count as usize <= max_tokens, "{} tokens > {}", c.token_count, max_tokens);
+            // The count is the embedding text's, heading path included.
+            prop_assert_eq!(c.token_count as usize, WordCounter.count(&c.embedding_text()));
             covered[c.start..c.end].iter_mut().for_each(|b| *b = true);
         }
         // Every visible character is in some chunk.
