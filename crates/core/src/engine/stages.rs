@@ -1,5 +1,6 @@
 //! The three stages of an ingest run, at once: extraction (worker processes, a few files
-//! ahead on a bounded channel), embedding (every core, one document at a time) and committing
+//! ahead on a bounded channel, each document then cut into chunks on a thread of its own),
+//! embedding (every core, one document at a time) and committing
 //! (catalog, then both indexes in batches bounded by size and by time, so that each document
 //! is searchable within seconds of being embedded). A stage that stops early (an error)
 //! closes its channels and the others wind down; the run returns the first error.
@@ -13,10 +14,26 @@ use crate::error::CoreError;
 use crate::ids::DocumentId;
 use crate::ingest::{IngestEvent, IngestObserver, IngestReport, Outcome, Stage};
 use crate::names::document_names;
-use crate::ports::EmbedKind;
-use futures::channel::mpsc;
+use crate::ports::{EmbedKind, Embedder};
+use futures::channel::{mpsc, oneshot};
 use futures::{SinkExt, StreamExt};
+use std::sync::Arc;
 use tracing::Instrument;
+
+/// What extraction hands on to embedding: a settled file, or a document with its chunks.
+enum Chunked {
+    Done(String, Outcome),
+    Ready(Box<ChunkedDocument>),
+}
+
+/// A document cut into chunks, sized by the tokenizer of the embedder `model`.
+struct ChunkedDocument {
+    path: String,
+    id: DocumentId,
+    doc: Arc<ExtractedDocument>,
+    chunks: Vec<Chunk>,
+    model: String,
+}
 
 /// What embedding hands on to the commit stage.
 enum Embedded {
@@ -29,7 +46,7 @@ struct EmbeddedDocument {
     path: String,
     bytes: u64,
     id: DocumentId,
-    doc: ExtractedDocument,
+    doc: Arc<ExtractedDocument>,
     chunks: Vec<Chunk>,
     vectors: Vec<Vec<f32>>,
     /// Chunks whose vector was computed (the others were stored already).
@@ -84,17 +101,19 @@ impl Engine {
         Ok(report)
     }
 
-    /// Extracts files a few at a time (each in its own worker process), in order.
+    /// Extracts files a few at a time (each in its own worker process) and cuts each into
+    /// chunks, handing them on as they are ready.
     async fn extract_stage(
         &self,
         jobs: Vec<Job>,
-        mut out: mpsc::Sender<(u64, Prepared)>,
+        mut out: mpsc::Sender<(u64, Chunked)>,
         observer: &dyn IngestObserver,
     ) -> Result<(), CoreError> {
         let mut prepared = futures::stream::iter(jobs)
             .map(|job| async {
                 let bytes = job.bytes();
-                self.prepare(job, observer).await.map(|p| (bytes, p))
+                let prepared = self.prepare(job, observer).await?;
+                Ok::<_, CoreError>((bytes, self.chunk(prepared).await))
             })
             .buffer_unordered(self.config.extract_workers.max(1));
         while let Some(next) = prepared.next().await {
@@ -106,22 +125,54 @@ impl Engine {
         Ok(())
     }
 
-    /// Chunks each extracted document and embeds the chunks that have no stored vector.
+    /// Cuts an extracted document into chunks on a thread of its own: a long document is cut
+    /// while the embedder works on the one before it, and the stages that share this task
+    /// go on meanwhile.
+    async fn chunk(&self, prepared: Prepared) -> Chunked {
+        let (path, id, doc) = match prepared {
+            Prepared::Done(path, outcome) => return Chunked::Done(path, outcome),
+            Prepared::Ready(path, id, doc) => (path, id, Arc::new(doc)),
+        };
+        let embedder = self.side().embedder;
+        let model = embedder.model_id().to_string();
+        let config = self.config.chunker;
+        let (tx, rx) = oneshot::channel();
+        let (cut, counter) = (Arc::clone(&doc), Arc::clone(&embedder));
+        let spawned = std::thread::Builder::new()
+            .name("cairn-chunk".into())
+            .spawn(move || {
+                let _ = tx.send(chunk_document(id, &cut, counter.as_ref(), &config));
+            });
+        let chunks = match (spawned, rx.await) {
+            (Ok(_), Ok(chunks)) => chunks,
+            // No thread to be had: cut here.
+            _ => chunk_document(id, &doc, embedder.as_ref(), &config),
+        };
+        Chunked::Ready(Box::new(ChunkedDocument {
+            path,
+            id,
+            doc,
+            chunks,
+            model,
+        }))
+    }
+
+    /// Embeds the chunks of each document that have no stored vector.
     async fn embed_stage(
         &self,
-        mut input: mpsc::Receiver<(u64, Prepared)>,
+        mut input: mpsc::Receiver<(u64, Chunked)>,
         mut out: mpsc::Sender<Embedded>,
         observer: &dyn IngestObserver,
     ) -> Result<(), CoreError> {
-        while let Some((bytes, prepared)) = input.next().await {
-            let next = match prepared {
-                Prepared::Done(path, outcome) => Embedded::Done(path, bytes, outcome),
-                Prepared::Ready(path, id, doc) => {
+        while let Some((bytes, chunked)) = input.next().await {
+            let next = match chunked {
+                Chunked::Done(path, outcome) => Embedded::Done(path, bytes, outcome),
+                Chunked::Ready(document) => {
                     observer.on_event(&IngestEvent::Stage {
-                        path: path.clone(),
+                        path: document.path.clone(),
                         stage: Stage::Embedding,
                     });
-                    Embedded::Ready(Box::new(self.embed_document(path, bytes, id, doc).await?))
+                    Embedded::Ready(Box::new(self.embed_document(*document, bytes).await?))
                 }
             };
             if out.send(next).await.is_err() {
@@ -131,18 +182,25 @@ impl Engine {
         Ok(())
     }
 
-    /// Chunks a document, reuses the vectors its unchanged chunks already have, and embeds
-    /// the rest.
+    /// Reuses the vectors a document's unchanged chunks already have, and embeds the rest.
     async fn embed_document(
         &self,
-        path: String,
+        document: ChunkedDocument,
         bytes: u64,
-        id: DocumentId,
-        doc: ExtractedDocument,
     ) -> Result<EmbeddedDocument, CoreError> {
+        let ChunkedDocument {
+            path,
+            id,
+            doc,
+            mut chunks,
+            model,
+        } = document;
         let side = self.side();
-        let embedder = &side.embedder;
-        let chunks = chunk_document(id, &doc, embedder.as_ref(), &self.config.chunker);
+        let embedder: &Arc<dyn Embedder> = &side.embedder;
+        // The embedder was switched since the document was cut: cut it for the new one.
+        if embedder.model_id() != model {
+            chunks = chunk_document(id, &doc, embedder.as_ref(), &self.config.chunker);
+        }
         let ids: Vec<_> = chunks.iter().map(|c| c.id.clone()).collect();
         let mut known = self
             .ports
