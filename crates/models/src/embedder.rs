@@ -173,6 +173,11 @@ impl OnnxEmbedder {
             .map_err(|e| onnx(e.into()))?
             .with_intra_threads(threads)
             .map_err(|e| onnx(e.into()))?
+            // Idle threads sleep rather than spin: between passes, and while extraction or a
+            // commit has a core, a spinning thread burns the time another stage needs
+            // (measured in ARCHITECTURE.md: ingest 10% faster, the embedder alone no slower).
+            .with_intra_op_spinning(false)
+            .map_err(|e| onnx(e.into()))?
             .commit_from_file(&model)
             .map_err(onnx)?;
         let inputs = session
