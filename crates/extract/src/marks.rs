@@ -4,6 +4,8 @@
 //! words are in a font the renderer cannot draw (an Asian font that is not embedded). On
 //! those, recognition finds nothing, and those seconds are taken from embedding.
 
+use crate::scanned::GrayPage;
+
 /// Marks are counted at this resolution, at most: a 6-point letter is still 4 pixels tall.
 const COUNT_DPI: u32 = 150;
 /// Marks this tall (inches) or taller are taken for characters; smaller ones are dust, dots
@@ -30,7 +32,8 @@ pub(crate) fn may_hold_text(pgm: &[u8], dpi: Option<u32>, enough: usize) -> bool
     glyph_marks(&page, dpi.unwrap_or(300), enough) >= enough
 }
 
-/// A gray picture, one byte per pixel, row by row.
+/// A gray picture, one byte per pixel, row by row (borrowed from the rendered page, which
+/// is not copied).
 pub(crate) struct Gray<'a> {
     pub width: usize,
     pub height: usize,
@@ -42,7 +45,7 @@ pub(crate) struct Gray<'a> {
 /// whichever are more.
 pub(crate) fn glyph_marks(page: &Gray<'_>, dpi: u32, enough: usize) -> usize {
     let factor = (dpi / COUNT_DPI).max(1) as usize;
-    let small = shrink(page, factor);
+    let small = shrink(page, dpi, factor);
     let dpi = dpi as f32 / factor as f32;
     let ground = i32::from(ground_level(&small.pixels));
     let band = (
@@ -61,14 +64,8 @@ pub(crate) fn glyph_marks(page: &Gray<'_>, dpi: u32, enough: usize) -> usize {
     ))
 }
 
-struct Owned {
-    width: usize,
-    height: usize,
-    pixels: Vec<u8>,
-}
-
-/// The picture with each `factor`×`factor` block replaced by its mean.
-fn shrink(page: &Gray<'_>, factor: usize) -> Owned {
+/// The picture, scanned at `dpi`, with each `factor`×`factor` block replaced by its mean.
+fn shrink(page: &Gray<'_>, dpi: u32, factor: usize) -> GrayPage {
     let (width, height) = (page.width / factor, page.height / factor);
     let mut pixels = vec![0u8; width * height];
     let area = (factor * factor) as u32;
@@ -87,9 +84,10 @@ fn shrink(page: &Gray<'_>, factor: usize) -> Owned {
             pixels[y * width + x] = (sum / area) as u8;
         }
     }
-    Owned {
-        width,
-        height,
+    GrayPage {
+        width: width as u32,
+        height: height as u32,
+        dpi: dpi / factor as u32,
         pixels,
     }
 }
@@ -114,12 +112,12 @@ fn ground_level(pixels: &[u8]) -> u8 {
 /// Counts the 8-connected regions of pixels that are `ink` whose height lies in `band`
 /// (pixels), up to `enough`.
 fn count_marks(
-    page: &Owned,
+    page: &GrayPage,
     ink: impl Fn(u8) -> bool,
     (min_height, max_height): (usize, usize),
     enough: usize,
 ) -> usize {
-    let (width, height) = (page.width, page.height);
+    let (width, height) = (page.width as usize, page.height as usize);
     let mut seen = vec![false; width * height];
     let mut stack: Vec<usize> = Vec::new();
     let mut marks = 0;
