@@ -22,6 +22,7 @@ pub mod ocr;
 mod odt;
 mod pdf;
 mod pdf_tables;
+mod poppler_text;
 mod pptx;
 mod raster;
 mod scan;

@@ -1,13 +1,16 @@
 //! PDF → pages of text with pdf-extract (over lopdf).
 //!
 //! Pages with tables are written from their glyphs' positions, each row with its label and
-//! its column headers (`crate::pdf_tables`). Pages are extracted one by one so that one unreadable page costs that page, not the
-//! document. Pages without a usable text layer (scans) are rendered and read by OCR. Panics of the parser are caught here; loops and runaway memory are the worker
-//! process's limits to stop.
+//! its column headers (`crate::pdf_tables`). Pages are extracted one by one so that one
+//! unreadable page costs that page, not the document. A page pdf-extract finds no words on is
+//! read again by poppler (`crate::poppler_text`); only pages without a usable text layer
+//! (scans) are then rendered and read by OCR. Panics of the parser are caught here; loops and
+//! runaway memory are the worker process's limits to stop.
 
 use crate::builder::TextBuilder;
 use crate::ocr::OcrRequest;
 use crate::pdf_tables::{self, Recorder};
+use crate::poppler_text;
 use crate::ExtractError;
 use cairn_core::{DocumentKind, ExtractedDocument};
 use lopdf::Document;
@@ -70,6 +73,7 @@ pub(crate) fn extract(
             }
         });
     }
+    read += reread_textless(bytes, &mut texts);
     let ocr_pages = match ocr {
         Some(ocr) => recognise_textless(bytes, &doc, &page_numbers, &mut texts, ocr)?,
         None => Vec::new(),
@@ -116,6 +120,33 @@ fn looks_scanned(text: &str) -> bool {
         .take(SCAN_TEXT_CHARS)
         .count()
         < SCAN_TEXT_CHARS
+}
+
+/// Reads again with poppler the pages that pdf-extract found no words on (or could not read),
+/// keeping poppler's text where it has words; returns the number of pages it gave text to.
+/// Only a scan is left for OCR.
+fn reread_textless(bytes: &[u8], texts: &mut [String]) -> usize {
+    let textless: Vec<usize> = (0..texts.len())
+        .filter(|&i| looks_scanned(&texts[i]))
+        .collect();
+    let (Some(&first), Some(&last)) = (textless.first(), textless.last()) else {
+        return 0;
+    };
+    let pages = match poppler_text::read_pages(bytes, printed(first)..=printed(last)) {
+        Ok(pages) => pages,
+        Err(e) => {
+            tracing::debug!(error = %e, pages = textless.len(), "textless pages not read again");
+            return 0;
+        }
+    };
+    let mut given = 0;
+    for index in textless {
+        if let Some(page) = pages.get(index - first).filter(|p| !looks_scanned(p)) {
+            texts[index] = clean(page);
+            given += 1;
+        }
+    }
+    given
 }
 
 /// Renders the pages without a usable text layer and reads them with Tesseract; returns the

@@ -1,4 +1,4 @@
-//! Running the external tools OCR needs (poppler's `pdftoppm`, `tesseract`) with a time
+//! Running external tools (poppler's `pdftoppm` and `pdftotext`, `tesseract`) with a time
 //! limit, feeding stdin and draining both pipes on threads so that no pipe fills up.
 
 use std::io::{Read, Write};

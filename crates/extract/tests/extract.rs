@@ -59,6 +59,30 @@ fn a_pdf_encrypted_with_an_empty_password_is_opened() {
     assert!(doc.text.contains("Dummy PDF"), "{}", doc.text);
 }
 
+/// Pages 1, 21 and 22 of the CTeX FAQ carry a Type 3 font beside their CJK fonts, and
+/// pdf-extract finds no words on them. Their text layer is read, not guessed by OCR.
+#[test]
+fn pages_whose_fonts_defeat_pdf_extract_keep_their_text_layer() {
+    let path = shared_data().join("docs/pdf/ctex-faq.pdf");
+    let doc = extractor(Limits::default())
+        .extract_blocking(&path)
+        .unwrap_or_else(|f| panic!("ctex-faq.pdf failed: {f}"));
+    assert_eq!(doc.page_count(), 41);
+    assert_eq!(doc.ocr_pages, Vec::<u32>::new(), "no page needs OCR");
+    let page = |n: usize| &doc.text[doc.pages[n - 1].start..doc.pages[n - 1].end];
+    assert!(page(1).contains("常见问题集"), "page 1 reads: {}", page(1));
+    assert!(
+        page(21).contains("xleftarrow"),
+        "page 21 reads: {}",
+        page(21)
+    );
+    assert!(
+        page(22).contains("includegraphics"),
+        "page 22 reads: {}",
+        page(22)
+    );
+}
+
 #[test]
 fn a_pdf_that_needs_a_password_says_so() {
     let path = shared_data().join("pdfs-robustness/pdfminer-samples__aes-256-r6.pdf");
