@@ -161,6 +161,9 @@ pub trait Catalog: Send + Sync {
     async fn rename_document(&self, id: DocumentId, path: &str, mtime_ms: i64) -> PortResult<()>;
     /// Problems the store finds in its own files; empty when it is sound.
     async fn check_integrity(&self) -> PortResult<Vec<String>>;
+    /// Folds what is committed but still in a side log back into the store's own file (after
+    /// an ingest), so that the folder on disk is whole and its size is the library's.
+    async fn checkpoint(&self) -> PortResult<()>;
     /// A setting of the library (the model its vectors come from, say); `None` when unset.
     async fn setting(&self, key: &str) -> PortResult<Option<String>>;
     async fn set_setting(&self, key: &str, value: &str) -> PortResult<()>;

@@ -99,6 +99,34 @@ async fn catalog_moves_documents_through_their_states() {
 }
 
 #[tokio::test]
+async fn a_checkpoint_folds_the_log_into_the_catalog_file_while_it_is_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("c.sqlite");
+    let catalog = SqliteCatalog::open(&path).await.unwrap();
+    let id = catalog.begin_document(&new_doc("/a.pdf")).await.unwrap();
+    let chunks: Vec<Chunk> = (0..50)
+        .map(|i| chunk(id.0, i, &format!("words of passage {i}")))
+        .collect();
+    let vectors = vec![vec![0.5; 384]; chunks.len()];
+    catalog
+        .store_extracted(id, &extracted("some words"), &chunks, &vectors, "m")
+        .await
+        .unwrap();
+    let log = path.with_extension("sqlite-wal");
+    let size = || std::fs::metadata(&log).map_or(0, |m| m.len());
+    assert!(size() > 0, "the commit went to the write-ahead log");
+    catalog.checkpoint().await.unwrap();
+    assert_eq!(size(), 0);
+    drop(catalog);
+    // What was in the log is in the file: the catalog reopens with it.
+    let reopened = SqliteCatalog::open(&path).await.unwrap();
+    assert_eq!(
+        reopened.document(id).await.unwrap().unwrap().chunk_count,
+        50
+    );
+}
+
+#[tokio::test]
 async fn full_text_search_stems_english_and_german_and_finds_cjk() {
     let dir = tempfile::tempdir().unwrap();
     let index = TantivyIndex::open(dir.path()).unwrap();

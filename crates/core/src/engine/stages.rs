@@ -97,6 +97,10 @@ impl Engine {
                 .optimize()
                 .await
                 .map_err(CoreError::VectorIndex)?;
+            // Every document is committed: a failed checkpoint costs only disk space.
+            if let Err(e) = self.ports.catalog.checkpoint().await {
+                tracing::warn!(error = %e, "the catalog's write-ahead log was not folded in");
+            }
         }
         Ok(report)
     }
