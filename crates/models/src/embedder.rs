@@ -17,6 +17,7 @@ use ort::value::Tensor;
 use serde::Deserialize;
 use std::borrow::Cow;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use tokenizers::{Tokenizer, TruncationParams};
 
@@ -72,7 +73,8 @@ pub struct EmbedderOptions {
     /// ONNX Runtime's shared library (`libonnxruntime.so`), loaded once per process.
     pub runtime: PathBuf,
     pub precision: Precision,
-    /// Threads of one forward pass; `None` takes the physical cores.
+    /// Cores to embed on (shared among the passes that run at once); `None` takes the
+    /// physical cores.
     pub threads: Option<usize>,
 }
 
@@ -81,8 +83,9 @@ pub struct EmbedderOptions {
 pub struct OnnxEmbedder(Arc<Inner>);
 
 struct Inner {
-    /// `Session::run` takes `&mut`: one forward pass at a time, each on every core.
-    session: Mutex<Session>,
+    /// `Session::run` takes `&mut`: one session for each forward pass that runs at once
+    /// (`plan_passes`).
+    sessions: Vec<Mutex<Session>>,
     inputs: Vec<String>,
     /// Truncates at the window (a guard for callers that skip the chunker); never pads.
     tokenizer: Tokenizer,
@@ -92,6 +95,27 @@ struct Inner {
     model_id: String,
     folder: PathBuf,
     precision: Precision,
+}
+
+/// All sessions' weights together stay under this: each session holds its own copy.
+const SESSION_WEIGHTS_BUDGET: u64 = 512 << 20;
+
+/// How many forward passes run side by side on `threads` cores, and the threads of each, for
+/// a model file of `model_bytes`. A small encoder's operations are short, so the threads of
+/// one pass spend much of their time meeting at each one. Passes side by side do not: on 2
+/// cores, two one-thread passes embed MiniLM int8 16% faster than one two-thread pass
+/// (ARCHITECTURE.md). Each pass needs a session, and so a copy of the weights, so a large
+/// model runs fewer passes with more threads each. The passes divide the cores evenly.
+fn plan_passes(threads: usize, model_bytes: u64) -> (usize, usize) {
+    let threads = threads.max(1);
+    let by_memory = usize::try_from(SESSION_WEIGHTS_BUDGET / model_bytes.max(1))
+        .unwrap_or(usize::MAX)
+        .max(1);
+    let mut passes = threads.min(by_memory);
+    while !threads.is_multiple_of(passes) {
+        passes -= 1;
+    }
+    (passes, threads / passes)
 }
 
 /// The one ONNX Runtime environment of the process, made from the first library named.
@@ -167,20 +191,26 @@ impl OnnxEmbedder {
             path: shown.clone(),
             message: e.to_string(),
         };
-        let session = Session::builder(env)
-            .map_err(onnx)?
-            .with_optimization_level(GraphOptimizationLevel::Level3)
-            .map_err(|e| onnx(e.into()))?
-            .with_intra_threads(threads)
-            .map_err(|e| onnx(e.into()))?
-            // Idle threads sleep rather than spin: between passes, and while extraction or a
-            // commit has a core, a spinning thread burns the time another stage needs
-            // (measured in ARCHITECTURE.md: ingest 10% faster, the embedder alone no slower).
-            .with_intra_op_spinning(false)
-            .map_err(|e| onnx(e.into()))?
-            .commit_from_file(&model)
-            .map_err(onnx)?;
-        let inputs = session
+        let model_bytes = std::fs::metadata(&model).map_or(u64::MAX, |m| m.len());
+        let (passes, pass_threads) = plan_passes(threads, model_bytes);
+        let session = || {
+            Session::builder(env)
+                .map_err(onnx)?
+                .with_optimization_level(GraphOptimizationLevel::Level3)
+                .map_err(|e| onnx(e.into()))?
+                .with_intra_threads(pass_threads)
+                .map_err(|e| onnx(e.into()))?
+                // Idle threads sleep rather than spin: between passes, and while extraction
+                // or a commit has a core, a spinning thread burns the time another stage
+                // needs (measured in ARCHITECTURE.md: ingest 10% faster, the embedder alone
+                // no slower).
+                .with_intra_op_spinning(false)
+                .map_err(|e| onnx(e.into()))?
+                .commit_from_file(&model)
+                .map_err(onnx)
+        };
+        let first = session()?;
+        let inputs = first
             .inputs()
             .iter()
             .map(|i| i.name().to_string())
@@ -190,6 +220,10 @@ impl OnnxEmbedder {
             return Err(ModelError::Runtime(format!(
                 "{shown} is not a text encoder: it takes {inputs:?}, not input_ids and attention_mask"
             )));
+        }
+        let mut sessions = vec![Mutex::new(first)];
+        for _ in 1..passes {
+            sessions.push(Mutex::new(session()?));
         }
         let tokenizer_path = require(dir, "tokenizer.json")?;
         let tokenizer_error = |e: tokenizers::Error| {
@@ -206,9 +240,9 @@ impl OnnxEmbedder {
             }))
             .map_err(tokenizer_error)?;
         let model_id = format!("{}/onnx-{precision}/mean/{}", info.name, info.max_tokens);
-        tracing::info!(model = %model_id, threads, "embedder loaded");
+        tracing::info!(model = %model_id, passes, pass_threads, "embedder loaded");
         Ok(OnnxEmbedder(Arc::new(Inner {
-            session: Mutex::new(session),
+            sessions,
             inputs,
             tokenizer,
             counter,
@@ -238,35 +272,93 @@ impl OnnxEmbedder {
         self.0.precision
     }
 
-    /// Embeds on the calling thread (the async [`Embedder::embed`] runs this off the runtime).
+    /// Embeds on the calling thread and, for several texts, on one more thread per session
+    /// (the async [`Embedder::embed`] runs this off the runtime).
     ///
-    /// One text per forward pass, each on every core: measured on 2 cores, that is faster
-    /// than batches (no padding is computed, attention stays short), and a text's vector never
-    /// depends on the texts it came with (int8 activations are quantised per pass).
+    /// One text per forward pass: measured on 2 cores, that is faster than batches (no
+    /// padding is computed, attention stays short), and a text's vector never depends on the
+    /// texts it came with (int8 activations are quantised per pass). The passes run side by
+    /// side, each taking the next text as it finishes one.
     pub fn embed_blocking(
         &self,
         texts: &[String],
         kind: EmbedKind,
     ) -> Result<Vec<Vec<f32>>, ModelError> {
+        let next = AtomicUsize::new(0);
+        let workers = self.0.sessions.len().min(texts.len());
+        if workers <= 1 {
+            let done = self.embed_from(0, texts, kind, &next)?;
+            return Ok(done.into_iter().map(|(_, v)| v).collect());
+        }
+        let mut vectors: Vec<Option<Vec<f32>>> = vec![None; texts.len()];
+        std::thread::scope(|scope| {
+            let others: Vec<_> = (1..workers)
+                .map(|k| {
+                    let next = &next;
+                    scope.spawn(move || self.embed_from(k, texts, kind, next))
+                })
+                .collect();
+            let mut place = |done: Vec<(usize, Vec<f32>)>| {
+                for (i, v) in done {
+                    vectors[i] = Some(v);
+                }
+            };
+            let mine = self.embed_from(0, texts, kind, &next);
+            let mut failed = None;
+            for handle in others {
+                match handle.join() {
+                    Ok(Ok(done)) => place(done),
+                    Ok(Err(e)) => failed = failed.or(Some(e)),
+                    Err(_) => {
+                        failed = failed.or(Some(ModelError::Runtime(
+                            "an embedding thread panicked".into(),
+                        )))
+                    }
+                }
+            }
+            match (mine, failed) {
+                (Err(e), _) | (Ok(_), Some(e)) => Err(e),
+                (Ok(done), None) => {
+                    place(done);
+                    Ok(())
+                }
+            }
+        })?;
+        vectors
+            .into_iter()
+            .map(|v| v.ok_or_else(|| ModelError::Runtime("a text was left unembedded".into())))
+            .collect()
+    }
+
+    /// Embeds, with session `k`, the texts `next` hands out until none is left; returns each
+    /// with its index.
+    fn embed_from(
+        &self,
+        k: usize,
+        texts: &[String],
+        kind: EmbedKind,
+        next: &AtomicUsize,
+    ) -> Result<Vec<(usize, Vec<f32>)>, ModelError> {
         let inner = &self.0;
         let prefix = match kind {
             EmbedKind::Query => &inner.info.query_prefix,
             EmbedKind::Passage => &inner.info.passage_prefix,
         };
-        let mut session = inner
-            .session
+        let mut session = inner.sessions[k]
             .lock()
             .map_err(|_| ModelError::Runtime("an earlier embedding panicked".into()))?;
-        texts
-            .iter()
-            .map(|text| {
-                let encoding = inner
-                    .tokenizer
-                    .encode(format!("{prefix}{text}"), true)
-                    .map_err(|e| ModelError::Tokenizer(e.to_string()))?;
-                self.forward(&mut session, encoding.get_ids())
-            })
-            .collect()
+        let mut done = Vec::new();
+        loop {
+            let i = next.fetch_add(1, Ordering::Relaxed);
+            let Some(text) = texts.get(i) else {
+                return Ok(done);
+            };
+            let encoding = inner
+                .tokenizer
+                .encode(format!("{prefix}{text}"), true)
+                .map_err(|e| ModelError::Tokenizer(e.to_string()))?;
+            done.push((i, self.forward(&mut session, encoding.get_ids())?));
+        }
     }
 
     /// One forward pass: the mean of the tokens' vectors, scaled to unit length (the scaling
@@ -342,5 +434,25 @@ impl Embedder for OnnxEmbedder {
                 .await
                 .map_err(ModelError::from)??,
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::plan_passes;
+
+    #[test]
+    fn passes_share_the_cores_evenly_and_their_weights_fit_the_budget() {
+        const MIB: u64 = 1 << 20;
+        // MiniLM int8 (22 MiB): a one-thread pass per core.
+        assert_eq!(plan_passes(2, 22 * MIB), (2, 1));
+        assert_eq!(plan_passes(8, 22 * MIB), (8, 1));
+        // multilingual-e5-small int8 (113 MiB): four copies fit, on cores they divide.
+        assert_eq!(plan_passes(8, 113 * MIB), (4, 2));
+        assert_eq!(plan_passes(6, 113 * MIB), (3, 2));
+        // Its fp32 graph (449 MiB): one pass on every core.
+        assert_eq!(plan_passes(8, 449 * MIB), (1, 8));
+        assert_eq!(plan_passes(1, 22 * MIB), (1, 1));
+        assert_eq!(plan_passes(0, 0), (1, 1));
     }
 }

@@ -65,6 +65,18 @@ async fn minilm_embeds_unit_vectors_that_capture_meaning() {
         .await
         .unwrap();
     assert_eq!(alone[0], v[2]);
+    // Many texts run on passes side by side and come back in their own order.
+    let many: Vec<String> = (0..12)
+        .map(|i| format!("Passage {i} is about topic number {}.", i * 7))
+        .collect();
+    let together = e.embed(many.clone(), EmbedKind::Passage).await.unwrap();
+    for (text, vector) in many.iter().zip(&together) {
+        let one = e
+            .embed(vec![text.clone()], EmbedKind::Passage)
+            .await
+            .unwrap();
+        assert_eq!(&one[0], vector, "{text}");
+    }
     // A text longer than the window is cut, not refused.
     let cut = e.embed(vec![long], EmbedKind::Passage).await.unwrap();
     assert_eq!(cut[0].len(), 384);
