@@ -354,9 +354,9 @@ def write_results(load, threads: int, a) -> None:
     emb = load("embedding")
     if emb and "all-MiniLM-L6-v2" in emb:
         lines += ["## 2. Embedding: 1,000 SciFact abstracts, Cairn (ONNX Runtime) against the peers on the same weights", "",
-                  "Cairn embeds one text per forward pass on every core (see ARCHITECTURE.md); int8 is",
-                  "per-channel dynamic int8 weights, fp32 the fused graph. The cosine compares each Cairn",
-                  "vector with the peer's vector of the same text.", "",
+                  "Cairn embeds one text per forward pass, with passes side by side that share the cores",
+                  "(see ARCHITECTURE.md); int8 is per-channel dynamic int8 weights, fp32 the fused graph.",
+                  "The cosine compares each Cairn vector with the peer's vector of the same text.", "",
                   "| Model | Engine | Chunks/s | CPU busy (cores) | ÷ peer | Cosine to the peer (min / mean) |",
                   "|---|---|---:|---:|---:|---:|"]
         for name, r in emb.items():
