@@ -123,8 +123,9 @@ fn looks_scanned(text: &str) -> bool {
 }
 
 /// Reads again with poppler the pages that pdf-extract found no words on (or could not read),
-/// keeping poppler's text where it has words; returns the number of pages it gave text to.
-/// Only a scan is left for OCR.
+/// keeping poppler's text where it has more letters; returns the number of pages it gave text
+/// to. Only pages still without words are left for OCR, which keeps a short exact text (a
+/// title, a stamp) unless the picture clearly holds more.
 fn reread_textless(bytes: &[u8], texts: &mut [String]) -> usize {
     let textless: Vec<usize> = (0..texts.len())
         .filter(|&i| looks_scanned(&texts[i]))
@@ -141,12 +142,18 @@ fn reread_textless(bytes: &[u8], texts: &mut [String]) -> usize {
     };
     let mut given = 0;
     for index in textless {
-        if let Some(page) = pages.get(index - first).filter(|p| !looks_scanned(p)) {
-            texts[index] = clean(page);
-            given += 1;
+        if let Some(page) = pages.get(index - first) {
+            if letters(page) > letters(&texts[index]) {
+                texts[index] = clean(page);
+                given += 1;
+            }
         }
     }
     given
+}
+
+fn letters(text: &str) -> usize {
+    text.chars().filter(|c| c.is_alphanumeric()).count()
 }
 
 /// Renders the pages without a usable text layer and reads them with Tesseract; returns the
@@ -195,7 +202,6 @@ fn recognise_textless(
     let mut recognised = Vec::new();
     for ((index, _), result) in jobs.iter().zip(results) {
         let text = result?.join("\n\n");
-        let letters = |t: &str| t.chars().filter(|c| c.is_alphanumeric()).count();
         let (have, read) = (letters(&texts[*index]), letters(&text));
         // A short text layer (a title, a stamp) is exact: OCR replaces it only when the
         // picture clearly holds more.

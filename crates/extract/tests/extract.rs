@@ -59,6 +59,21 @@ fn a_pdf_encrypted_with_an_empty_password_is_opened() {
     assert!(doc.text.contains("Dummy PDF"), "{}", doc.text);
 }
 
+/// pdf-extract fails on every page of this PDF (a font in an encoding it does not know), and
+/// the page holds too few marks for OCR; poppler reads its words.
+#[test]
+fn a_pdf_whose_every_page_defeats_pdf_extract_is_read_by_poppler() {
+    let path = shared_data().join("pdfs-robustness/pdfjs-test__noembed-jis7.pdf");
+    let doc = extractor(Limits::default())
+        .extract_blocking(&path)
+        .unwrap_or_else(|f| panic!("noembed-jis7 failed: {f}"));
+    assert!(
+        doc.text.contains("ABC") && doc.text.contains("123"),
+        "{}",
+        doc.text
+    );
+}
+
 /// Pages 1, 21 and 22 of the CTeX FAQ carry a Type 3 font beside their CJK fonts, and
 /// pdf-extract finds no words on them. Their text layer is read, not guessed by OCR.
 #[test]
