@@ -18,8 +18,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 # crates/store/src/vectors.rs: the row count from which Cairn indexes its vectors.
 INDEX_MIN_ROWS = 20_000
-# main just before issue 14: the candle embedder and the ingest the issue measured at 1.9 pages/s.
-BASELINE_COMMIT = "86871f7"
 
 
 def main() -> None:
@@ -39,8 +37,9 @@ def main() -> None:
                    help="a data folder of SciFact already embedded (cairn eval retrieval --index-dir)")
     p.add_argument("--only", default="system,generation,kernels,embedding,quality,german,extraction,ocr,ingest,search")
     p.add_argument("--baseline-cairn", default=None,
-                   help="a release cairn built from the commit before issue 14 (see bench/README.md): "
+                   help="a release cairn built from main before issue 14 (scripts/bench --baseline builds it): "
                         "the ingest section then measures it on docs/pdf in the same run")
+    p.add_argument("--baseline-commit", default="?", help="the commit --baseline-cairn was built from")
     a = p.parse_args()
 
     work = Path(a.work)
@@ -66,10 +65,9 @@ def main() -> None:
     def save(name: str, value) -> None:
         (raw / f"{name}.json").write_text(json.dumps(value, indent=1))
         # When each section was measured: a partial run (--only) leaves the others as they were.
-        runs_file = raw / "runs.json"
-        runs = json.loads(runs_file.read_text()) if runs_file.exists() else {}
+        runs = recorded_runs()
         runs[name] = {"date": datetime.date.today().isoformat(), "commit": git_commit(), "cpu": cpu_name()}
-        runs_file.write_text(json.dumps(runs, indent=1, sort_keys=True))
+        (raw / "runs.json").write_text(json.dumps(runs, indent=1, sort_keys=True))
 
     def load(name: str):
         f = raw / f"{name}.json"
@@ -221,7 +219,7 @@ def main() -> None:
             # sentence-transformers folder of MiniLM.
             before = dict(env, CAIRN_EMBEDDER=a.st_model)
             report = run_json([a.baseline_cairn, "bench", "ingest", str(data / "docs" / "pdf")], before)
-            report["commit"] = BASELINE_COMMIT
+            report["commit"] = a.baseline_commit
             save("ingest-baseline", {"docs/pdf": report})
 
     if "search" in only:
@@ -507,8 +505,7 @@ def write_results(load, threads: int, a) -> None:
                   "On disk: catalog (text, chunks, embeddings) + Tantivy + LanceDB.", ""]
         pdf = ing.get("docs/pdf")
         base = (load("ingest-baseline") or {}).get("docs/pdf")
-        recorded = ROOT / "bench" / "results" / "runs.json"
-        run_of = json.loads(recorded.read_text()) if recorded.exists() else {}
+        run_of = recorded_runs()
         # Only a baseline measured with this ingest (same day, commit and processor) compares.
         same_run = base and all(run_of.get("ingest-baseline", {}).get(k) == run_of.get("ingest", {}).get(k)
                                 for k in ("cpu", "date", "commit"))
@@ -564,11 +561,16 @@ def yes(ok) -> str:
     return "yes" if ok else "**no**"
 
 
+def recorded_runs() -> dict:
+    """bench/results/runs.json: the date, commit and processor of the run behind each section."""
+    runs_file = ROOT / "bench" / "results" / "runs.json"
+    return json.loads(runs_file.read_text()) if runs_file.exists() else {}
+
+
 def other_machine(section: str):
     """The processor a section was measured on, when it is not the system section's."""
-    raw = ROOT / "bench" / "results"
-    runs_file, system = raw / "runs.json", raw / "system.json"
-    cpu = json.loads(runs_file.read_text()).get(section, {}).get("cpu") if runs_file.exists() else None
+    system = ROOT / "bench" / "results" / "system.json"
+    cpu = recorded_runs().get(section, {}).get("cpu")
     machine = json.loads(system.read_text()).get("cpu") if system.exists() else None
     return cpu if cpu and cpu != machine else None
 
@@ -577,8 +579,7 @@ def measured() -> str:
     """Which run measured each section: bench/results/runs.json, or for a section older than
     that record, the last commit of its JSON."""
     raw = ROOT / "bench" / "results"
-    runs_file = raw / "runs.json"
-    runs = json.loads(runs_file.read_text()) if runs_file.exists() else {}
+    runs = recorded_runs()
     by_run: dict = {}
     for f in sorted(raw.glob("*.json")):
         if f.name == "runs.json":

@@ -272,8 +272,8 @@ impl OnnxEmbedder {
         self.0.precision
     }
 
-    /// Embeds on the calling thread and, for several texts, on one more thread per session
-    /// (the async [`Embedder::embed`] runs this off the runtime).
+    /// Embeds on the calling thread and, for several texts, on a thread for each further
+    /// session (the async [`Embedder::embed`] runs this off the runtime).
     ///
     /// One text per forward pass: measured on 2 cores, that is faster than batches (no
     /// padding is computed, attention stays short), and a text's vector never depends on the
@@ -285,45 +285,27 @@ impl OnnxEmbedder {
         kind: EmbedKind,
     ) -> Result<Vec<Vec<f32>>, ModelError> {
         let next = AtomicUsize::new(0);
-        let workers = self.0.sessions.len().min(texts.len());
-        if workers <= 1 {
-            let done = self.embed_from(0, texts, kind, &next)?;
-            return Ok(done.into_iter().map(|(_, v)| v).collect());
-        }
-        let mut vectors: Vec<Option<Vec<f32>>> = vec![None; texts.len()];
-        std::thread::scope(|scope| {
+        let workers = self.0.sessions.len().min(texts.len()).max(1);
+        // Session 0 works on the calling thread, the others each on a thread of their own.
+        let results = std::thread::scope(|scope| {
+            let next = &next;
             let others: Vec<_> = (1..workers)
-                .map(|k| {
-                    let next = &next;
-                    scope.spawn(move || self.embed_from(k, texts, kind, next))
-                })
+                .map(|k| scope.spawn(move || self.embed_from(k, texts, kind, next)))
                 .collect();
-            let mut place = |done: Vec<(usize, Vec<f32>)>| {
-                for (i, v) in done {
-                    vectors[i] = Some(v);
-                }
-            };
-            let mine = self.embed_from(0, texts, kind, &next);
-            let mut failed = None;
-            for handle in others {
-                match handle.join() {
-                    Ok(Ok(done)) => place(done),
-                    Ok(Err(e)) => failed = failed.or(Some(e)),
-                    Err(_) => {
-                        failed = failed.or(Some(ModelError::Runtime(
-                            "an embedding thread panicked".into(),
-                        )))
-                    }
-                }
+            let mut results = vec![self.embed_from(0, texts, kind, next)];
+            results.extend(others.into_iter().map(|h| {
+                h.join().unwrap_or_else(|_| {
+                    Err(ModelError::Runtime("an embedding thread panicked".into()))
+                })
+            }));
+            results
+        });
+        let mut vectors: Vec<Option<Vec<f32>>> = vec![None; texts.len()];
+        for done in results {
+            for (i, v) in done? {
+                vectors[i] = Some(v);
             }
-            match (mine, failed) {
-                (Err(e), _) | (Ok(_), Some(e)) => Err(e),
-                (Ok(done), None) => {
-                    place(done);
-                    Ok(())
-                }
-            }
-        })?;
+        }
         vectors
             .into_iter()
             .map(|v| v.ok_or_else(|| ModelError::Runtime("a text was left unembedded".into())))
