@@ -26,12 +26,16 @@ fn extractor(limits: Limits) -> IsolatedExtractor {
     )
 }
 
+/// A file of the shared data (`relative` to it) through the worker with the default limits.
+fn extract_shared(relative: &str) -> cairn_core::ExtractedDocument {
+    extractor(Limits::default())
+        .extract_blocking(&shared_data().join(relative))
+        .unwrap_or_else(|f| panic!("{relative} failed: {f}"))
+}
+
 #[test]
 fn a_long_pdf_keeps_its_pages() {
-    let path = shared_data().join("docs/pdf/R-intro.pdf");
-    let doc = extractor(Limits::default())
-        .extract_blocking(&path)
-        .unwrap_or_else(|f| panic!("R-intro.pdf failed: {f}"));
+    let doc = extract_shared("docs/pdf/R-intro.pdf");
     assert_eq!(doc.kind, DocumentKind::Pdf);
     assert_eq!(doc.page_count(), 113);
     let page = &doc.pages[19];
@@ -52,10 +56,7 @@ fn a_long_pdf_keeps_its_pages() {
 
 #[test]
 fn a_pdf_encrypted_with_an_empty_password_is_opened() {
-    let path = shared_data().join("pdfs-robustness/pdfjs-test__issue17215.pdf");
-    let doc = extractor(Limits::default())
-        .extract_blocking(&path)
-        .unwrap_or_else(|f| panic!("issue17215 failed: {f}"));
+    let doc = extract_shared("pdfs-robustness/pdfjs-test__issue17215.pdf");
     assert!(doc.text.contains("Dummy PDF"), "{}", doc.text);
 }
 
@@ -63,10 +64,7 @@ fn a_pdf_encrypted_with_an_empty_password_is_opened() {
 /// the page holds too few marks for OCR; poppler reads its words.
 #[test]
 fn a_pdf_whose_every_page_defeats_pdf_extract_is_read_by_poppler() {
-    let path = shared_data().join("pdfs-robustness/pdfjs-test__noembed-jis7.pdf");
-    let doc = extractor(Limits::default())
-        .extract_blocking(&path)
-        .unwrap_or_else(|f| panic!("noembed-jis7 failed: {f}"));
+    let doc = extract_shared("pdfs-robustness/pdfjs-test__noembed-jis7.pdf");
     assert!(
         doc.text.contains("ABC") && doc.text.contains("123"),
         "{}",
@@ -78,10 +76,7 @@ fn a_pdf_whose_every_page_defeats_pdf_extract_is_read_by_poppler() {
 /// pdf-extract finds no words on them. Their text layer is read, not guessed by OCR.
 #[test]
 fn pages_whose_fonts_defeat_pdf_extract_keep_their_text_layer() {
-    let path = shared_data().join("docs/pdf/ctex-faq.pdf");
-    let doc = extractor(Limits::default())
-        .extract_blocking(&path)
-        .unwrap_or_else(|f| panic!("ctex-faq.pdf failed: {f}"));
+    let doc = extract_shared("docs/pdf/ctex-faq.pdf");
     assert_eq!(doc.page_count(), 41);
     assert_eq!(doc.ocr_pages, Vec::<u32>::new(), "no page needs OCR");
     let page = |n: usize| &doc.text[doc.pages[n - 1].start..doc.pages[n - 1].end];
