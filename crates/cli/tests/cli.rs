@@ -458,17 +458,20 @@ fn a_library_in_a_language_the_embedder_does_not_know_searches_at_least_as_well_
 }
 
 #[test]
-fn english_questions_over_german_passages_are_searched_by_meaning() {
+fn english_questions_over_german_passages_are_searched_by_meaning_and_through_a_dictionary() {
     // The multilingual embedder finds German passages for English questions; BM25 finds
-    // little but names and commands, and fused in at the library's weight it pulls the
-    // vectors' answers down. The library knows it is German, and leans on vectors.
+    // little but names and commands. Without a dictionary the library, once it knows it is
+    // German, leans on vectors; with FreeDict's English-German one, each English word is
+    // searched with its German translations and BM25 pulls its weight again.
     let (corpus, set) = german_set();
     let scratch = tempfile::tempdir().unwrap();
     let library = tempfile::tempdir().unwrap();
+    let no_dictionaries = tempfile::tempdir().unwrap();
     let s = |p: &Path| p.to_str().unwrap().to_string();
     let e5 = support::multilingual_embedder();
-    let cairn = |data: &Path, args: &[&str]| {
+    let cairn = |data: &Path, dictionaries: &Path, args: &[&str]| {
         let out = std::process::Command::new(env!("CARGO_BIN_EXE_cairn"))
+            .env("CAIRN_DICTIONARIES", dictionaries)
             .arg("--data-dir")
             .arg(data)
             .arg("--embedder")
@@ -484,40 +487,67 @@ fn english_questions_over_german_passages_are_searched_by_meaning() {
         );
         stdout
     };
-    let metrics: serde_json::Value = serde_json::from_str(&cairn(
-        scratch.path(),
-        &[
-            "eval",
-            "retrieval",
-            "--corpus",
-            &s(&corpus),
-            "--queries",
-            &s(&set.join("queries-en.jsonl")),
-            "--qrels",
-            &s(&set.join("qrels.tsv")),
-            "--index-dir",
-            &s(library.path()),
-            "--json",
-        ],
-    ))
-    .unwrap();
-    let ndcg = |name: &str| metrics[name]["ndcg@10"].as_f64().unwrap();
-    eprintln!("German passages, English questions, multilingual embedder: {metrics}");
+    let eval = |dictionaries: &Path| -> serde_json::Value {
+        serde_json::from_str(&cairn(
+            scratch.path(),
+            dictionaries,
+            &[
+                "eval",
+                "retrieval",
+                "--corpus",
+                &s(&corpus),
+                "--queries",
+                &s(&set.join("queries-en.jsonl")),
+                "--qrels",
+                &s(&set.join("qrels.tsv")),
+                "--index-dir",
+                &s(library.path()),
+                "--json",
+            ],
+        ))
+        .unwrap()
+    };
+    let plain = eval(no_dictionaries.path());
+    let ndcg = |m: &serde_json::Value, name: &str| m[name]["ndcg@10"].as_f64().unwrap();
+    eprintln!("German passages, English questions, no dictionary: {plain}");
     assert!(
-        ndcg("bm25") + 0.1 < ndcg("vector"),
-        "English words must find little in German passages: {metrics}"
+        ndcg(&plain, "bm25") + 0.1 < ndcg(&plain, "vector"),
+        "English words must find little in German passages: {plain}"
     );
     // `hybrid` is balanced fusion before the library knew its language.
-    assert!(ndcg("hybrid") < ndcg("vector"), "{metrics}");
-    assert!(ndcg("adaptive") >= ndcg("vector"), "{metrics}");
-    assert!(ndcg("adaptive") > ndcg("hybrid") + 0.03, "{metrics}");
+    assert!(ndcg(&plain, "hybrid") < ndcg(&plain, "vector"), "{plain}");
+    assert!(
+        ndcg(&plain, "adaptive") >= ndcg(&plain, "vector"),
+        "{plain}"
+    );
+    assert!(
+        ndcg(&plain, "adaptive") > ndcg(&plain, "hybrid") + 0.03,
+        "{plain}"
+    );
+
+    // The same library, which now knows it is German, with the dictionary.
+    let translated = eval(&support::dictionaries());
+    eprintln!("German passages, English questions, English-German dictionary: {translated}");
+    assert!(
+        ndcg(&translated, "bm25") > ndcg(&plain, "bm25") + 0.1,
+        "translated words must find German passages: {translated} against {plain}"
+    );
+    assert_eq!(ndcg(&translated, "vector"), ndcg(&plain, "vector"));
+    assert!(
+        ndcg(&translated, "hybrid") > ndcg(&plain, "adaptive"),
+        "fusion with translated words must beat leaning on vectors: {translated} against {plain}"
+    );
 
     // The library's languages are kept with its tuning and shown by doctor.
-    let doctor: serde_json::Value =
-        serde_json::from_str(&cairn(library.path(), &["doctor", "--json"])).unwrap();
+    let doctor: serde_json::Value = serde_json::from_str(&cairn(
+        library.path(),
+        no_dictionaries.path(),
+        &["doctor", "--json"],
+    ))
+    .unwrap();
     let languages = &doctor["search_tuning"]["languages"];
     assert_eq!(languages[0]["language"], "deu", "{doctor}");
     assert!(languages[0]["share"].as_f64().unwrap() > 0.9, "{doctor}");
-    let text = cairn(library.path(), &["doctor"]);
+    let text = cairn(library.path(), no_dictionaries.path(), &["doctor"]);
     assert!(text.contains("passages in German"), "{text}");
 }

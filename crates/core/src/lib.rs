@@ -21,6 +21,7 @@ pub mod language;
 pub mod names;
 pub mod ports;
 pub mod search;
+pub mod translation;
 pub mod tuning;
 
 pub use cancel::{Cancel, CancelHandle};

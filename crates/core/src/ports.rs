@@ -197,6 +197,16 @@ pub trait TextIndex: Send + Sync {
         limit: usize,
         documents: Option<&[DocumentId]>,
     ) -> PortResult<Vec<(ChunkId, Bm25Score)>>;
+    /// Like [`TextIndex::search`], for a question given as words that each come with
+    /// alternatives (the word and its translations, [`Lexicon`]): a chunk scores by the
+    /// alternative of each word it matches best, so a word with many translations weighs
+    /// no more than one with a single one.
+    async fn search_alternatives(
+        &self,
+        words: &[Vec<String>],
+        limit: usize,
+        documents: Option<&[DocumentId]>,
+    ) -> PortResult<Vec<(ChunkId, Bm25Score)>>;
     async fn count(&self) -> PortResult<u64>;
     /// Every indexed chunk id with its document, duplicates included.
     async fn chunk_ids(&self) -> PortResult<Vec<(ChunkId, DocumentId)>>;
@@ -350,4 +360,21 @@ pub trait Conversations: Send + Sync {
         message: &crate::conversation::NewMessage,
     ) -> PortResult<crate::ids::MessageId>;
     async fn delete_chat(&self, chat: crate::ids::ChatId) -> PortResult<()>;
+}
+
+/// Bilingual dictionaries, by which a question's words are searched in the language a
+/// library is written in (languages as ISO 639-3 codes: "eng", "deu").
+#[async_trait]
+pub trait Lexicon: Send + Sync {
+    /// Whether a dictionary from `from` into `to` is at hand.
+    fn translates(&self, from: &str, to: &str) -> bool;
+    /// The translations of each of `words` (in order) from `from` into `to`, at most
+    /// `per_word` each, in the dictionary's order; a word it does not know gets none.
+    async fn translate(
+        &self,
+        from: &str,
+        to: &str,
+        words: &[String],
+        per_word: usize,
+    ) -> PortResult<Vec<Vec<String>>>;
 }

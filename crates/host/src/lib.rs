@@ -105,6 +105,21 @@ fn models_dir(dirs: Option<&directories::ProjectDirs>) -> anyhow::Result<PathBuf
         .context("no models folder could be determined: pass --embedder")
 }
 
+/// Where bilingual dictionaries (FreeDict's dictd files) are looked for: the folders in
+/// `CAIRN_DICTIONARIES`, else `dictionaries` in the models folder and the system's dictd
+/// folder (`apt install dict-freedict-eng-deu` puts them there).
+pub fn dictionary_folders() -> Vec<PathBuf> {
+    if let Some(list) = std::env::var_os("CAIRN_DICTIONARIES") {
+        return std::env::split_paths(&list).collect();
+    }
+    let mut folders: Vec<PathBuf> = models_folder()
+        .map(|m| m.join("dictionaries"))
+        .into_iter()
+        .collect();
+    folders.push(PathBuf::from("/usr/share/dictd"));
+    folders
+}
+
 /// `folder`, or a temporary folder that lives as long as the returned guard.
 pub fn folder_or_temp(
     folder: Option<&Path>,
@@ -315,6 +330,9 @@ pub async fn open_unchecked(data_dir: &Path, configured: OnnxEmbedder) -> anyhow
         // A write that fails part-way leaves the folder to be checked at the next open.
         engine = engine.with_journal(lock.clone());
     }
+    engine = engine.with_lexicon(Arc::new(cairn_lexicon::FreeDict::discover(
+        &dictionary_folders(),
+    )));
     embedders::record(&engine, &active).await?;
     engine.restore_fusion().await?;
     Ok(Opened {

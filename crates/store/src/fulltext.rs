@@ -22,7 +22,7 @@ use cairn_core::{Bm25Score, Chunk, ChunkId, DocumentId};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use tantivy::collector::TopDocs;
-use tantivy::query::{BooleanQuery, Occur, Query, QueryParser, TermSetQuery};
+use tantivy::query::{BooleanQuery, DisjunctionMaxQuery, Occur, Query, QueryParser, TermSetQuery};
 use tantivy::schema::{
     Field, IndexRecordOption, NumericOptions, Schema, TextFieldIndexing, TextOptions, Value,
     STORED, STRING,
@@ -198,18 +198,72 @@ impl Inner {
         Ok(())
     }
 
+    fn parser(&self) -> QueryParser {
+        let f = self.fields;
+        QueryParser::for_index(&self.index, vec![f.body, f.body_de, f.body_cjk, f.names])
+    }
+
+    /// A question's words matched in every field, each by that field's analyser.
+    fn text_query(parser: &QueryParser, text: &str) -> Box<dyn Query> {
+        // Lenient: a question with quotes, colons or brackets is text, not query syntax.
+        parser
+            .parse_query_lenient(&with_fiscal(&with_number_parts(&sanitise(text))))
+            .0
+    }
+
     fn search_blocking(
         &self,
         query: &str,
         limit: usize,
         documents: Option<&[DocumentId]>,
     ) -> Result<Vec<(ChunkId, Bm25Score)>, StoreError> {
+        let text_query = Self::text_query(&self.parser(), query);
+        self.top_chunks(text_query, limit, documents)
+    }
+
+    /// Each word's alternatives under one disjunction that scores a chunk by its best match,
+    /// so the many senses of a word do not add up. A word both analysers drop as a stop
+    /// word is left out with its translations ("the" would bring "der", "die", "das").
+    fn search_alternatives_blocking(
+        &self,
+        words: &[Vec<String>],
+        limit: usize,
+        documents: Option<&[DocumentId]>,
+    ) -> Result<Vec<(ChunkId, Bm25Score)>, StoreError> {
+        let parser = self.parser();
+        let clauses: Vec<(Occur, Box<dyn Query>)> = words
+            .iter()
+            .filter(|group| group.first().is_some_and(|word| !self.is_stop_word(word)))
+            .map(|group| {
+                let alternatives: Vec<Box<dyn Query>> = group
+                    .iter()
+                    .map(|alternative| Self::text_query(&parser, alternative))
+                    .collect();
+                let best: Box<dyn Query> = Box::new(DisjunctionMaxQuery::new(alternatives));
+                (Occur::Should, best)
+            })
+            .collect();
+        self.top_chunks(Box::new(BooleanQuery::new(clauses)), limit, documents)
+    }
+
+    /// Whether the English or the German analyser leaves nothing of `word`.
+    fn is_stop_word(&self, word: &str) -> bool {
+        let tokenizers = self.index.tokenizers();
+        ["cairn_en", "cairn_de"].iter().any(|name| {
+            tokenizers.get(name).is_some_and(|mut analyzer| {
+                let mut stream = analyzer.token_stream(word);
+                !stream.advance()
+            })
+        })
+    }
+
+    fn top_chunks(
+        &self,
+        text_query: Box<dyn Query>,
+        limit: usize,
+        documents: Option<&[DocumentId]>,
+    ) -> Result<Vec<(ChunkId, Bm25Score)>, StoreError> {
         let f = self.fields;
-        let parser =
-            QueryParser::for_index(&self.index, vec![f.body, f.body_de, f.body_cjk, f.names]);
-        // Lenient: a question with quotes, colons or brackets is text, not query syntax.
-        let query_text = with_fiscal(&with_number_parts(&sanitise(query)));
-        let (text_query, _errors) = parser.parse_query_lenient(&query_text);
         let query: Box<dyn Query> = match documents {
             Some(ids) => {
                 let terms = ids
@@ -489,6 +543,19 @@ impl TextIndex for TantivyIndex {
         let query = query.to_string();
         let documents = documents.map(<[DocumentId]>::to_vec);
         blocking(move || this.search_blocking(&query, limit, documents.as_deref())).await
+    }
+
+    async fn search_alternatives(
+        &self,
+        words: &[Vec<String>],
+        limit: usize,
+        documents: Option<&[DocumentId]>,
+    ) -> PortResult<Vec<(ChunkId, Bm25Score)>> {
+        let this = Arc::clone(&self.0);
+        let words = words.to_vec();
+        let documents = documents.map(<[DocumentId]>::to_vec);
+        blocking(move || this.search_alternatives_blocking(&words, limit, documents.as_deref()))
+            .await
     }
 
     async fn count(&self) -> PortResult<u64> {

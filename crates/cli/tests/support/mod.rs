@@ -48,6 +48,17 @@ pub fn embedder() -> PathBuf {
 }
 
 /// The multilingual embedder (multilingual-e5-small as ONNX, derived by scripts/setup).
+/// The folder of FreeDict's English-German dictionary that scripts/setup unpacks.
+pub fn dictionaries() -> PathBuf {
+    let path = models().join("dictionaries");
+    assert!(
+        path.join("freedict-eng-deu.index").is_file(),
+        "the English-German dictionary is missing at {}: run scripts/setup",
+        path.display()
+    );
+    path
+}
+
 pub fn multilingual_embedder() -> PathBuf {
     let path = models().join("embedders/multilingual-e5-small");
     assert!(

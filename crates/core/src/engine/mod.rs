@@ -27,7 +27,7 @@ use crate::error::CoreError;
 use crate::fusion::FusionConfig;
 use crate::ids::DocumentId;
 use crate::language::LanguageMix;
-use crate::ports::{Catalog, Embedder, Extractor, TextIndex, VectorIndex};
+use crate::ports::{Catalog, Embedder, Extractor, Lexicon, TextIndex, VectorIndex};
 use futures::lock::Mutex;
 use std::sync::Arc;
 
@@ -93,6 +93,9 @@ pub struct Engine {
     config: EngineConfig,
     writer: Mutex<()>,
     journal: Option<Arc<dyn WriteJournal>>,
+    /// Dictionaries a question's words are translated through when it is asked in a
+    /// language the library is not written in.
+    lexicon: Option<Arc<dyn Lexicon>>,
 }
 
 impl Engine {
@@ -109,6 +112,7 @@ impl Engine {
             config,
             writer: Mutex::new(()),
             journal: None,
+            lexicon: None,
         }
     }
 

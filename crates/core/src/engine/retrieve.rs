@@ -4,8 +4,9 @@ use super::Engine;
 use crate::error::CoreError;
 use crate::fusion::{fuse, Fused, Ranked};
 use crate::ids::{DocumentId, FusedScore};
-use crate::ports::EmbedKind;
+use crate::ports::{EmbedKind, Lexicon};
 use crate::search::{SearchHit, SearchMode, SearchRequest};
+use crate::translation;
 use std::collections::HashMap;
 use tracing::Instrument;
 
@@ -33,16 +34,23 @@ impl Engine {
         let filter = request.documents.as_deref();
         let want_text = request.mode != SearchMode::Vector;
         let want_vector = request.mode != SearchMode::Bm25;
+        let translated = if want_text {
+            self.translated_words(query).await
+        } else {
+            None
+        };
         let text = async {
-            if want_text {
-                self.ports
-                    .text
-                    .search(query, depth, filter)
-                    .await
-                    .map_err(CoreError::TextIndex)
-            } else {
-                Ok(Vec::new())
-            }
+            let found = match (&translated, want_text) {
+                (_, false) => return Ok(Vec::new()),
+                (Some(words), true) => {
+                    self.ports
+                        .text
+                        .search_alternatives(words, depth, filter)
+                        .await
+                }
+                (None, true) => self.ports.text.search(query, depth, filter).await,
+            };
+            found.map_err(CoreError::TextIndex)
         };
         // One embedder and its table for the whole query, even if the library switches
         // embedders meanwhile.
@@ -64,7 +72,8 @@ impl Engine {
         };
         let (text, vector) = futures::try_join!(text, vector)?;
         // Only a hybrid search weighs one list against the other; a single list keeps its order.
-        let fusion = if request.mode == SearchMode::Hybrid {
+        // Translated words reach the library as its own language's would.
+        let fusion = if request.mode == SearchMode::Hybrid && translated.is_none() {
             self.fusion_for_question(query)
         } else {
             self.fusion()
@@ -85,6 +94,42 @@ impl Engine {
             SearchMode::Hybrid => {}
         }
         Ok(fused)
+    }
+
+    /// Searches a question asked in a language the library is not written in through a
+    /// dictionary into the library's language ([`crate::translation`]). `None` searches the
+    /// question as written: no dictionary covers it, or the dictionary cannot be read (which
+    /// must not stop a search).
+    pub async fn translated_words(&self, question: &str) -> Option<Vec<Vec<String>>> {
+        let lexicon = self.lexicon.as_deref()?;
+        let (from, to) = {
+            let languages = self
+                .languages
+                .read()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            translation::translation_for(question, &languages, lexicon)?
+        };
+        let words = translation::question_words(question);
+        match lexicon
+            .translate(from, &to, &words, translation::PER_WORD)
+            .await
+        {
+            Ok(translations) => {
+                tracing::debug!(from, to = %to, words = words.len(), "question translated");
+                Some(translation::alternatives(words, translations))
+            }
+            Err(e) => {
+                tracing::warn!(from, to = %to, error = %e, "searching the question untranslated");
+                None
+            }
+        }
+    }
+
+    /// Translates questions through `lexicon` where the library is written in another
+    /// language than the question.
+    pub fn with_lexicon(mut self, lexicon: std::sync::Arc<dyn Lexicon>) -> Self {
+        self.lexicon = Some(lexicon);
+        self
     }
 
     async fn resolve(&self, fused: Vec<Fused>, limit: usize) -> Result<Vec<SearchHit>, CoreError> {
