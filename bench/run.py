@@ -171,6 +171,8 @@ def main() -> None:
 
     if "german" in only and a.german:
         german = Path(a.german)
+        no_dictionaries = work / "no-dictionaries"
+        no_dictionaries.mkdir(parents=True, exist_ok=True)
         result = {}
         for name, folder in (("all-MiniLM-L6-v2", minilm), ("multilingual-e5-small", e5)):
             runs_ = {}
@@ -178,14 +180,21 @@ def main() -> None:
                 index = work / f"german-index-{name}-{lang}"
                 if index.exists():
                     shutil.rmtree(index)
-                for queries in ("de", "en"):
+                # English questions over German passages twice: with the dictionaries Cairn
+                # finds (scripts/setup's English-German one), and with none.
+                for queries, dictionaries in (("de", None), ("en", None), ("en", no_dictionaries)):
                     if lang == "en" and queries == "de":
                         continue
-                    runs_[f"{queries}->{lang}"] = run_json(
+                    if lang == "en" and dictionaries:
+                        continue
+                    env_ = with_embedder(folder, "int8")
+                    if dictionaries:
+                        env_["CAIRN_DICTIONARIES"] = str(dictionaries)
+                    runs_[f"{queries}->{lang}" + (", no dictionary" if dictionaries else "")] = run_json(
                         [a.cairn, "eval", "retrieval", "--corpus", str(german / corpus),
                          "--queries", str(ROOT / "bench" / "german" / f"queries-{queries}.jsonl"),
                          "--qrels", str(ROOT / "bench" / "german" / "qrels.tsv"),
-                         "--index-dir", str(index), "--json"], with_embedder(folder, "int8"))
+                         "--index-dir", str(index), "--json"], env_)
             result[name] = runs_
         save("german", result)
 
@@ -423,10 +432,13 @@ def write_results(load, threads: int, a) -> None:
                   "written in German and translated to English. `de->de`: German questions on the German",
                   "passages; `en->de`: English questions on the German passages; `en->en`: English questions",
                   "on the English passages. A library records the languages of its passages when it tunes its",
-                  "search, and a question in a language few passages are written in leans on vectors (BM25's",
-                  "weight scaled by the share of the library its words can reach, as far as the language",
-                  "detector is sure). `en->de` searches the library the `de->de` run built and tuned, so its",
-                  "hybrid column already leans; a fresh library's first searches, before it is tuned, do not.", "",
+                  "search. An English question over it is searched with each word's German translations from",
+                  "FreeDict's English-German dictionary (scripts/setup fetches it; ARCHITECTURE.md); `en->de, no",
+                  "dictionary` is the same without one, where a question in a language few passages are written",
+                  "in leans on vectors instead (BM25's weight scaled by the share of the library its words can",
+                  "reach, as far as the language detector is sure). The `en->de` runs search the library the",
+                  "`de->de` run built and tuned, so they already know it is German; a fresh library's first",
+                  "searches, before it is tuned, neither translate nor lean.", "",
                   "| Embedder | Questions → passages | BM25 | Vector | Hybrid (RRF) | Adaptive |", "|---|---|---:|---:|---:|---:|"]
         for name, r in german.items():
             for run_name, q in r.items():

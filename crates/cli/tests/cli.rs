@@ -550,4 +550,19 @@ fn english_questions_over_german_passages_are_searched_by_meaning_and_through_a_
     assert!(languages[0]["share"].as_f64().unwrap() > 0.9, "{doctor}");
     let text = cairn(library.path(), no_dictionaries.path(), &["doctor"]);
     assert!(text.contains("passages in German"), "{text}");
+    assert!(text.contains("no dictionaries"), "{text}");
+    // Doctor names the dictionaries a question can go through.
+    let doctor: serde_json::Value = serde_json::from_str(&cairn(
+        library.path(),
+        &support::dictionaries(),
+        &["doctor", "--json"],
+    ))
+    .unwrap();
+    assert_eq!(doctor["dictionaries"][0]["from"], "eng", "{doctor}");
+    assert_eq!(doctor["dictionaries"][0]["to"], "deu", "{doctor}");
+    let text = cairn(library.path(), &support::dictionaries(), &["doctor"]);
+    assert!(
+        text.contains("questions in English are searched by keyword in German too"),
+        "{text}"
+    );
 }

@@ -110,6 +110,12 @@ impl LanguageMix {
     }
 }
 
+/// The English name of a language's ISO 639-3 code ("deu": "German"); the code itself for
+/// a language the detector does not know.
+pub fn language_name(code: &str) -> String {
+    whatlang::Lang::from_code(code).map_or_else(|| code.to_string(), |l| l.eng_name().to_string())
+}
+
 /// The language a question is in (ISO 639-3), and how sure the detector is of it (0–1).
 ///
 /// The detector's guess is checked against the languages the library is written in: a

@@ -200,10 +200,12 @@ pub trait TextIndex: Send + Sync {
     /// Like [`TextIndex::search`], for a question given as words that each come with
     /// alternatives (the word and its translations, [`Lexicon`]): a chunk scores by the
     /// alternative of each word it matches best, so a word with many translations weighs
-    /// no more than one with a single one.
+    /// no more than one with a single one. The words are in `languages.0` and their
+    /// translations in `languages.1` (ISO 639-3), by which function words are told apart.
     async fn search_alternatives(
         &self,
         words: &[Vec<String>],
+        languages: (&str, &str),
         limit: usize,
         documents: Option<&[DocumentId]>,
     ) -> PortResult<Vec<(ChunkId, Bm25Score)>>;

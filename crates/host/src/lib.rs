@@ -6,6 +6,7 @@ pub mod embedders;
 pub mod models_selection;
 pub mod speeds;
 
+pub use cairn_lexicon::DictionaryFile;
 pub use cairn_watch as watch;
 
 use anyhow::Context;
@@ -118,6 +119,11 @@ pub fn dictionary_folders() -> Vec<PathBuf> {
         .collect();
     folders.push(PathBuf::from("/usr/share/dictd"));
     folders
+}
+
+/// The dictionaries questions can be translated through (`cairn doctor` lists them).
+pub fn dictionaries() -> Vec<cairn_lexicon::DictionaryFile> {
+    cairn_lexicon::FreeDict::discover(&dictionary_folders()).files()
 }
 
 /// `folder`, or a temporary folder that lives as long as the returned guard.

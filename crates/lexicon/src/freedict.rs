@@ -19,6 +19,14 @@ struct Found {
     loaded: OnceCell<Result<Arc<Dictionary>, String>>,
 }
 
+/// A dictionary found: its languages (ISO 639-3) and its index file.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct DictionaryFile {
+    pub from: String,
+    pub to: String,
+    pub index: PathBuf,
+}
+
 /// Every `freedict-XXX-YYY.index` (with its `.dict.dz` or `.dict`) in the folders given,
 /// XXX and YYY being ISO 639-3 codes as FreeDict names them (`eng`, `deu`, `fra`). The first
 /// folder that has a pair wins.
@@ -59,11 +67,15 @@ impl FreeDict {
         FreeDict { found }
     }
 
-    /// The language pairs found, as (from, to).
-    pub fn pairs(&self) -> Vec<(String, String)> {
+    /// The dictionaries found, one per language pair.
+    pub fn files(&self) -> Vec<DictionaryFile> {
         self.found
             .iter()
-            .map(|f| (f.from.clone(), f.to.clone()))
+            .map(|f| DictionaryFile {
+                from: f.from.clone(),
+                to: f.to.clone(),
+                index: f.index.clone(),
+            })
             .collect()
     }
 

@@ -15,4 +15,4 @@ mod freedict;
 
 pub use dictd::Dictionary;
 pub use error::LexiconError;
-pub use freedict::FreeDict;
+pub use freedict::{DictionaryFile, FreeDict};

@@ -27,6 +27,12 @@ async fn english_words_get_their_german_translations() {
     let lexicon = FreeDict::discover(&[PathBuf::from("/nonexistent"), dictionaries()]);
     assert!(lexicon.translates("eng", "deu"));
     assert!(!lexicon.translates("deu", "eng"));
+    let files = lexicon.files();
+    assert_eq!(files.len(), 1);
+    assert_eq!(
+        (files[0].from.as_str(), files[0].to.as_str()),
+        ("eng", "deu")
+    );
     let found = lexicon
         .translate(
             "eng",

@@ -222,18 +222,30 @@ impl Inner {
     }
 
     /// Each word's alternatives under one disjunction that scores a chunk by its best match,
-    /// so the many senses of a word do not add up. A word both analysers drop as a stop
-    /// word is left out with its translations ("the" would bring "der", "die", "das").
+    /// so the many senses of a word do not add up. A function word goes with its
+    /// translations: one the question's language stops ("the"), or one with a translation
+    /// the library's language stops ("how": "wie", "which": "welche", "can": "kann"), since
+    /// those would match nearly every passage.
     fn search_alternatives_blocking(
         &self,
         words: &[Vec<String>],
+        (from, to): (&str, &str),
         limit: usize,
         documents: Option<&[DocumentId]>,
     ) -> Result<Vec<(ChunkId, Bm25Score)>, StoreError> {
         let parser = self.parser();
         let clauses: Vec<(Occur, Box<dyn Query>)> = words
             .iter()
-            .filter(|group| group.first().is_some_and(|word| !self.is_stop_word(word)))
+            .filter(|group| {
+                let Some((word, translations)) = group.split_first() else {
+                    return false;
+                };
+                !self.is_stop_word(word, from)
+                    && !translations
+                        .iter()
+                        .filter(|t| !t.contains(char::is_whitespace))
+                        .any(|t| self.is_stop_word(t, to))
+            })
             .map(|group| {
                 let alternatives: Vec<Box<dyn Query>> = group
                     .iter()
@@ -246,10 +258,16 @@ impl Inner {
         self.top_chunks(Box::new(BooleanQuery::new(clauses)), limit, documents)
     }
 
-    /// Whether the English or the German analyser leaves nothing of `word`.
-    fn is_stop_word(&self, word: &str) -> bool {
+    /// Whether the analyser of `language` (English or German; both for another) leaves
+    /// nothing of `word`.
+    fn is_stop_word(&self, word: &str, language: &str) -> bool {
+        let analyzers: &[&str] = match language {
+            "eng" => &["cairn_en"],
+            "deu" => &["cairn_de"],
+            _ => &["cairn_en", "cairn_de"],
+        };
         let tokenizers = self.index.tokenizers();
-        ["cairn_en", "cairn_de"].iter().any(|name| {
+        analyzers.iter().any(|name| {
             tokenizers.get(name).is_some_and(|mut analyzer| {
                 let mut stream = analyzer.token_stream(word);
                 !stream.advance()
@@ -548,14 +566,18 @@ impl TextIndex for TantivyIndex {
     async fn search_alternatives(
         &self,
         words: &[Vec<String>],
+        (from, to): (&str, &str),
         limit: usize,
         documents: Option<&[DocumentId]>,
     ) -> PortResult<Vec<(ChunkId, Bm25Score)>> {
         let this = Arc::clone(&self.0);
         let words = words.to_vec();
+        let (from, to) = (from.to_string(), to.to_string());
         let documents = documents.map(<[DocumentId]>::to_vec);
-        blocking(move || this.search_alternatives_blocking(&words, limit, documents.as_deref()))
-            .await
+        blocking(move || {
+            this.search_alternatives_blocking(&words, (&from, &to), limit, documents.as_deref())
+        })
+        .await
     }
 
     async fn count(&self) -> PortResult<u64> {

@@ -3,6 +3,7 @@
 use crate::app::{self, Paths};
 use cairn_core::engine::{HealthReport, IndexCheck};
 use cairn_core::ingest::IngestEvent;
+use cairn_core::language::language_name;
 use cairn_core::tuning::FusionTuning;
 use std::process::ExitCode;
 
@@ -27,6 +28,9 @@ struct Output<'a> {
     /// How hybrid search fuses BM25 and vectors for this library, and the self-check behind
     /// it (`null` before the first tuning).
     search_tuning: Option<&'a FusionTuning>,
+    /// Bilingual dictionaries through which questions in another language than the
+    /// library's are searched by keyword.
+    dictionaries: &'a [cairn_host::DictionaryFile],
 }
 
 /// Exit code 0 when the stores agree (after the repair, with `--repair`), 1 otherwise.
@@ -44,6 +48,7 @@ pub async fn run(paths: &Paths, args: Args) -> anyhow::Result<ExitCode> {
     };
     let after = repair.as_ref().map_or(&health, |r| &r.after);
     let tuning = engine.fusion_tuning().await?;
+    let dictionaries = cairn_host::dictionaries();
     if args.json {
         let output = Output {
             unclean_shutdown: opened.unclean_shutdown,
@@ -51,6 +56,7 @@ pub async fn run(paths: &Paths, args: Args) -> anyhow::Result<ExitCode> {
             health: &health,
             repair: repair.as_ref(),
             search_tuning: tuning.as_ref(),
+            dictionaries: &dictionaries,
         };
         println!("{}", serde_json::to_string_pretty(&output)?);
     } else {
@@ -65,6 +71,7 @@ pub async fn run(paths: &Paths, args: Args) -> anyhow::Result<ExitCode> {
             Some(t) => println!("search tuned for this library: {}", t.summary()),
             None => println!("search not tuned yet (balanced fusion): the next ingest tunes it"),
         }
+        print_dictionaries(&dictionaries);
         if let Some(repair) = &repair {
             println!("repair: {}", app::repair_summary(repair));
         } else if !health.healthy() {
@@ -81,6 +88,24 @@ pub async fn run(paths: &Paths, args: Args) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::FAILURE
     })
+}
+
+fn print_dictionaries(dictionaries: &[cairn_host::DictionaryFile]) {
+    if dictionaries.is_empty() {
+        println!(
+            "no dictionaries: a question in another language than the library's is searched by meaning, and by keyword only as written"
+        );
+    }
+    for d in dictionaries {
+        println!(
+            "dictionary {} → {}: questions in {} are searched by keyword in {} too ({})",
+            d.from,
+            d.to,
+            language_name(&d.from),
+            language_name(&d.to),
+            d.index.display()
+        );
+    }
 }
 
 fn print_health(h: &HealthReport) {

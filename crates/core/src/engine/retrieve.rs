@@ -42,10 +42,10 @@ impl Engine {
         let text = async {
             let found = match (&translated, want_text) {
                 (_, false) => return Ok(Vec::new()),
-                (Some(words), true) => {
+                (Some((words, from, to)), true) => {
                     self.ports
                         .text
-                        .search_alternatives(words, depth, filter)
+                        .search_alternatives(words, (from, to), depth, filter)
                         .await
                 }
                 (None, true) => self.ports.text.search(query, depth, filter).await,
@@ -97,10 +97,14 @@ impl Engine {
     }
 
     /// Searches a question asked in a language the library is not written in through a
-    /// dictionary into the library's language ([`crate::translation`]). `None` searches the
+    /// dictionary into the library's language ([`crate::translation`]): each word with its
+    /// translations, and the two languages. `None` searches the
     /// question as written: no dictionary covers it, or the dictionary cannot be read (which
     /// must not stop a search).
-    pub async fn translated_words(&self, question: &str) -> Option<Vec<Vec<String>>> {
+    pub async fn translated_words(
+        &self,
+        question: &str,
+    ) -> Option<(Vec<Vec<String>>, &'static str, String)> {
         let lexicon = self.lexicon.as_deref()?;
         let (from, to) = {
             let languages = self
@@ -116,7 +120,7 @@ impl Engine {
         {
             Ok(translations) => {
                 tracing::debug!(from, to = %to, words = words.len(), "question translated");
-                Some(translation::alternatives(words, translations))
+                Some((translation::alternatives(words, translations), from, to))
             }
             Err(e) => {
                 tracing::warn!(from, to = %to, error = %e, "searching the question untranslated");
