@@ -165,8 +165,8 @@ pub(crate) fn embedder_options(precision: Precision) -> anyhow::Result<EmbedderO
     })
 }
 
-/// Loads the embedder (on a blocking thread: it reads 20–120 MB of weights). Int8 weights
-/// unless `CAIRN_EMBED_PRECISION=fp32`.
+/// Loads the embedder (on a blocking thread: it reads 20–120 MB of weights), with the
+/// weights `CAIRN_EMBED_PRECISION` names (int8 or fp32), else those its card recommends.
 pub async fn load_embedder(path: &Path) -> anyhow::Result<OnnxEmbedder> {
     let precision = match std::env::var("CAIRN_EMBED_PRECISION") {
         Ok(text) => text.parse::<Precision>().map_err(anyhow::Error::msg)?,

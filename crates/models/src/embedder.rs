@@ -41,14 +41,23 @@ pub struct EmbedderInfo {
     /// The languages it was trained for, in words, for people choosing one.
     #[serde(default)]
     pub languages: String,
+    /// The weights it runs with unless told otherwise (int8 where the card says nothing):
+    /// a model whose int8 weights lose quality measurably says fp32.
+    #[serde(default)]
+    pub precision: Option<Precision>,
 }
 
 /// The weights an embedder runs with.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Precision {
+    /// What the model's card recommends ([`EmbedderInfo::precision`]), int8 where it says
+    /// nothing.
+    #[default]
+    #[serde(skip)]
+    Recommended,
     /// Dynamic int8 weights where the folder has them (faster; checked on SciFact, see
     /// `bench/RESULTS.md`), fp32 otherwise.
-    #[default]
     Int8,
     Fp32,
 }
@@ -58,7 +67,8 @@ impl std::str::FromStr for Precision {
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s.trim().to_ascii_lowercase().as_str() {
-            "int8" | "" => Ok(Precision::Int8),
+            "" => Ok(Precision::Recommended),
+            "int8" => Ok(Precision::Int8),
             "fp32" | "f32" => Ok(Precision::Fp32),
             other => Err(format!(
                 "unknown embedder precision {other:?}: int8 or fp32"
@@ -177,7 +187,11 @@ impl OnnxEmbedder {
             )));
         }
         let int8 = dir.join("model.int8.onnx");
-        let (model, precision) = match options.precision {
+        let wanted = match options.precision {
+            Precision::Recommended => info.precision.unwrap_or(Precision::Int8),
+            chosen => chosen,
+        };
+        let (model, precision) = match wanted {
             Precision::Int8 if int8.is_file() => (int8, "int8"),
             _ => (require(dir, "model.onnx")?, "fp32"),
         };

