@@ -163,21 +163,30 @@ pub fn fusion_for_question(tuned: FusionConfig, mix: &LanguageMix, question: &st
     }
 }
 
+/// Libraries of German and English passages for the tests here and in
+/// [`crate::translation`].
 #[cfg(test)]
-mod tests {
-    use super::*;
+pub(crate) mod samples {
+    use super::LanguageMix;
 
     const GERMAN: &str = "Die Paketverwaltung installiert Programme aus den Archiven und hält \
         das System auf dem neuesten Stand, ohne dass man Dateien von Hand kopieren muss.";
     const ENGLISH: &str = "The package manager installs programs from the archives and keeps \
         the system up to date without anyone copying files by hand.";
 
-    fn mix(german: usize, english: usize) -> LanguageMix {
+    /// The mix of `german` German passages and `english` English ones.
+    pub(crate) fn mix(german: usize, english: usize) -> LanguageMix {
         let passages: Vec<&str> = std::iter::repeat_n(GERMAN, german)
             .chain(std::iter::repeat_n(ENGLISH, english))
             .collect();
         LanguageMix::of_passages(passages)
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::samples::mix;
+    use super::*;
 
     #[test]
     fn a_library_mix_counts_its_passages_languages_most_common_first() {

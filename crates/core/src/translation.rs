@@ -81,6 +81,7 @@ pub fn alternatives(words: Vec<String>, translations: Vec<Vec<String>>) -> Vec<V
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::language::samples::mix;
     use crate::ports::PortResult;
     use async_trait::async_trait;
 
@@ -101,18 +102,6 @@ mod tests {
         ) -> PortResult<Vec<Vec<String>>> {
             Ok(vec![Vec::new(); words.len()])
         }
-    }
-
-    const GERMAN: &str = "Die Paketverwaltung installiert Programme aus den Archiven und hält \
-        das System auf dem neuesten Stand, ohne dass man Dateien von Hand kopieren muss.";
-    const ENGLISH: &str = "The package manager installs programs from the archives and keeps \
-        the system up to date without anyone copying files by hand.";
-
-    fn mix(german: usize, english: usize) -> LanguageMix {
-        let passages: Vec<&str> = std::iter::repeat_n(GERMAN, german)
-            .chain(std::iter::repeat_n(ENGLISH, english))
-            .collect();
-        LanguageMix::of_passages(passages)
     }
 
     #[test]

@@ -169,7 +169,11 @@ async fn each_model_runs_at_the_precision_its_card_recommends_unless_told_otherw
     // across languages, bench/RESULTS.md §2c).
     let minilm = load("all-MiniLM-L6-v2", Precision::Recommended);
     assert_eq!(minilm.precision(), Precision::Int8);
-    assert!(minilm.model_id().contains("/onnx-int8/"), "{}", minilm.model_id());
+    assert!(
+        minilm.model_id().contains("/onnx-int8/"),
+        "{}",
+        minilm.model_id()
+    );
     let e5 = load("multilingual-e5-small", Precision::Recommended);
     assert_eq!(e5.precision(), Precision::Fp32);
     assert!(e5.model_id().contains("/onnx-fp32/"), "{}", e5.model_id());
