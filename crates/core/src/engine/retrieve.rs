@@ -40,15 +40,17 @@ impl Engine {
             None
         };
         let text = async {
-            let found = match (&translated, want_text) {
-                (_, false) => return Ok(Vec::new()),
-                (Some((words, from, to)), true) => {
+            if !want_text {
+                return Ok(Vec::new());
+            }
+            let found = match &translated {
+                Some((words, from, to)) => {
                     self.ports
                         .text
                         .search_alternatives(words, (from, to), depth, filter)
                         .await
                 }
-                (None, true) => self.ports.text.search(query, depth, filter).await,
+                None => self.ports.text.search(query, depth, filter).await,
             };
             found.map_err(CoreError::TextIndex)
         };
@@ -101,7 +103,7 @@ impl Engine {
     /// translations, and the two languages. `None` searches the
     /// question as written: no dictionary covers it, or the dictionary cannot be read (which
     /// must not stop a search).
-    pub async fn translated_words(
+    async fn translated_words(
         &self,
         question: &str,
     ) -> Option<(Vec<Vec<String>>, &'static str, String)> {
