@@ -35,7 +35,7 @@ def main() -> None:
     p.add_argument("--sizes", default="10000,100000,1000000")
     p.add_argument("--base-index", default=None,
                    help="a data folder of SciFact already embedded (cairn eval retrieval --index-dir)")
-    p.add_argument("--only", default="system,generation,kernels,embedding,quality,german,extraction,ocr,ingest,search")
+    p.add_argument("--only", default="system,generation,kernels,embedding,quality,german,refusal,extraction,ocr,ingest,search")
     p.add_argument("--baseline-cairn", default=None,
                    help="a release cairn built from main before issue 14 (scripts/bench --baseline builds it): "
                         "the ingest section then measures it on docs/pdf in the same run")
@@ -201,6 +201,24 @@ def main() -> None:
                          "--index-dir", str(index), "--json"], env_)
             result[name] = runs_
         save("german", result)
+
+    if "refusal" in only:
+        # The relevance gate with each shipped embedder at its product precision: half of each
+        # set's documents indexed, questions about them should reach the model, questions about
+        # the other half be refused. SQuAD dev (8 Wikipedia articles), and the German manual's
+        # chapters with German and with English questions (bench/german/refusal_set.py).
+        sets = [("SQuAD dev", data / "squad-dev" / "questions.jsonl", data / "squad-dev" / "docs")]
+        if a.german:
+            chapters = work / "german-refusal"
+            subprocess.run([sys.executable, str(ROOT / "bench" / "german" / "refusal_set.py"),
+                            "--corpus", str(Path(a.german) / "corpus.jsonl"), "--out", str(chapters)],
+                           check=True, stdout=subprocess.DEVNULL)
+            sets += [(f"German manual, {lang} questions", chapters / f"questions-{lang}.jsonl", chapters / "docs")
+                     for lang in ("de", "en")]
+        save("refusal", {name: {label: run_json([a.cairn, "eval", "refusal", "--questions", str(questions),
+                                                 "--docs", str(docs), "--json"], with_embedder(folder, None))
+                                for label, questions, docs in sets}
+                         for name, folder in (("multilingual-e5-small", e5), ("all-MiniLM-L6-v2", minilm))})
 
     if "extraction" in only:
         save("extraction", {
@@ -546,6 +564,29 @@ def write_results(load, threads: int, a) -> None:
             if alone:
                 targets.append((f"Ingest within 15% of the embedder alone on the same chunks ({name})", r["chunks_per_s"] >= 0.85 * alone,
                                 f"{fmt(r['chunks_per_s'])} vs {fmt(alone)} chunks/s"))
+
+    refusal = load("refusal")
+    if refusal:
+        lines += ["## Refusal: the relevance gate with each embedder", "",
+                  "`cairn eval refusal`: every other document of a set is indexed and the library tuned as after an",
+                  "ingest, which calibrates its gate (60 everyday questions in twelve languages: the threshold is their",
+                  "mean best similarity plus 1.645 standard deviations, per question language). Questions about the indexed documents should",
+                  "reach the model; questions about the others should be refused. The German set's documents are the",
+                  "chapters of one manual, so a held-out chapter's question is still about Debian: the hardest case.", "",
+                  "| Embedder | Questions | Threshold | Background median | Answerable let through | Off-library refused | Best similarity p10/p50/p90: answerable; off-library |",
+                  "|---|---|---:|---:|---:|---:|---|"]
+        for name, per_set in refusal.items():
+            for label, r in per_set.items():
+                cal = r.get("calibration") or {}
+                q = lambda v: "/".join(f"{x:.3f}" for x in v)
+                lines.append(f"| {name} | {label} ({r['answerable']} + {r['unanswerable']}) | {r['min_similarity']:.3f} | "
+                             f"{cal.get('background_median', float('nan')):.3f} | {100 * r['answered_rate']:.1f}% | "
+                             f"{100 * r['refused_rate']:.1f}% | {q(r['answerable_similarity'])}; {q(r['unanswerable_similarity'])} |")
+                targets.append((f"Refusal, {name}, {label}: answerable let through ≥ 90%", r["answered_rate"] >= 0.9,
+                                f"{100 * r['answered_rate']:.1f}%"))
+                targets.append((f"Refusal, {name}, {label}: off-library refused ≥ 90%", r["refused_rate"] >= 0.9,
+                                f"{100 * r['refused_rate']:.1f}%"))
+        lines.append("")
 
     srch = load("search")
     if srch:

@@ -1,6 +1,7 @@
 //! `cairn ask` with a served model: the answer comes from llama.cpp's real OpenAI-compatible
 //! server (llama-cpp-python's, serving the SmolLM2 test GGUF with an API key), while retrieval,
-//! citations and chats stay with Cairn. A wrong key, a dead endpoint and Ctrl-C mid-stream.
+//! citations and chats stay with Cairn. A wrong key, a dead endpoint, a server that stalls
+//! mid-answer and Ctrl-C mid-stream.
 
 // Test code: a failed unwrap or expect is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -196,4 +197,84 @@ fn ctrl_c_mid_stream_stops_the_served_answer_and_keeps_what_was_said() {
     let done: Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
     assert_eq!(done["event"], "done");
     assert_ne!(done["stop"], "cancelled");
+}
+
+#[test]
+fn a_served_model_that_stalls_mid_answer_ends_the_answer_with_an_error_and_keeps_what_was_said() {
+    use std::io::{BufRead, BufReader};
+    let server = LlamaServer::start(KEY);
+    let cairn = two_articles();
+    let mut child = ask_remote(
+        &cairn,
+        &server.url(),
+        KEY,
+        &[
+            "--json",
+            "--generator-idle-timeout",
+            "3",
+            "-k",
+            "2",
+            "--max-tokens",
+            "400",
+            "Tell me everything about the Normans and their conquests in great detail.",
+        ],
+    )
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped())
+    .spawn()
+    .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut seen: Vec<Value> = Vec::new();
+    for line in lines.by_ref() {
+        let event: Value = serde_json::from_str(&line.unwrap()).unwrap();
+        let is_token = event["event"] == "token";
+        seen.push(event);
+        if is_token {
+            break;
+        }
+    }
+    // The server stops dead with the connection open, as a hung GPU box does.
+    server.freeze();
+    let frozen = Instant::now();
+    for line in lines {
+        seen.push(serde_json::from_str(&line.unwrap()).unwrap());
+    }
+    let out = child.wait_with_output().unwrap();
+    let waited = frozen.elapsed();
+    server.thaw();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success(),
+        "a cut-off answer is an error\n{stderr}"
+    );
+    assert!(
+        waited < Duration::from_secs(30),
+        "waited {waited:?} after the stall"
+    );
+    assert!(
+        stderr.contains("stopped sending mid-answer: nothing for 3 s"),
+        "{stderr}"
+    );
+    let done = seen.last().unwrap();
+    assert_eq!(done["event"], "done", "{seen:?}");
+    assert_eq!(done["stop"], "interrupted");
+    let said: String = seen
+        .iter()
+        .filter(|e| e["event"] == "token")
+        .map(|e| e["text"].as_str().unwrap())
+        .collect();
+    assert!(!said.trim().is_empty(), "{seen:?}");
+    assert!(!done["answer"].as_str().unwrap().trim().is_empty());
+    // What was said is kept in the chat, with why it ends there.
+    let chat = seen[0]["chat_id"].as_i64().unwrap().to_string();
+    let messages = cairn.json(&["chats", &chat, "--json"]);
+    let last = messages.as_array().unwrap().last().unwrap();
+    assert_eq!(last["content"], done["answer"]);
+    assert!(
+        last["details"]["interruption"]
+            .as_str()
+            .unwrap()
+            .contains("stopped sending"),
+        "{last}"
+    );
 }

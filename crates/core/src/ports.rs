@@ -297,6 +297,9 @@ pub enum StopReason {
     Length,
     /// The caller cancelled.
     Cancelled,
+    /// The model failed mid-answer (a served model stalled or its connection broke): what it
+    /// said until then is kept, and the answer says why it ends there.
+    Interrupted,
 }
 
 /// What a running generation reports.

@@ -11,6 +11,7 @@
 //! questions better.) Where the embedder does not know the library's language, vectors miss
 //! the context and BM25 gets the weight; where both find it, the fusion stays balanced.
 
+use crate::answer::GateCalibration;
 use crate::chunk::Chunk;
 use crate::chunker::sentence_units;
 use crate::fusion::{fuse, FusionConfig, FusionMethod};
@@ -76,6 +77,10 @@ pub struct FusionTuning {
     /// Cairn measured them: such a library is tuned again).
     #[serde(default)]
     pub languages: Option<LanguageMix>,
+    /// The relevance gate's calibration (`None` in a tuning made before Cairn calibrated the
+    /// gate per library, or of an empty library: such a library is tuned again).
+    #[serde(default)]
+    pub gate: Option<GateCalibration>,
 }
 
 impl FusionTuning {
@@ -114,6 +119,7 @@ impl FusionTuning {
         embedder != self.embedder
             || changed > self.chunks.max(1) as f64 * 0.2
             || self.languages.is_none()
+            || self.gate.is_none()
     }
 }
 
@@ -490,6 +496,7 @@ mod tests {
             tuned_at_ms: 0,
             note: None,
             languages: Some(LanguageMix::default()),
+            gate: GateCalibration::from_background(&[("eng", 0.8), ("eng", 0.81), ("deu", 0.82)]),
         };
         assert!(!t.is_stale("e5", 1150));
         assert!(t.is_stale("e5", 1250));
@@ -498,8 +505,11 @@ mod tests {
         // A tuning from before languages were measured is made again.
         let older = FusionTuning {
             languages: None,
-            ..t
+            ..t.clone()
         };
         assert!(older.is_stale("e5", 1000));
+        // So is one from before the relevance gate was calibrated per library.
+        let ungated = FusionTuning { gate: None, ..t };
+        assert!(ungated.is_stale("e5", 1000));
     }
 }

@@ -444,8 +444,10 @@ mod tests {
         let reply = Reply::new("smollm2");
         let event = AskEvent::Refused {
             message: "The documents do not say.".into(),
+            reason: cairn_core::answer::RefusalReason::NotRelevant,
             searched: vec!["a.pdf".into()],
             best_similarity: None,
+            min_similarity: None,
             message_id: cairn_core::MessageId(2),
         };
         let body = reply.whole(&event);

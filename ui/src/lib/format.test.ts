@@ -27,10 +27,11 @@ describe("format", () => {
       tuned_at_ms: 0,
       note: null,
       languages: null,
+      gate: null,
     };
     expect(tuningLine(null)).toBeNull();
     expect(tuningLine(t)).toBe(
-      "Search tuned for this library: 80% by keywords, 20% by meaning. Self-check on 200 sample questions: 0.93 (keywords 0.91, meaning 0.30, balanced 0.85).",
+      "Search tuned for this library: 80% by keywords, 20% by meaning. Self-check on 200 sentences drawn from your documents (a check of these weights, not a promise for every question): 0.93 (keywords 0.91, meaning 0.30, balanced 0.85).",
     );
     expect(tuningLine({ ...t, fusion: { ...t.fusion, bm25_weight: 1, vector_weight: 0 } })).toContain("by keywords alone");
     expect(tuningLine({ ...t, note: "12 probe queries could be drawn" })).toBe("Search uses balanced fusion: 12 probe queries could be drawn.");
@@ -41,6 +42,10 @@ describe("format", () => {
     ];
     expect(tuningLine({ ...t, languages: german })).toContain(
       "(keywords 0.91, meaning 0.30, balanced 0.85). Passages in German 97%, English 3%: questions in other languages are searched more by meaning.",
+    );
+    const gate = { min_similarity: 0.8412, questions: 60, background_p25: 0.79, background_median: 0.8, background_p75: 0.81, background_p90: 0.83, background_max: 0.86, languages: [] };
+    expect(tuningLine({ ...t, gate })).toContain(
+      "Questions go to the model when a passage reaches similarity 0.841; everyday questions reach 0.800 here (median)",
     );
   });
 });

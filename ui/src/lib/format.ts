@@ -41,9 +41,12 @@ export function tuningLine(t: FusionTuning | null): string | null {
   const languages = shares.length
     ? ` Passages in ${shares.map((l) => `${l.name || l.language} ${Math.round(l.share * 100)}%`).join(", ")}: questions in other languages are searched more by meaning.`
     : "";
-  if (t.note) return `Search uses balanced fusion: ${t.note}.${languages}`;
+  const gate = t.gate
+    ? ` Questions go to the model when a passage reaches similarity ${t.gate.min_similarity.toFixed(3)}; everyday questions reach ${t.gate.background_median.toFixed(3)} here (median), so Cairn says itself when your documents do not tell.`
+    : "";
+  if (t.note) return `Search uses balanced fusion: ${t.note}.${languages}${gate}`;
   const bm25 = Math.round(t.fusion.bm25_weight / Math.max(1e-9, t.fusion.bm25_weight + t.fusion.vector_weight) * 100);
   const weights = bm25 === 100 ? "by keywords alone" : bm25 === 0 ? "by meaning alone" : `${bm25}% by keywords, ${100 - bm25}% by meaning`;
   const fmt = (x: number) => x.toFixed(2);
-  return `Search tuned for this library: ${weights}. Self-check on ${t.probes} sample questions: ${fmt(t.scores.chosen)} (keywords ${fmt(t.scores.bm25)}, meaning ${fmt(t.scores.vector)}, balanced ${fmt(t.scores.balanced)}).${languages}`;
+  return `Search tuned for this library: ${weights}. Self-check on ${t.probes} sentences drawn from your documents (a check of these weights, not a promise for every question): ${fmt(t.scores.chosen)} (keywords ${fmt(t.scores.bm25)}, meaning ${fmt(t.scores.vector)}, balanced ${fmt(t.scores.balanced)}).${languages}${gate}`;
 }

@@ -66,6 +66,10 @@ pub struct ServerArgs {
     /// keeps the prompt inside the context window).
     #[arg(long, env = "CAIRN_GENERATOR_TOKENIZER")]
     generator_tokenizer: Option<PathBuf>,
+    /// Seconds of silence from the server mid-answer before the answer ends there with an
+    /// error (what was said is kept).
+    #[arg(long, env = "CAIRN_GENERATOR_IDLE_TIMEOUT", default_value_t = 60)]
+    generator_idle_timeout: u64,
 }
 
 impl ServerArgs {
@@ -83,6 +87,7 @@ impl ServerArgs {
         let mut options = RemoteOptions::new(url.clone(), model);
         options.api_key = keychain::key_for(url).await;
         options.tokenizer.clone_from(&self.generator_tokenizer);
+        options.idle_timeout = std::time::Duration::from_secs(self.generator_idle_timeout.max(1));
         if let Some(context) = context {
             options.context_window = context;
         }
@@ -221,7 +226,18 @@ impl Session {
             .ask(&self.models, request, cancel, &mut sink)
             .await;
         stopper.abort();
-        result?;
+        // A model that failed mid-answer fails the command, after the answer so far was shown
+        // and kept in the chat.
+        if let AskEvent::Done {
+            interruption: Some(why),
+            ..
+        } = result?
+        {
+            let chat = printer.chat.or(chat).map_or(String::new(), |c| {
+                format!(" (the answer so far is kept in chat {c})")
+            });
+            anyhow::bail!("{why}{chat}");
+        }
         printer
             .chat
             .or(chat)
@@ -284,8 +300,14 @@ impl Printer {
                 ..
             } => {
                 let _ = writeln!(out);
-                if matches!(stop, cairn_core::ports::StopReason::Cancelled) {
-                    let _ = writeln!(out, "(stopped)");
+                match stop {
+                    cairn_core::ports::StopReason::Cancelled => {
+                        let _ = writeln!(out, "(stopped)");
+                    }
+                    cairn_core::ports::StopReason::Interrupted => {
+                        let _ = writeln!(out, "(cut off: the model stopped answering)");
+                    }
+                    _ => {}
                 }
                 if !citations.is_empty() {
                     let _ = writeln!(out, "\nSources:");

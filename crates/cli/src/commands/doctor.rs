@@ -71,6 +71,12 @@ pub async fn run(paths: &Paths, args: Args) -> anyhow::Result<ExitCode> {
             Some(t) => println!("search tuned for this library: {}", t.summary()),
             None => println!("search not tuned yet (balanced fusion): the next ingest tunes it"),
         }
+        match tuning.as_ref().and_then(|t| t.gate.as_ref()) {
+            Some(gate) => println!("{}", gate.summary()),
+            None => println!(
+                "relevance gate not calibrated yet: the next ingest, or the first question, does it"
+            ),
+        }
         print_dictionaries(&dictionaries);
         if let Some(repair) = &repair {
             println!("repair: {}", app::repair_summary(repair));

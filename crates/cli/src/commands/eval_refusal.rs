@@ -4,7 +4,7 @@
 
 use crate::app::{self, Paths};
 use anyhow::Context;
-use cairn_core::answer::{is_relevant, RelevanceConfig};
+use cairn_core::answer::{is_relevant, GateCalibration, RelevanceConfig};
 use cairn_core::ingest::IngestEvent;
 use cairn_core::{SearchMode, SearchRequest};
 use serde::{Deserialize, Serialize};
@@ -26,7 +26,8 @@ pub struct RefusalArgs {
     /// Passages retrieved per question, as `cairn ask` does.
     #[arg(short = 'k', long, default_value_t = 8)]
     passages: usize,
-    /// The gate's similarity threshold to score (default: Cairn's).
+    /// The gate's similarity threshold to score (default: the library's calibration, as
+    /// `cairn ask` uses it).
     #[arg(long)]
     min_similarity: Option<f32>,
     /// Keep the index here to reuse it (default: a temporary folder).
@@ -48,7 +49,11 @@ struct Question {
 struct Report {
     indexed_documents: Vec<String>,
     held_out_documents: Vec<String>,
+    embedder: String,
     min_similarity: f32,
+    /// The threshold for a question whose language is not known; `calibration` has the one of
+    /// each language (what the gate uses unless --min-similarity overrides it).
+    calibration: Option<GateCalibration>,
     answerable: usize,
     unanswerable: usize,
     /// Answerable questions let through to the model.
@@ -120,10 +125,16 @@ pub async fn run(paths: &Paths, args: RefusalArgs) -> anyhow::Result<ExitCode> {
         report.failed.len()
     );
 
-    let mut config = RelevanceConfig::default();
-    if let Some(min) = args.min_similarity {
-        config.min_similarity = min;
-    }
+    // The library is tuned as after any ingest: the gate's calibration comes with it.
+    engine.tune_fusion().await?;
+    let calibration = engine.gate().await?;
+    let config = RelevanceConfig {
+        min_similarity: args.min_similarity,
+        ..RelevanceConfig::default()
+    };
+    let min_similarity = calibration
+        .as_ref()
+        .map_or(f32::INFINITY, |g| g.min_similarity);
     let (answerable, unanswerable): (Vec<Question>, Vec<Question>) = questions
         .into_iter()
         .partition(|q| indexed.contains(&q.doc));
@@ -148,7 +159,9 @@ pub async fn run(paths: &Paths, args: RefusalArgs) -> anyhow::Result<ExitCode> {
                     documents: None,
                 })
                 .await?;
-            let verdict = is_relevant(&q.question, &hits, &config);
+            // As `cairn ask` asks it: the threshold of the question's language.
+            let threshold = engine.gate_threshold(&q.question).await?;
+            let verdict = is_relevant(&q.question, &hits, &config, threshold);
             similarities[group].push(verdict.best_similarity.unwrap_or(0.0));
             if verdict.relevant {
                 let_through[group] += 1;
@@ -167,7 +180,9 @@ pub async fn run(paths: &Paths, args: RefusalArgs) -> anyhow::Result<ExitCode> {
     let report = Report {
         indexed_documents: indexed,
         held_out_documents: held_out,
-        min_similarity: config.min_similarity,
+        embedder: engine.side().embedder.model_id().to_string(),
+        min_similarity: config.min_similarity.unwrap_or(min_similarity),
+        calibration,
         answerable: answerable.len(),
         unanswerable: unanswerable.len(),
         answered_rate: rate(let_through[0], answerable.len()),
@@ -181,6 +196,10 @@ pub async fn run(paths: &Paths, args: RefusalArgs) -> anyhow::Result<ExitCode> {
     } else {
         println!("indexed:   {}", report.indexed_documents.join(", "));
         println!("held out:  {}", report.held_out_documents.join(", "));
+        println!("embedder:  {}", report.embedder);
+        if let Some(c) = &report.calibration {
+            println!("library:   {}", c.summary());
+        }
         println!(
             "answerable questions let through:  {:.1}% of {}   (a gold answer in the passages: {:.1}%)",
             100.0 * report.answered_rate,

@@ -79,6 +79,25 @@ impl LlamaServer {
         }
     }
 
+    /// Stops the server's process where it stands (SIGSTOP): a server that stalls mid-answer,
+    /// its connections open and silent.
+    pub fn freeze(&self) {
+        self.signal("-STOP");
+    }
+
+    /// Lets a frozen server go on (SIGCONT).
+    pub fn thaw(&self) {
+        self.signal("-CONT");
+    }
+
+    fn signal(&self, signal: &str) {
+        let sent = Command::new("kill")
+            .args([signal, &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(sent.success(), "kill {signal} failed");
+    }
+
     /// The API's base URL, as Cairn is given it.
     pub fn url(&self) -> String {
         format!("http://127.0.0.1:{}/v1", self.port)

@@ -3,12 +3,14 @@
 //! came from.
 
 mod budget;
+mod calibration;
 mod citations;
 pub mod follow_up;
 mod prompt;
 mod relevance;
 
 pub use budget::{pack_sources, source_name, Budget, Dropped, Packed};
+pub use calibration::{background_questions, GateCalibration};
 pub use citations::{cite, Cited, SourceText};
 pub use prompt::{render_messages, PromptParts, PromptSource, REFUSAL};
 pub use relevance::{is_relevant, RelevanceConfig, RelevanceVerdict};
@@ -149,6 +151,23 @@ pub struct Timings {
     pub decode_tokens_per_s: Option<f64>,
 }
 
+/// Why Cairn answered without asking the model: each cause has its own message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+pub enum RefusalReason {
+    /// No document of the library is indexed yet.
+    NothingIndexed,
+    /// The question was limited to documents the library does not hold.
+    UnknownDocuments,
+    /// The documents it was limited to are not indexed (yet, or they failed).
+    ChosenNotIndexed,
+    /// No passage is close enough to the question: the documents do not tell.
+    NotRelevant,
+    /// The answer length asked for leaves no room for a passage in the model's context.
+    NoRoomForSources,
+}
+
 /// What an answer reports while it is made, in this order: `Started`, `Retrieved`, then
 /// either `Refused` or any number of `Token`s and `Done`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -171,9 +190,13 @@ pub enum AskEvent {
     },
     Refused {
         message: String,
+        /// Why the model was not asked.
+        reason: RefusalReason,
         /// Names of the documents that were searched.
         searched: Vec<String>,
         best_similarity: Option<f32>,
+        /// The similarity the relevance gate asked for (none when no search ran).
+        min_similarity: Option<f32>,
         message_id: MessageId,
     },
     Done {
@@ -184,6 +207,8 @@ pub enum AskEvent {
         /// Sources given to the model that the answer does not cite.
         uncited: Vec<usize>,
         timings: Timings,
+        /// Why the model stopped mid-answer, when `stop` is `Interrupted`.
+        interruption: Option<String>,
         message_id: MessageId,
     },
 }

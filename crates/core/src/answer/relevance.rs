@@ -8,13 +8,11 @@ use serde::{Deserialize, Serialize};
 /// Thresholds of the relevance gate.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct RelevanceConfig {
-    /// Least cosine similarity between the question and a passage (embedder-specific; the
-    /// default suits all-MiniLM-L6-v2: `cairn eval refusal` on SQuAD, half the articles held
-    /// out, let 91.7% of answerable questions through and refused 93.3% of the others at 0.30,
-    /// 89.0%/96.3% at 0.35, 84.0%/98.3% at 0.40). A question let through wrongly still meets
-    /// the prompt's own refusal rule; a refusal here is final, so the gate leans to letting
-    /// through.
-    pub min_similarity: f32,
+    /// Least cosine similarity between the question and a passage, to override the library's
+    /// calibration ([`super::GateCalibration`]); `None` (the default) uses the calibration.
+    /// Cosines are the embedder's own scale, so a fixed value suits one embedder only.
+    #[serde(default)]
+    pub min_similarity: Option<f32>,
     /// A passage containing at least this share of the question's content words is relevant
     /// whatever its similarity (names, codes and numbers embed poorly).
     pub min_term_coverage: f32,
@@ -25,7 +23,7 @@ pub struct RelevanceConfig {
 impl Default for RelevanceConfig {
     fn default() -> Self {
         RelevanceConfig {
-            min_similarity: 0.30,
+            min_similarity: None,
             min_term_coverage: 1.0,
             min_terms: 2,
         }
@@ -34,20 +32,26 @@ impl Default for RelevanceConfig {
 
 /// The gate's decision, with the evidence.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct RelevanceVerdict {
     pub relevant: bool,
     /// Highest cosine similarity of a retrieved passage.
     pub best_similarity: Option<f32>,
+    /// The similarity the gate asked for (the library's calibration or an override).
+    pub min_similarity: f32,
     /// Highest share of the question's content words found in one passage.
     pub best_term_coverage: f32,
 }
 
-/// Judges whether `hits` can answer `question`.
+/// Judges whether `hits` can answer `question`, with `min_similarity` as the least cosine
+/// similarity of the best passage (the library's calibration unless `config` overrides it).
 pub fn is_relevant(
     question: &str,
     hits: &[SearchHit],
     config: &RelevanceConfig,
+    min_similarity: f32,
 ) -> RelevanceVerdict {
+    let min_similarity = config.min_similarity.unwrap_or(min_similarity);
     let best_similarity = hits
         .iter()
         .filter_map(|h| h.vector.map(|v| 1.0 - v.score.0))
@@ -65,11 +69,12 @@ pub fn is_relevant(
             })
             .fold(0.0, f32::max)
     };
-    let relevant = best_similarity.is_some_and(|s| s >= config.min_similarity)
+    let relevant = best_similarity.is_some_and(|s| s >= min_similarity)
         || (wanted.len() >= config.min_terms && best_term_coverage >= config.min_term_coverage);
     RelevanceVerdict {
         relevant,
         best_similarity,
+        min_similarity,
         best_term_coverage,
     }
 }

@@ -5,7 +5,7 @@ use super::Engine;
 use crate::answer::follow_up;
 use crate::answer::{
     cite, is_relevant, pack_sources, AnswerOutcome, AskEvent, AskRequest, AskSink, Packed,
-    SourceText, Timings,
+    RefusalReason, RelevanceVerdict, SourceText, Timings,
 };
 use crate::cancel::Cancel;
 use crate::conversation::{NewMessage, StoredMessage};
@@ -107,10 +107,17 @@ impl Engine {
             })
             .await?;
         let retrieval_ms = elapsed_ms(started);
-        let verdict = is_relevant(&retrieval_query, &hits, &settings.relevance);
+        // Nothing found needs no threshold; without a calibration the library is empty.
+        let min_similarity = if hits.is_empty() {
+            f32::INFINITY
+        } else {
+            self.gate_threshold(&retrieval_query).await?
+        };
+        let verdict = is_relevant(&retrieval_query, &hits, &settings.relevance, min_similarity);
         tracing::debug!(
             hits = hits.len(),
             best_similarity = ?verdict.best_similarity,
+            min_similarity = verdict.min_similarity,
             coverage = verdict.best_term_coverage,
             relevant = verdict.relevant,
             "ask.retrieved"
@@ -126,20 +133,26 @@ impl Engine {
             )
             .await
             .map_err(CoreError::Generator)?;
-            Some(packed).filter(|p| !p.sources.is_empty())
+            if packed.sources.is_empty() {
+                Err(RefusalReason::NoRoomForSources)
+            } else {
+                Ok(packed)
+            }
         } else {
-            None
+            Err(RefusalReason::NotRelevant)
         };
-        let Some(packed) = packed else {
-            return self
-                .refuse(
-                    conversations,
-                    chat_id,
-                    &request,
-                    verdict.best_similarity,
-                    sink,
-                )
-                .await;
+        let packed = match packed {
+            Ok(packed) => packed,
+            Err(reason) => {
+                let refusal = Refusal {
+                    reason,
+                    verdict,
+                    context_window: models.generator.context_window(),
+                };
+                return self
+                    .refuse(conversations, chat_id, &request, refusal, sink)
+                    .await;
+            }
         };
         sink.event(AskEvent::Retrieved {
             sources: packed.sources.clone(),
@@ -168,6 +181,7 @@ impl Engine {
                 "document_path": s.hit.document_path,
             })).collect::<Vec<_>>(),
             "stop": generated.stop,
+            "interruption": generated.interruption,
             "timings": timings,
         });
         let message_id = append(
@@ -190,6 +204,7 @@ impl Engine {
             citations: cited.citations,
             uncited: cited.uncited,
             timings,
+            interruption: generated.interruption,
             message_id,
         };
         sink.event(done.clone());
@@ -228,32 +243,34 @@ impl Engine {
         conversations: &dyn Conversations,
         chat_id: ChatId,
         request: &AskRequest,
-        best_similarity: Option<f32>,
+        refusal: Refusal,
         sink: &mut dyn AskSink,
     ) -> Result<AskEvent, CoreError> {
-        let searched: Vec<String> = self
-            .documents()
-            .await?
-            .into_iter()
-            .filter(|d| d.state == DocumentState::Indexed)
-            .filter(|d| {
-                request
-                    .documents
-                    .as_ref()
-                    .is_none_or(|only| only.contains(&d.id))
-            })
+        let documents = self.documents().await?;
+        let chosen = |id: &DocumentId| {
+            request
+                .documents
+                .as_ref()
+                .is_none_or(|only| only.contains(id))
+        };
+        let searched: Vec<String> = documents
+            .iter()
+            .filter(|d| d.state == DocumentState::Indexed && chosen(&d.id))
             .map(|d| crate::answer::source_name(&d.path).to_string())
             .collect();
-        let message = if searched.is_empty() {
-            "No documents are indexed yet, so there is nothing to answer from. Add documents first."
-                .to_string()
+        // An empty search has a cause of its own, whatever the gate said.
+        let reason = if !searched.is_empty() {
+            refusal.reason
+        } else if request.documents.is_none() {
+            RefusalReason::NothingIndexed
+        } else if documents.iter().any(|d| chosen(&d.id)) {
+            RefusalReason::ChosenNotIndexed
         } else {
-            format!(
-                "Your documents do not seem to answer this: none of the {} searched document{} has a passage close enough to the question.",
-                searched.len(),
-                if searched.len() == 1 { "" } else { "s" }
-            )
+            RefusalReason::UnknownDocuments
         };
+        let message = refusal_message(reason, &searched, request, refusal.context_window);
+        let best_similarity = refusal.verdict.best_similarity;
+        let min_similarity = Some(refusal.verdict.min_similarity).filter(|m| m.is_finite());
         let message_id = append(
             conversations,
             chat_id,
@@ -265,7 +282,8 @@ impl Engine {
                 model: None,
                 details: Some(serde_json::json!({
                     "settings": request.settings,
-                    "best_similarity": best_similarity,
+                    "reason": reason,
+                    "verdict": refusal.verdict,
                     "searched": searched,
                 })),
             },
@@ -273,8 +291,10 @@ impl Engine {
         .await?;
         let event = AskEvent::Refused {
             message,
+            reason,
             searched,
             best_similarity,
+            min_similarity,
             message_id,
         };
         sink.event(event.clone());
@@ -313,11 +333,55 @@ impl Engine {
     }
 }
 
+/// Why an answer stops before the model, with the gate's evidence.
+struct Refusal {
+    reason: RefusalReason,
+    verdict: RelevanceVerdict,
+    context_window: usize,
+}
+
+/// What a refusal tells the person, in words that name its cause.
+fn refusal_message(
+    reason: RefusalReason,
+    searched: &[String],
+    request: &AskRequest,
+    context_window: usize,
+) -> String {
+    let plural = |n: usize| if n == 1 { "" } else { "s" };
+    match reason {
+        RefusalReason::NothingIndexed => {
+            "No documents are indexed yet, so there is nothing to answer from. Add documents first."
+                .to_string()
+        }
+        RefusalReason::UnknownDocuments => {
+            let n = request.documents.as_ref().map_or(0, Vec::len);
+            format!(
+                "The question was limited to {n} document{} that the library does not hold (removed, or a wrong id), so nothing was searched.",
+                plural(n)
+            )
+        }
+        RefusalReason::ChosenNotIndexed => {
+            "None of the documents the question was limited to is indexed yet (still in progress, or failed), so nothing was searched."
+                .to_string()
+        }
+        RefusalReason::NotRelevant => format!(
+            "Your documents do not seem to answer this: none of the {} searched document{} has a passage close enough to the question.",
+            searched.len(),
+            plural(searched.len())
+        ),
+        RefusalReason::NoRoomForSources => format!(
+            "An answer of up to {} tokens leaves no room for a passage in the model's context of {context_window} tokens: ask for a shorter answer.",
+            request.settings.generation.max_tokens
+        ),
+    }
+}
+
 /// What generation gave.
 struct Generated {
     answer: String,
     stop: StopReason,
     timings: Timings,
+    interruption: Option<String>,
 }
 
 async fn generate(
@@ -337,6 +401,7 @@ async fn generate(
     let mut pieces = 0usize;
     let mut first_token: Option<Instant> = None;
     let mut reported: Option<(usize, usize)> = None;
+    let mut interruption: Option<String> = None;
     let stop = loop {
         // Checked first too: a model that always has a token ready must still stop.
         if cancel.is_cancelled() {
@@ -346,7 +411,15 @@ async fn generate(
         let event = match next {
             Either::Right(((), _)) => break StopReason::Cancelled,
             Either::Left((None, _)) => break StopReason::EndOfAnswer,
-            Either::Left((Some(event), _)) => event.map_err(CoreError::Generator)?,
+            Either::Left((Some(Ok(event)), _)) => event,
+            // Once the model has said something, a failure ends the answer there and keeps
+            // what was said; before that, it is the ask's error.
+            Either::Left((Some(Err(e)), _)) if !answer.is_empty() => {
+                tracing::warn!(error = %e, "the model failed mid-answer; the answer so far is kept");
+                interruption = Some(e.to_string());
+                break StopReason::Interrupted;
+            }
+            Either::Left((Some(Err(e)), _)) => return Err(CoreError::Generator(e)),
         };
         match event {
             GenerationEvent::Token(text) => {
@@ -401,6 +474,7 @@ async fn generate(
         answer,
         stop,
         timings,
+        interruption,
     })
 }
 

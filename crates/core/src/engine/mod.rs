@@ -21,6 +21,7 @@ pub use switch::{SwitchProgress, SwitchReport, EMBEDDER_SETTING};
 pub use tune::FUSION_SETTING;
 pub use write::WriteJournal;
 
+use crate::answer::GateCalibration;
 use crate::chunker::ChunkerConfig;
 use crate::document::DocumentRecord;
 use crate::error::CoreError;
@@ -90,6 +91,9 @@ pub struct Engine {
     /// The languages of the library's passages (from its tuning; empty until then), by which
     /// a question in another language leans on vectors.
     languages: std::sync::RwLock<LanguageMix>,
+    /// The relevance gate's calibration, with the embedder it was made with (from the
+    /// library's tuning, or made on the first question).
+    gate: std::sync::RwLock<Option<(String, GateCalibration)>>,
     config: EngineConfig,
     writer: Mutex<()>,
     journal: Option<Arc<dyn WriteJournal>>,
@@ -109,6 +113,7 @@ impl Engine {
             side: std::sync::RwLock::new(side),
             fusion: std::sync::RwLock::new(config.fusion),
             languages: std::sync::RwLock::new(LanguageMix::default()),
+            gate: std::sync::RwLock::new(None),
             config,
             writer: Mutex::new(()),
             journal: None,

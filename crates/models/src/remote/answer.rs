@@ -8,6 +8,7 @@ use cairn_core::ports::{GenerationEvent, StopReason};
 use futures::stream::BoxStream;
 use futures::StreamExt;
 use std::collections::VecDeque;
+use std::time::Duration;
 
 /// An answer being read.
 pub(super) struct Answer {
@@ -16,17 +17,27 @@ pub(super) struct Answer {
     decoder: Decoder,
     pending: VecDeque<Piece>,
     ended: bool,
+    /// Longest wait for the next bytes of a streamed answer once it has begun (before that,
+    /// the first-token time-out holds).
+    idle_timeout: Duration,
+    begun: bool,
 }
 
 impl Answer {
     /// Reads a streamed (`text/event-stream`) answer.
-    pub(super) fn streamed(url: String, response: reqwest::Response) -> Self {
+    pub(super) fn streamed(
+        url: String,
+        response: reqwest::Response,
+        idle_timeout: Duration,
+    ) -> Self {
         Answer {
             url,
             bytes: response.bytes_stream().boxed(),
             decoder: Decoder::default(),
             pending: VecDeque::new(),
             ended: false,
+            idle_timeout,
+            begun: false,
         }
     }
 
@@ -38,6 +49,8 @@ impl Answer {
             decoder: Decoder::default(),
             pending: chunk::parse("", body).into(),
             ended: true,
+            idle_timeout: Duration::MAX,
+            begun: false,
         }
     }
 
@@ -58,6 +71,7 @@ impl Answer {
                 .iter()
                 .any(|p| !matches!(p, Piece::Usage { .. }))
             {
+                self.begun = true;
                 return Ok(());
             }
             if self.ended {
@@ -83,7 +97,17 @@ impl Answer {
     }
 
     async fn read(&mut self) -> Result<(), RemoteError> {
-        match self.bytes.next().await {
+        let next = if self.begun {
+            tokio::time::timeout(self.idle_timeout, self.bytes.next())
+                .await
+                .map_err(|_| RemoteError::Stalled {
+                    url: self.url.clone(),
+                    seconds: self.idle_timeout.as_secs(),
+                })?
+        } else {
+            self.bytes.next().await
+        };
+        match next {
             Some(Ok(bytes)) => {
                 for event in self.decoder.push(&bytes) {
                     self.pending.extend(chunk::parse(&event.name, &event.data));

@@ -23,6 +23,8 @@ pub enum RemoteError {
     },
     #[error("the model server at {url} sent no answer within {seconds} s")]
     FirstTokenTimeout { url: String, seconds: u64 },
+    #[error("the model server at {url} stopped sending mid-answer: nothing for {seconds} s, so the answer ends here")]
+    Stalled { url: String, seconds: u64 },
     #[error("the model server at {url} closed the answer before its first word")]
     Empty { url: String },
     #[error("the connection to the model server at {url} broke: {reason}")]
@@ -53,7 +55,9 @@ impl From<RemoteError> for PortError {
     fn from(e: RemoteError) -> Self {
         let code = match e {
             RemoteError::NotFound { .. } | RemoteError::Tokenizer { .. } => ErrorCode::ModelMissing,
-            RemoteError::FirstTokenTimeout { .. } => ErrorCode::Timeout,
+            RemoteError::FirstTokenTimeout { .. } | RemoteError::Stalled { .. } => {
+                ErrorCode::Timeout
+            }
             RemoteError::BadUrl { .. } => ErrorCode::InvalidRequest,
             _ => ErrorCode::Internal,
         };

@@ -59,6 +59,11 @@ pub struct RemoteOptions {
     /// From the request to the first word of the answer (a 405B model reading a long prompt
     /// can take a while).
     pub first_token_timeout: Duration,
+    /// Longest silence between two pieces of a streamed answer once it has begun: a server
+    /// that stalls mid-answer ends the answer with [`RemoteError::Stalled`] (what was said is
+    /// kept) instead of holding the person, the app or `cairn serve` forever. Servers send a
+    /// piece per token, so a minute of nothing is a stall, not a slow model.
+    pub idle_timeout: Duration,
     /// Tries after the first, before any token.
     pub retries: u32,
 }
@@ -76,6 +81,7 @@ impl RemoteOptions {
             tokenizer: None,
             connect_timeout: Duration::from_secs(5),
             first_token_timeout: Duration::from_secs(180),
+            idle_timeout: Duration::from_secs(60),
             retries: 2,
         }
     }
@@ -222,7 +228,7 @@ impl RemoteGenerator {
             })?;
             answer::Answer::whole(url, &text)
         } else {
-            answer::Answer::streamed(url, response)
+            answer::Answer::streamed(url, response, self.options.idle_timeout)
         };
         answer.until_begun().await?;
         Ok(answer)

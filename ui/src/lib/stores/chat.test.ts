@@ -82,6 +82,7 @@ describe("answer events", () => {
       citations: [citation(1, 12, 27, 2)],
       uncited: [],
       timings,
+      interruption: null,
       message_id: 9,
     });
     expect(t.status).toBe("done");
@@ -91,13 +92,20 @@ describe("answer events", () => {
 
   it("marks a stopped answer as cancelled and a refusal as refused", () => {
     const stopped = applyAskEvent(newTurn("a", "q"), {
-      event: "done", answer: "Partial", outcome: "cancelled", stop: "cancelled", citations: [], uncited: [], timings, message_id: 1,
+      event: "done", answer: "Partial", outcome: "cancelled", stop: "cancelled", citations: [], uncited: [], timings, interruption: null, message_id: 1,
     });
     expect(stopped.status).toBe("cancelled");
+    expect(stopped.interruption).toBeNull();
     const refused = applyAskEvent(newTurn("b", "q"), {
-      event: "refused", message: "Your documents do not say.", searched: ["a.pdf"], best_similarity: 0.1, message_id: 2,
+      event: "refused", message: "Your documents do not say.", reason: "not_relevant", searched: ["a.pdf"], best_similarity: 0.1, min_similarity: 0.84, message_id: 2,
     });
     expect(refused.status).toBe("refused");
+    const cut = applyAskEvent(newTurn("c", "q"), {
+      event: "done", answer: "The Normans were", outcome: "answered", stop: "interrupted", citations: [], uncited: [], timings,
+      interruption: "the model server at http://gpu:8000/v1 stopped sending mid-answer: nothing for 60 s, so the answer ends here", message_id: 3,
+    });
+    expect(cut.answer).toBe("The Normans were");
+    expect(cut.interruption).toContain("stopped sending mid-answer");
     expect(refused.refusal).toBe("Your documents do not say.");
   });
 });

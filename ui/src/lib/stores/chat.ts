@@ -21,6 +21,8 @@ export interface Turn {
   timings: Timings | null;
   /** Why nothing was answered, when the documents do not tell. */
   refusal: string | null;
+  /** Why the model stopped mid-answer (a served model that stalled): what it said is kept. */
+  interruption: string | null;
   error: AppError | null;
 }
 
@@ -35,6 +37,7 @@ export function newTurn(askId: string, question: string): Turn {
     uncited: [],
     timings: null,
     refusal: null,
+    interruption: null,
     error: null,
   };
 }
@@ -58,6 +61,7 @@ export function applyAskEvent(turn: Turn, ev: AskEvent): Turn {
         citations: ev.citations,
         uncited: ev.uncited,
         timings: ev.timings,
+        interruption: ev.interruption,
       };
   }
 }

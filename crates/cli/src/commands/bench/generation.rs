@@ -286,6 +286,7 @@ async fn time_case(generator: &dyn Generator, case: &Case) -> anyhow::Result<Tim
             StopReason::EndOfAnswer => "end",
             StopReason::Length => "length",
             StopReason::Cancelled => "cancelled",
+            StopReason::Interrupted => "interrupted",
         }
         .into(),
     })
