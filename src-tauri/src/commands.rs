@@ -293,12 +293,7 @@ pub async fn add_from_dialog(app: AppHandle, folders: bool) -> AppResult<Option<
     } else {
         dialog
             .set_title("Add documents to Cairn")
-            .add_filter(
-                "Documents",
-                &[
-                    "pdf", "md", "markdown", "txt", "text", "html", "htm", "docx",
-                ],
-            )
+            .add_filter("Documents", &cairn_extract::extensions())
             .pick_files(move |f| {
                 let _ = tx.send(to_paths(f.unwrap_or_default()));
             });
@@ -378,31 +373,30 @@ fn open_pdf_at_page(path: &Path, page: u32) -> bool {
     if !cfg!(target_os = "linux") {
         return false;
     }
-    let page = page.to_string();
-    let viewers: [(&str, Vec<&std::ffi::OsStr>); 3] = [
-        (
-            "evince",
-            vec!["--page-label".as_ref(), page.as_ref(), path.as_os_str()],
-        ),
-        (
-            "okular",
-            vec!["-p".as_ref(), page.as_ref(), path.as_os_str()],
-        ),
-        (
-            "zathura",
-            vec!["-P".as_ref(), page.as_ref(), path.as_os_str()],
-        ),
-    ];
-    let opened = viewers.into_iter().any(|(program, args)| {
-        std::process::Command::new(program)
-            .args(args)
-            .stdin(std::process::Stdio::null())
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .is_ok()
-    });
+    let opened = pdf_viewers_at_page(path, page)
+        .into_iter()
+        .any(|(program, args)| {
+            std::process::Command::new(program)
+                .args(args)
+                .stdin(std::process::Stdio::null())
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .is_ok()
+        });
     opened
+}
+
+/// The viewers tried, in order, with the arguments that open `path` at `page`, the page's
+/// place in the file counted from 1 (as Cairn cites it). Evince is given the index, not the
+/// label: a PDF whose pages are labelled i, ii, … or start at 17 would open elsewhere.
+fn pdf_viewers_at_page(path: &Path, page: u32) -> Vec<(&'static str, Vec<std::ffi::OsString>)> {
+    let with = |flag: String| vec![flag.into(), path.as_os_str().to_os_string()];
+    vec![
+        ("evince", with(format!("--page-index={page}"))),
+        ("okular", with(format!("--page={page}"))),
+        ("zathura", with(format!("--page={page}"))),
+    ]
 }
 
 /// A question from the window.
@@ -516,6 +510,13 @@ pub async fn passage(
         .await?)
 }
 
+/// The formats Cairn reads, in words with their extensions (the list the scan and the file
+/// dialog use).
+#[tauri::command]
+pub fn formats() -> String {
+    cairn_extract::supported()
+}
+
 /// How search is tuned for this library, once it has been.
 #[tauri::command]
 pub async fn search_tuning(state: State<'_, AppState>) -> AppResult<Option<FusionTuning>> {
@@ -572,4 +573,31 @@ pub async fn unwatch_folder(
 pub fn restart(app: AppHandle, state: State<'_, AppState>) {
     state.close();
     app.restart();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pdf_viewers_open_the_cited_page_by_its_place_in_the_file_not_its_label() {
+        let viewers = pdf_viewers_at_page(Path::new("/docs/report.pdf"), 17);
+        let evince = viewers.iter().find(|(p, _)| *p == "evince").map(|(_, a)| a);
+        assert_eq!(
+            evince,
+            Some(&vec!["--page-index=17".into(), "/docs/report.pdf".into()])
+        );
+        for (program, args) in &viewers {
+            assert!(
+                !args.iter().any(|a| a.to_string_lossy().contains("label")),
+                "{program} is given a page label"
+            );
+            assert_eq!(
+                args.last()
+                    .map(|a| a.to_string_lossy().into_owned())
+                    .as_deref(),
+                Some("/docs/report.pdf")
+            );
+        }
+    }
 }

@@ -85,6 +85,7 @@ pub fn run() -> ExitCode {
             commands::passage,
             commands::watched_folders,
             commands::search_tuning,
+            commands::formats,
             commands::watch_folder,
             commands::unwatch_folder,
             commands::restart,

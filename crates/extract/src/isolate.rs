@@ -2,7 +2,7 @@
 //! panic, abort, stack overflow, endless loop or runaway allocation costs one file, never
 //! the process or the batch.
 
-use crate::scan::{io_failure, kind_for_path, scan_paths, SUPPORTED};
+use crate::scan::{io_failure, kind_for_path, scan_paths, supported};
 use crate::worker::{parse_progress, parse_reply, Reply, MEMORY_ENV};
 use async_trait::async_trait;
 use cairn_core::ports::{ExtractProgress, ExtractProgressSender, Extractor, Scanned};
@@ -11,6 +11,7 @@ use std::ffi::OsString;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 use wait_timeout::ChildExt;
@@ -29,6 +30,10 @@ pub struct Limits {
     pub timeout: Duration,
     pub memory_bytes: u64,
     pub max_file_bytes: u64,
+    /// Most bytes read of a worker's reply (the extracted text as JSON, and its progress
+    /// lines): a worker that writes more is stopped, so a hostile file or a runaway parser
+    /// cannot fill the indexing process's memory.
+    pub max_reply_bytes: u64,
 }
 
 impl Default for Limits {
@@ -37,6 +42,7 @@ impl Default for Limits {
             timeout: Duration::from_secs(90),
             memory_bytes: 3 << 30,
             max_file_bytes: 1 << 30,
+            max_reply_bytes: 1 << 30,
         }
     }
 }
@@ -103,7 +109,7 @@ impl IsolatedExtractor {
                 .unwrap_or_default();
             return Err(Failure::new(
                 ErrorCode::UnsupportedFile,
-                format!("unsupported file type{ext}: Cairn reads {SUPPORTED}"),
+                format!("unsupported file type{ext}: Cairn reads {}", supported()),
             ));
         }
         let before = regular_file(path)?;
@@ -156,15 +162,32 @@ impl IsolatedExtractor {
             )
         })?;
         let last_report = Arc::new(Mutex::new(Instant::now()));
-        let stdout = child
-            .stdout
-            .take()
-            .map(|s| read_replies(s, progress, Arc::clone(&last_report)));
+        let overflow = Arc::new(AtomicBool::new(false));
+        let stdout = child.stdout.take().map(|s| {
+            read_replies(
+                s,
+                progress,
+                Arc::clone(&last_report),
+                self.limits.max_reply_bytes,
+                Arc::clone(&overflow),
+            )
+        });
         let stderr = child
             .stderr
             .take()
             .map(|s| crate::tool::drain(s, 64 * 1024));
         let status = loop {
+            if overflow.load(Ordering::Relaxed) {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(Failure::new(
+                    ErrorCode::TooLarge,
+                    format!(
+                        "the extracted text is larger than {} MB, the most Cairn reads of one file",
+                        self.limits.max_reply_bytes >> 20
+                    ),
+                ));
+            }
             let quiet = last_report.lock().map_or(Duration::ZERO, |at| at.elapsed());
             if quiet >= self.limits.timeout {
                 let _ = child.kill();
@@ -216,11 +239,14 @@ fn regular_file(path: &Path) -> Result<std::fs::Metadata, Failure> {
 }
 
 /// Reads the worker's stdout to its end on a thread, passing each progress line on as it
-/// comes and noting its time.
+/// comes and noting its time. Past `cap` bytes it stops reading, raises `overflow` and
+/// returns what it kept.
 fn read_replies<R: Read + Send + 'static>(
     mut pipe: R,
     mut progress: Option<ExtractProgressSender>,
     last_report: Arc<Mutex<Instant>>,
+    cap: u64,
+    overflow: Arc<AtomicBool>,
 ) -> std::thread::JoinHandle<Vec<u8>> {
     std::thread::spawn(move || {
         let mut kept = Vec::new();
@@ -228,6 +254,10 @@ fn read_replies<R: Read + Send + 'static>(
         let mut buf = [0u8; 16 * 1024];
         while let Ok(n) = pipe.read(&mut buf) {
             if n == 0 {
+                break;
+            }
+            if kept.len() as u64 + n as u64 > cap {
+                overflow.store(true, Ordering::Relaxed);
                 break;
             }
             kept.extend_from_slice(&buf[..n]);

@@ -18,6 +18,7 @@ mod image;
 mod isolate;
 mod markdown;
 mod marks;
+mod mounts;
 pub mod ocr;
 mod odt;
 mod pdf;
@@ -37,7 +38,10 @@ mod xml;
 pub use error::ExtractError;
 pub use isolate::{IsolatedExtractor, Limits, WorkerCommand};
 pub use ocr::OcrRequest;
-pub use scan::{is_ignored, kind_for_path, scan_paths, SUPPORTED};
+pub use scan::{
+    extensions, is_ignored, kind_for_path, scan_paths, scan_paths_with, supported, Format,
+    MountTable, FORMATS,
+};
 
 use cairn_core::{DocumentKind, ExtractedDocument};
 

@@ -6,42 +6,127 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::time::UNIX_EPOCH;
 
-/// The formats Cairn reads, for messages about the others.
-pub const SUPPORTED: &str = "PDF, Word (DOCX), ODT, PowerPoint (PPTX), Excel (XLSX), ODS, CSV, \
-     EPUB, Markdown, text, HTML and images (PNG, JPEG, TIFF)";
+pub use crate::mounts::MountTable;
+
+/// A format Cairn reads: what people call it and the extensions it is found by.
+#[derive(Debug, Clone, Copy)]
+pub struct Format {
+    pub name: &'static str,
+    pub extensions: &'static [&'static str],
+    pub kind: DocumentKind,
+}
+
+/// Every format Cairn reads: the one list the scan, the app's file dialog and drop overlay, and
+/// the CLI's help are made from.
+pub const FORMATS: &[Format] = &[
+    Format {
+        name: "PDF",
+        extensions: &["pdf"],
+        kind: DocumentKind::Pdf,
+    },
+    Format {
+        name: "Word",
+        extensions: &["docx"],
+        kind: DocumentKind::Docx,
+    },
+    Format {
+        name: "OpenDocument text",
+        extensions: &["odt"],
+        kind: DocumentKind::Odt,
+    },
+    Format {
+        name: "PowerPoint",
+        extensions: &["pptx"],
+        kind: DocumentKind::Pptx,
+    },
+    Format {
+        name: "Excel and OpenDocument spreadsheets",
+        extensions: &["xlsx", "xlsm", "ods"],
+        kind: DocumentKind::Spreadsheet,
+    },
+    Format {
+        name: "CSV",
+        extensions: &["csv", "tsv"],
+        kind: DocumentKind::Csv,
+    },
+    Format {
+        name: "EPUB",
+        extensions: &["epub"],
+        kind: DocumentKind::Epub,
+    },
+    Format {
+        name: "Markdown",
+        extensions: &["md", "markdown", "mdown", "mkd"],
+        kind: DocumentKind::Markdown,
+    },
+    Format {
+        name: "text",
+        extensions: &["txt", "text", "rst", "org", "log"],
+        kind: DocumentKind::Text,
+    },
+    Format {
+        name: "HTML",
+        extensions: &["html", "htm", "xhtml"],
+        kind: DocumentKind::Html,
+    },
+    Format {
+        name: "images of pages",
+        extensions: &["png", "jpg", "jpeg", "tif", "tiff", "webp"],
+        kind: DocumentKind::Image,
+    },
+];
+
+/// Every extension Cairn reads, lowercase, without the dot.
+pub fn extensions() -> Vec<&'static str> {
+    FORMATS
+        .iter()
+        .flat_map(|f| f.extensions.iter().copied())
+        .collect()
+}
+
+/// The formats Cairn reads, in words with their extensions, for messages and help.
+pub fn supported() -> String {
+    let names: Vec<String> = FORMATS
+        .iter()
+        .map(|f| format!("{} (.{})", f.name, f.extensions.join(", .")))
+        .collect();
+    match names.split_last() {
+        Some((last, rest)) if !rest.is_empty() => format!("{} and {last}", rest.join(", ")),
+        _ => names.concat(),
+    }
+}
 
 /// The kind a file will be read as, from its extension.
 pub fn kind_for_path(path: &Path) -> Option<DocumentKind> {
     let ext = path.extension()?.to_str()?.to_ascii_lowercase();
-    Some(match ext.as_str() {
-        "pdf" => DocumentKind::Pdf,
-        "md" | "markdown" | "mdown" | "mkd" => DocumentKind::Markdown,
-        "txt" | "text" | "rst" | "org" | "log" => DocumentKind::Text,
-        "csv" | "tsv" => DocumentKind::Csv,
-        "html" | "htm" | "xhtml" => DocumentKind::Html,
-        "docx" => DocumentKind::Docx,
-        "odt" => DocumentKind::Odt,
-        "pptx" => DocumentKind::Pptx,
-        "xlsx" | "xlsm" | "ods" => DocumentKind::Spreadsheet,
-        "epub" => DocumentKind::Epub,
-        "png" | "jpg" | "jpeg" | "tif" | "tiff" | "webp" => DocumentKind::Image,
-        _ => return None,
-    })
+    FORMATS
+        .iter()
+        .find(|f| f.extensions.contains(&ext.as_str()))
+        .map(|f| f.kind)
 }
 
 /// Lists files under `roots`: folders recursively (hidden entries and unsupported kinds
 /// skipped, symlinked folders followed once), files named directly always. Paths are made
 /// absolute; the result is sorted and free of duplicates.
 pub fn scan_paths(roots: &[PathBuf]) -> Vec<Scanned> {
+    scan_paths_with(roots, &MountTable::system())
+}
+
+/// [`scan_paths`] with the mount points of `mounts`: an empty folder that is one is reported
+/// unreadable (a drive not plugged in), not empty.
+pub fn scan_paths_with(roots: &[PathBuf], mounts: &MountTable) -> Vec<Scanned> {
     let mut out = Vec::new();
-    let mut seen_dirs = HashSet::new();
-    let mut seen_files = HashSet::new();
+    let mut walk = Walk {
+        seen_dirs: HashSet::new(),
+        seen_files: HashSet::new(),
+        mounts,
+    };
     for root in roots {
         let root = std::path::absolute(root).unwrap_or_else(|_| root.clone());
         match std::fs::metadata(&root) {
-            Ok(meta) if meta.is_dir() => walk(&root, &mut seen_dirs, &mut seen_files, &mut out),
+            Ok(meta) if meta.is_dir() => walk.dir(&root, &mut out),
             Ok(meta) => {
-                if seen_files.insert(root.clone()) {
+                if walk.seen_files.insert(root.clone()) {
                     out.push(Scanned::File(info(root, &meta)));
                 }
             }
@@ -55,73 +140,91 @@ pub fn scan_paths(roots: &[PathBuf]) -> Vec<Scanned> {
     out
 }
 
-fn walk(
-    dir: &Path,
-    seen_dirs: &mut HashSet<PathBuf>,
-    seen_files: &mut HashSet<PathBuf>,
-    out: &mut Vec<Scanned>,
-) {
-    let unreadable = |out: &mut Vec<Scanned>, e: &std::io::Error| {
-        out.push(Scanned::UnreadableFolder {
-            failure: io_failure(dir, e),
-            path: dir.to_path_buf(),
-        })
-    };
-    // Canonical paths catch symlink loops and folders reached twice.
-    let canonical = match std::fs::canonicalize(dir) {
-        Ok(canonical) => canonical,
-        Err(e) => return unreadable(out, &e),
-    };
-    if !seen_dirs.insert(canonical) {
-        return;
-    }
-    let entries = match std::fs::read_dir(dir) {
-        Ok(entries) => entries,
-        Err(e) => return unreadable(out, &e),
-    };
-    for entry in entries {
-        // A listing cut short says nothing of the entries it did not reach.
-        let entry = match entry {
-            Ok(entry) => entry,
-            Err(e) => {
-                unreadable(out, &e);
-                break;
-            }
+/// The state of one scan.
+struct Walk<'a> {
+    seen_dirs: HashSet<PathBuf>,
+    seen_files: HashSet<PathBuf>,
+    mounts: &'a MountTable,
+}
+
+impl Walk<'_> {
+    fn dir(&mut self, dir: &Path, out: &mut Vec<Scanned>) {
+        let unreadable = |out: &mut Vec<Scanned>, e: &std::io::Error| {
+            out.push(Scanned::UnreadableFolder {
+                failure: io_failure(dir, e),
+                path: dir.to_path_buf(),
+            })
         };
-        let path = entry.path();
-        if is_ignored(&entry.file_name()) {
-            continue;
+        // Canonical paths catch symlink loops and folders reached twice.
+        let canonical = match std::fs::canonicalize(dir) {
+            Ok(canonical) => canonical,
+            Err(e) => return unreadable(out, &e),
+        };
+        if !self.seen_dirs.insert(canonical) {
+            return;
         }
-        match std::fs::metadata(&path) {
-            Ok(meta) if meta.is_dir() => walk(&path, seen_dirs, seen_files, out),
-            Ok(meta) if meta.is_file() && kind_for_path(&path).is_some() => {
-                if seen_files.insert(path.clone()) {
-                    out.push(Scanned::File(info(path, &meta)));
+        let entries = match std::fs::read_dir(dir) {
+            Ok(entries) => entries,
+            Err(e) => return unreadable(out, &e),
+        };
+        let mut listed = 0usize;
+        for entry in entries {
+            listed += 1;
+            // A listing cut short says nothing of the entries it did not reach.
+            let entry = match entry {
+                Ok(entry) => entry,
+                Err(e) => {
+                    unreadable(out, &e);
+                    break;
                 }
+            };
+            let path = entry.path();
+            if is_ignored(&entry.file_name()) {
+                continue;
             }
-            Ok(_) => {}
-            Err(e) => match std::fs::symlink_metadata(&path) {
-                // A link whose target is gone may have been a folder of documents (a drive
-                // not mounted now): what the catalog has under it is kept.
-                Ok(link) if link.file_type().is_symlink() => out.push(Scanned::UnreadableFolder {
-                    failure: Failure::new(
-                        ErrorCode::Unreadable,
-                        format!(
-                            "cannot read {}: its link target is gone ({e})",
-                            path.display()
-                        ),
-                    ),
-                    path,
-                }),
-                _ if kind_for_path(&path).is_some() => out.push(Scanned::Unreadable {
-                    failure: io_failure(&path, &e),
-                    path,
-                }),
-                _ => out.push(Scanned::UnreadableFolder {
-                    failure: io_failure(&path, &e),
-                    path,
-                }),
-            },
+            match std::fs::metadata(&path) {
+                Ok(meta) if meta.is_dir() => self.dir(&path, out),
+                Ok(meta) if meta.is_file() && kind_for_path(&path).is_some() => {
+                    if self.seen_files.insert(path.clone()) {
+                        out.push(Scanned::File(info(path, &meta)));
+                    }
+                }
+                Ok(_) => {}
+                Err(e) => match std::fs::symlink_metadata(&path) {
+                    // A link whose target is gone may have been a folder of documents (a drive
+                    // not mounted now): what the catalog has under it is kept.
+                    Ok(link) if link.file_type().is_symlink() => {
+                        out.push(Scanned::UnreadableFolder {
+                            failure: Failure::new(
+                                ErrorCode::Unreadable,
+                                format!(
+                                    "cannot read {}: its link target is gone ({e})",
+                                    path.display()
+                                ),
+                            ),
+                            path,
+                        })
+                    }
+                    _ if kind_for_path(&path).is_some() => out.push(Scanned::Unreadable {
+                        failure: io_failure(&path, &e),
+                        path,
+                    }),
+                    _ => out.push(Scanned::UnreadableFolder {
+                        failure: io_failure(&path, &e),
+                        path,
+                    }),
+                },
+            }
+        }
+        // An empty folder that is a mount point, or on another filesystem, is a drive that is
+        // not there: what was indexed from it must not be taken for deleted.
+        if listed == 0 {
+            if let Some(why) = self.mounts.absent_drive(dir) {
+                out.push(Scanned::UnreadableFolder {
+                    failure: Failure::new(ErrorCode::Unreadable, why),
+                    path: dir.to_path_buf(),
+                });
+            }
         }
     }
 }
@@ -189,6 +292,59 @@ pub(crate) fn io_failure(path: &Path, e: &std::io::Error) -> Failure {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_empty_mount_point_is_an_absent_drive_not_an_empty_folder() -> std::io::Result<()> {
+        let dir = tempfile::tempdir()?;
+        let drive = dir.path().join("usb");
+        let plain = dir.path().join("emptied");
+        std::fs::create_dir(&drive)?;
+        std::fs::create_dir(&plain)?;
+        std::fs::write(dir.path().join("a.md"), "# A")?;
+        let fstab = format!("/dev/sdb1 {} vfat noauto,user 0 0\n", drive.display());
+        let mounts = MountTable::parse(&fstab, "");
+        let scanned = scan_paths_with(&[dir.path().to_path_buf()], &mounts);
+        let unreadable: Vec<&Path> = scanned
+            .iter()
+            .filter_map(|s| match s {
+                Scanned::UnreadableFolder { path, failure } => {
+                    assert!(failure.message.contains("mount point"), "{failure}");
+                    Some(path.as_path())
+                }
+                _ => None,
+            })
+            .collect();
+        // The mount point is unreadable (what was indexed from it is kept); an ordinary
+        // folder that is empty is simply empty.
+        assert_eq!(unreadable, vec![drive.as_path()]);
+        assert_eq!(scanned.len(), 2, "{scanned:?}");
+        Ok(())
+    }
+
+    #[test]
+    fn one_list_names_every_format_once_with_each_extension_once() {
+        let all = extensions();
+        let unique: HashSet<_> = all.iter().collect();
+        assert_eq!(
+            unique.len(),
+            all.len(),
+            "an extension is listed twice: {all:?}"
+        );
+        for ext in [
+            "pdf", "docx", "odt", "pptx", "xlsx", "ods", "csv", "epub", "md", "txt", "html", "png",
+            "tiff",
+        ] {
+            assert!(all.contains(&ext), "{ext} missing");
+            let path = PathBuf::from(format!("/d/a.{}", ext.to_uppercase()));
+            assert!(kind_for_path(&path).is_some(), "{ext} is not read");
+        }
+        assert_eq!(kind_for_path(Path::new("/d/a.exe")), None);
+        let words = supported();
+        assert!(
+            words.contains("PowerPoint (.pptx)") && words.contains(" and images"),
+            "{words}"
+        );
+    }
 
     #[test]
     fn folders_list_supported_files_and_survive_symlink_loops() -> std::io::Result<()> {

@@ -172,6 +172,33 @@ fn a_hanging_worker_is_stopped_at_the_time_limit() {
 }
 
 #[test]
+fn a_worker_that_floods_its_reply_is_stopped_at_the_cap() {
+    // `yes` writes without end, as a runaway parser would: the reply is capped, not kept.
+    let flood = IsolatedExtractor::new(
+        WorkerCommand {
+            program: "sh".into(),
+            args: vec!["-c".into(), "yes cairn".into(), "worker".into()],
+        },
+        Limits {
+            timeout: Duration::from_secs(60),
+            max_reply_bytes: 4 << 20,
+            ..Limits::default()
+        },
+    );
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let file = dir.path().join("flood.pdf");
+    std::fs::write(&file, b"%PDF-1.4").unwrap_or_else(|e| panic!("{e}"));
+    let started = Instant::now();
+    let failure = flood
+        .extract_blocking(&file)
+        .err()
+        .unwrap_or_else(|| panic!("a flooding worker answered"));
+    assert_eq!(failure.code, ErrorCode::TooLarge, "{failure}");
+    assert!(failure.message.contains("larger than 4 MB"), "{failure}");
+    assert!(started.elapsed() < Duration::from_secs(10));
+}
+
+#[test]
 fn a_crashing_worker_costs_one_file() {
     let crash = IsolatedExtractor::new(
         WorkerCommand {

@@ -69,6 +69,7 @@ export const api = {
     call<Passage>("passage", { documentId, start, end }),
   watchedFolders: () => call<string[]>("watched_folders"),
   searchTuning: () => call<FusionTuning | null>("search_tuning"),
+  formats: () => call<string>("formats"),
   watchFolder: () => call<string | null>("watch_folder"),
   unwatchFolder: (folder: string) => call<boolean>("unwatch_folder", { folder }),
   restart: () => call<void>("restart"),
