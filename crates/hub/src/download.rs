@@ -247,10 +247,35 @@ impl<'a> Download<'a> {
             .map_err(network)?;
         let status = response.status();
         check(status, &self.request.repo, &self.request.file, &remote.url)?;
-        if state.done > 0 && status == reqwest::StatusCode::OK {
-            // The server ignored the range: start again from the first byte.
-            tracing::info!("the server does not resume; downloading from the start");
-            state.restart().await?;
+        if state.done > 0 {
+            // Bytes are appended only where they belong: the range the server says it sends
+            // must start where the part file ends.
+            let from = if status == reqwest::StatusCode::PARTIAL_CONTENT {
+                range_start(response.headers())
+            } else {
+                Some(0)
+            };
+            match from {
+                Some(from) if from == state.done => {}
+                Some(0) => {
+                    // The server ignored the range: start again from the first byte.
+                    tracing::info!("the server does not resume; downloading from the start");
+                    state.restart().await?;
+                }
+                other => {
+                    return Err(HubError::Malformed {
+                        url: remote.url.clone(),
+                        message: format!(
+                            "asked for the bytes from {} on, it sent a range {}",
+                            state.done,
+                            other.map_or_else(
+                                || "without a readable Content-Range".to_string(),
+                                |f| format!("from {f}")
+                            )
+                        ),
+                    })
+                }
+            }
         }
         let mut body = response.bytes_stream();
         while let Some(chunk) = body.next().await {
@@ -279,6 +304,21 @@ impl<'a> Download<'a> {
             _ => Ok(()),
         }
     }
+}
+
+/// Where the bytes of a 206 answer start: `Content-Range: bytes START-END/TOTAL`.
+fn range_start(headers: &reqwest::header::HeaderMap) -> Option<u64> {
+    headers
+        .get(reqwest::header::CONTENT_RANGE)?
+        .to_str()
+        .ok()?
+        .trim()
+        .strip_prefix("bytes ")?
+        .split('-')
+        .next()?
+        .trim()
+        .parse()
+        .ok()
 }
 
 /// The `.part` file being written, the hash of what it holds, and the speed.

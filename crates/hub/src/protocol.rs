@@ -128,20 +128,42 @@ impl Hub {
         check(status, repo, &format!("{repo}/{file}@{revision}"), &url)?;
         let headers = response.headers();
         let sha256 = header(headers, "x-linked-etag").map(|e| e.trim_matches('"').to_lowercase());
-        let size = header(headers, "x-linked-size")
-            .or_else(|| header(headers, "content-length"))
-            .and_then(|s| s.parse().ok());
-        let url = if status.is_redirection() {
-            let location =
-                header(headers, LOCATION.as_str()).ok_or_else(|| HubError::Malformed {
-                    url: url.clone(),
-                    message: "a redirect without a Location".into(),
-                })?;
-            absolute(&self.endpoint, &location)
-        } else {
-            url
+        let linked_size = header(headers, "x-linked-size").and_then(|s| s.parse().ok());
+        if !status.is_redirection() {
+            let size = linked_size
+                .or_else(|| header(headers, "content-length").and_then(|s| s.parse().ok()));
+            return Ok(RemoteFile { url, sha256, size });
+        }
+        let location = header(headers, LOCATION.as_str()).ok_or_else(|| HubError::Malformed {
+            url: url.clone(),
+            message: "a redirect without a Location".into(),
+        })?;
+        let target = absolute(&self.endpoint, &location);
+        // A redirect's own length is that of its short body, never the file's. A file the Hub
+        // keeps in git rather than LFS comes without X-Linked-Size: its size is asked of the
+        // place the redirect points to.
+        let size = match linked_size {
+            Some(size) => Some(size),
+            None => self.content_length(&target).await,
         };
-        Ok(RemoteFile { url, sha256, size })
+        Ok(RemoteFile {
+            url: target,
+            sha256,
+            size,
+        })
+    }
+
+    /// The length a HEAD of `url` gives (following its redirects), if it answers one.
+    async fn content_length(&self, url: &str) -> Option<u64> {
+        let mut request = self.fetcher.head(url);
+        if same_origin(url, &self.endpoint) {
+            request = self.authorise(request);
+        }
+        let response = request.send().await.ok()?;
+        if !response.status().is_success() {
+            return None;
+        }
+        header(response.headers(), "content-length").and_then(|s| s.parse().ok())
     }
 
     /// The files of `repo` at `revision`, with sizes and LFS object ids.

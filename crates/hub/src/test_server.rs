@@ -33,6 +33,13 @@ pub enum Mode {
     Slow,
     Unauthorized,
     Missing,
+    /// The file is stored in git, not LFS, as the Hub keeps small files: `resolve` answers
+    /// 307 to a relative URL, without `X-Linked-Size` or `X-Linked-Etag`, with a short body of
+    /// its own (whose length is not the file's).
+    InGit,
+    /// Cuts the first answer at 40%; the resumed request gets 206 with the bytes from 0 and a
+    /// `Content-Range` that says so, not the range asked for.
+    WrongRange,
 }
 
 impl std::str::FromStr for Mode {
@@ -47,6 +54,8 @@ impl std::str::FromStr for Mode {
             "slow" => Mode::Slow,
             "unauthorized" => Mode::Unauthorized,
             "missing" => Mode::Missing,
+            "in-git" => Mode::InGit,
+            "wrong-range" => Mode::WrongRange,
             other => return Err(format!("unknown mode {other}")),
         })
     }
@@ -87,6 +96,11 @@ async fn resolve(
     }
     let mut headers = HeaderMap::new();
     headers.insert("location", HeaderValue::from_static("/cdn/file"));
+    if mode == Mode::InGit {
+        let body = "Temporary Redirect. Redirecting to /cdn/file";
+        headers.insert("content-length", HeaderValue::from(body.len()));
+        return (StatusCode::TEMPORARY_REDIRECT, headers, body).into_response();
+    }
     if let Ok(etag) = HeaderValue::from_str(&format!("\"{}\"", s.sha256)) {
         headers.insert("x-linked-etag", etag);
     }
@@ -110,7 +124,11 @@ async fn tree(
 
 async fn content(State(s): State<Arc<Served>>, method: Method, headers: HeaderMap) -> Response {
     if method == Method::HEAD {
-        return StatusCode::OK.into_response();
+        let mut response = StatusCode::OK.into_response();
+        response
+            .headers_mut()
+            .insert("content-length", HeaderValue::from(s.bytes.len()));
+        return response;
     }
     let first = s.content_requests.fetch_add(1, Ordering::SeqCst) == 0;
     let mode = *locked(&s.mode);
@@ -124,7 +142,7 @@ async fn content(State(s): State<Arc<Served>>, method: Method, headers: HeaderMa
         .and_then(|r| r.strip_prefix("bytes="))
         .and_then(|r| r.trim_end_matches('-').parse().ok())
         .unwrap_or(0);
-    let start = if mode == Mode::IgnoreRange {
+    let start = if mode == Mode::IgnoreRange || (mode == Mode::WrongRange && !first) {
         0
     } else {
         asked.min(s.bytes.len())
@@ -136,7 +154,7 @@ async fn content(State(s): State<Arc<Served>>, method: Method, headers: HeaderMa
     }
     let total = s.bytes.len();
     let stream = match (mode, first) {
-        (Mode::Cut, true) => {
+        (Mode::Cut | Mode::WrongRange, true) => {
             // The pieces go out, then a pause so that they leave the server's buffers, then
             // the cut. A loaded machine may still lose the last of them: the client resumes
             // from what it has, which is what the tests check.
@@ -175,7 +193,7 @@ async fn content(State(s): State<Arc<Served>>, method: Method, headers: HeaderMa
     response
         .headers_mut()
         .insert("content-length", HeaderValue::from(total - start));
-    if start > 0 {
+    if start > 0 || (mode == Mode::WrongRange && !first) {
         *response.status_mut() = StatusCode::PARTIAL_CONTENT;
         if let Ok(v) = HeaderValue::from_str(&format!("bytes {start}-{}/{total}", total - 1)) {
             response.headers_mut().insert("content-range", v);

@@ -281,3 +281,35 @@ async fn a_cancelled_download_keeps_its_part_for_a_resume() {
         Some(format!("bytes={part}-"))
     );
 }
+
+#[tokio::test]
+async fn a_file_the_hub_keeps_in_git_has_its_own_size_not_the_redirects() {
+    // The Hub answers files stored outside LFS with a 307 and a short body of its own, and no
+    // X-Linked-Size: progress must count to the file's length, never past 100%.
+    let (endpoint, served) = serve(Mode::InGit).await;
+    let dir = tempfile::tempdir().unwrap();
+    let (result, progress) = pull(&endpoint, dir.path(), Duration::from_secs(10)).await;
+    let path = result.unwrap();
+    assert_eq!(installed_sha(&path), served.sha256);
+    let total = served.bytes.len() as u64;
+    assert!(
+        progress.iter().all(|p| p.total == total && p.done <= total),
+        "progress: {:?}",
+        progress.last()
+    );
+}
+
+#[tokio::test]
+async fn a_resumed_answer_from_the_wrong_offset_is_never_appended() {
+    // The first answer is cut at 40%; the resumed one says (rightly) that it starts at 0,
+    // not where it was asked to: appending it would install a scrambled file.
+    let (endpoint, served) = serve(Mode::WrongRange).await;
+    let dir = tempfile::tempdir().unwrap();
+    let (result, _) = pull(&endpoint, dir.path(), Duration::from_secs(10)).await;
+    let path = result.unwrap();
+    assert_eq!(installed_sha(&path), served.sha256);
+    assert_eq!(
+        std::fs::metadata(&path).unwrap().len(),
+        served.bytes.len() as u64
+    );
+}
