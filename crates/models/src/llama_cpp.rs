@@ -157,15 +157,26 @@ impl LlamaCppGenerator {
     /// The prompt exactly as the model's chat template renders `messages`, the assistant's
     /// turn opened.
     pub fn render_prompt(&self, messages: &[ChatMessage]) -> Result<String, ModelError> {
+        let contents: Vec<&str> = messages.iter().map(|m| m.content.as_str()).collect();
+        self.render_with(messages, &contents)
+    }
+
+    /// The template rendered with `contents` in place of the messages' own.
+    fn render_with(
+        &self,
+        messages: &[ChatMessage],
+        contents: &[&str],
+    ) -> Result<String, ModelError> {
         let chat = messages
             .iter()
-            .map(|m| {
+            .zip(contents)
+            .map(|(m, content)| {
                 let role = match m.role {
                     ChatRole::System => "system",
                     ChatRole::User => "user",
                     ChatRole::Assistant => "assistant",
                 };
-                LlamaChatMessage::new(role.into(), m.content.clone())
+                LlamaChatMessage::new(role.into(), (*content).to_string())
                     .map_err(|e| ModelError::Generation(e.to_string()))
             })
             .collect::<Result<Vec<_>, _>>()?;
@@ -174,12 +185,61 @@ impl LlamaCppGenerator {
             .map_err(|e| ModelError::Generation(format!("chat template: {e}")))
     }
 
-    fn prompt_token_ids(&self, messages: &[ChatMessage]) -> Result<Vec<LlamaToken>, ModelError> {
-        let prompt = self.render_prompt(messages)?;
-        // Special tokens in the template (`<|im_start|>`, `<|eot_id|>`) are parsed as such;
-        // BOS is added when the model wants one.
-        Ok(self.model.vocab().tokenize(prompt.as_bytes(), true, true))
+    /// The prompt's tokens. Only the template's own markers (`<|start_header_id|>`,
+    /// `<|eot_id|>`, `<|im_start|>`) become control tokens: the messages' text, which holds
+    /// document passages and the person's question, is read as plain text, so a document
+    /// that contains `<|eot_id|>` cannot end a turn or open one for the model.
+    pub fn prompt_token_ids(
+        &self,
+        messages: &[ChatMessage],
+    ) -> Result<Vec<LlamaToken>, ModelError> {
+        // The template is rendered around a marker for each message's text, then the pieces
+        // between markers are tokenised with special tokens parsed, the texts without.
+        let markers: Vec<String> = (0..messages.len())
+            .map(|i| format!("{MARK_OPEN}cairn-message-{i}{MARK_CLOSE}"))
+            .collect();
+        let marked: Vec<&str> = markers.iter().map(String::as_str).collect();
+        let template = self.render_with(messages, &marked)?;
+        let vocab = self.model.vocab();
+        let mut tokens = Vec::new();
+        let mut rest = template.as_str();
+        for (marker, message) in markers.iter().zip(messages) {
+            let Some((before, after)) = rest.split_once(marker.as_str()) else {
+                // A template that rewrites the text it is given: its markers cannot be
+                // placed, so the texts are stripped of what would parse as control tokens.
+                let prompt = self.render_prompt(&neutralised(messages))?;
+                return Ok(vocab.tokenize(prompt.as_bytes(), true, true));
+            };
+            tokens.extend(vocab.tokenize(before.as_bytes(), tokens.is_empty(), true));
+            // Templates trim what they are given (Llama 3.1's does): so does this.
+            tokens.extend(vocab.tokenize(message.content.trim().as_bytes(), false, false));
+            rest = after;
+        }
+        tokens.extend(vocab.tokenize(rest.as_bytes(), tokens.is_empty(), true));
+        Ok(tokens)
     }
+
+    /// The ids `text` tokenises to with special tokens parsed (`<|im_end|>` is one id).
+    pub fn special_token_ids(&self, text: &str) -> Vec<LlamaToken> {
+        self.model.vocab().tokenize(text.as_bytes(), false, true)
+    }
+}
+
+/// Around the stand-in for a message's text while the template is rendered: private-use
+/// characters, which no template touches.
+const MARK_OPEN: char = '\u{F8F0}';
+const MARK_CLOSE: char = '\u{F8F1}';
+
+/// The messages with `<|` and `|>` broken apart, for a template whose output the marker split
+/// cannot follow.
+fn neutralised(messages: &[ChatMessage]) -> Vec<ChatMessage> {
+    messages
+        .iter()
+        .map(|m| ChatMessage {
+            role: m.role,
+            content: m.content.replace("<|", "< |").replace("|>", "| >"),
+        })
+        .collect()
 }
 
 #[async_trait]
