@@ -31,7 +31,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Index files and folders (PDF, Markdown, text, HTML, DOCX).
+    /// Index files and folders (documents of every format Cairn reads; see --help).
+    #[command(after_help = format!("Formats: {}.", cairn_extract::supported()))]
     Ingest(commands::ingest::Args),
     /// Find the passages that best match a question.
     Search(commands::search::Args),
@@ -136,5 +137,48 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Eval(cmd) => commands::eval::run(&paths, cmd).await,
         Command::Bench(cmd) => commands::bench::run(&paths, cmd).await,
         Command::ExtractWorker { .. } => Ok(ExitCode::SUCCESS),
+    }
+}
+
+#[cfg(test)]
+mod log_filter_tests {
+    use cairn_host::default_log_filter;
+    use std::io::Write;
+    use std::sync::Arc;
+    use std::sync::Mutex;
+
+    /// What a subscriber wrote.
+    #[derive(Clone, Default)]
+    struct Captured(Arc<Mutex<Vec<u8>>>);
+
+    impl Write for Captured {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().map_or(Ok(0), |mut v| {
+                v.extend_from_slice(buf);
+                Ok(buf.len())
+            })
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn the_default_log_filter_silences_llama_cpps_warnings_and_keeps_cairns() {
+        let captured = Captured::default();
+        let writer = captured.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_env_filter(default_log_filter())
+            .with_writer(move || writer.clone())
+            .finish();
+        tracing::subscriber::with_default(subscriber, || {
+            // The target llama-cpp-2 gives the lines it forwards from llama.cpp.
+            tracing::warn!(target: "llama-cpp-2", "llama_context: n_ctx_per_seq < n_ctx_train");
+            tracing::warn!(target: "cairn_core::engine", "a warning of Cairn's");
+        });
+        let out = String::from_utf8(captured.0.lock().map(|v| v.clone()).unwrap_or_default())
+            .unwrap_or_default();
+        assert!(!out.contains("n_ctx_per_seq"), "{out}");
+        assert!(out.contains("a warning of Cairn's"), "{out}");
     }
 }

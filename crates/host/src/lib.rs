@@ -25,14 +25,20 @@ use std::sync::Arc;
 pub fn init_logging() {
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("CAIRN_LOG").unwrap_or_else(|_| {
-                tracing_subscriber::EnvFilter::new(
-                    "warn,mistralrs_core=error,mistralrs_quant=error,llama_cpp_2=error",
-                )
-            }),
+            tracing_subscriber::EnvFilter::try_from_env("CAIRN_LOG")
+                .unwrap_or_else(|_| default_log_filter()),
         )
         .with_writer(std::io::stderr)
         .init();
+}
+
+/// Warnings, and only the errors of the model engines. llama.cpp's own lines reach `tracing`
+/// under the target `llama-cpp-2` (as llama-cpp-2 forwards them), its Rust code's under
+/// `llama_cpp_2`: both are named.
+pub fn default_log_filter() -> tracing_subscriber::EnvFilter {
+    tracing_subscriber::EnvFilter::new(
+        "warn,mistralrs_core=error,mistralrs_quant=error,llama_cpp_2=error,llama-cpp-2=error",
+    )
 }
 
 /// The default embedding model for new libraries (multilingual: German, French, Spanish and
