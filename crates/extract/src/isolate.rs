@@ -180,13 +180,7 @@ impl IsolatedExtractor {
             if overflow.load(Ordering::Relaxed) {
                 let _ = child.kill();
                 let _ = child.wait();
-                return Err(Failure::new(
-                    ErrorCode::TooLarge,
-                    format!(
-                        "the extracted text is larger than {} MB, the most Cairn reads of one file",
-                        self.limits.max_reply_bytes >> 20
-                    ),
-                ));
+                return Err(too_large(self.limits.max_reply_bytes));
             }
             let quiet = last_report.lock().map_or(Duration::ZERO, |at| at.elapsed());
             if quiet >= self.limits.timeout {
@@ -217,6 +211,11 @@ impl IsolatedExtractor {
         };
         let out = stdout.and_then(|h| h.join().ok()).unwrap_or_default();
         let err = stderr.and_then(|h| h.join().ok()).unwrap_or_default();
+        // A worker that the cap cut off may have died of the closed pipe before the loop saw
+        // the cap: it is too large all the same, not crashed.
+        if overflow.load(Ordering::Relaxed) {
+            return Err(too_large(self.limits.max_reply_bytes));
+        }
         match parse_reply(&out) {
             Some(Reply::Extracted(doc)) => Ok(doc),
             Some(Reply::Failed(failure)) => Err(failure),
@@ -277,6 +276,16 @@ fn read_replies<R: Read + Send + 'static>(
         }
         kept
     })
+}
+
+fn too_large(cap: u64) -> Failure {
+    Failure::new(
+        ErrorCode::TooLarge,
+        format!(
+            "the extracted text is larger than {} MB, the most Cairn reads of one file",
+            cap >> 20
+        ),
+    )
 }
 
 fn crash_failure(status: &std::process::ExitStatus, stderr: &[u8]) -> Failure {

@@ -4,6 +4,7 @@ import type { Budget } from "./Budget";
 import type { ChatId } from "./ChatId";
 import type { Citation } from "./Citation";
 import type { MessageId } from "./MessageId";
+import type { RefusalReason } from "./RefusalReason";
 import type { Source } from "./Source";
 import type { StopReason } from "./StopReason";
 import type { Timings } from "./Timings";
@@ -18,10 +19,22 @@ export type AskEvent = { "event": "started", chat_id: ChatId,
  */
 retrieval_query: string, } | { "event": "retrieved", sources: Array<Source>, budget: Budget, retrieval_ms: number, } | { "event": "token", text: string, } | { "event": "refused", message: string, 
 /**
+ * Why the model was not asked.
+ */
+reason: RefusalReason, 
+/**
  * Names of the documents that were searched.
  */
-searched: Array<string>, best_similarity: number | null, message_id: MessageId, } | { "event": "done", answer: string, outcome: AnswerOutcome, stop: StopReason, citations: Array<Citation>, 
+searched: Array<string>, best_similarity: number | null, 
+/**
+ * The similarity the relevance gate asked for (none when no search ran).
+ */
+min_similarity: number | null, message_id: MessageId, } | { "event": "done", answer: string, outcome: AnswerOutcome, stop: StopReason, citations: Array<Citation>, 
 /**
  * Sources given to the model that the answer does not cite.
  */
-uncited: Array<number>, timings: Timings, message_id: MessageId, };
+uncited: Array<number>, timings: Timings, 
+/**
+ * Why the model stopped mid-answer, when `stop` is `Interrupted`.
+ */
+interruption: string | null, message_id: MessageId, };

@@ -3,4 +3,4 @@
 /**
  * Why generation ended.
  */
-export type StopReason = "end_of_answer" | "length" | "cancelled";
+export type StopReason = "end_of_answer" | "length" | "cancelled" | "interrupted";
