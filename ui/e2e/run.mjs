@@ -257,13 +257,15 @@ try {
   if (!/^page \d+$/.test(page)) throw new Error(`no page number in the source panel: ${page}`);
   await shot(wd, "source");
 
-  // 6. Settings: switch the library to the multilingual embedder. The time is estimated on
-  // its own passages, the re-embedding shows its progress, and searches switch when done.
+  // 6. Settings: switch the library from the default embedder (multilingual-e5-small, which
+  // the app starts with) to the other one Cairn ships, English all-MiniLM-L6-v2. The time is
+  // estimated on its own passages, the re-embedding shows its progress, and searches switch
+  // when done.
   await wd.click(await wd.find("[data-testid=source-panel] button[aria-label='Close the source']"));
   await wd.click(await wd.find("[data-testid=nav-settings]"));
   const select = await wd.until("the embedder list", () => wd.find("select#embedder"), 20000);
   await wd.execute(
-    "const s = document.querySelector('select#embedder'); const o = [...s.options].find((o) => o.text.startsWith('multilingual-e5-small')); s.value = o.value; s.dispatchEvent(new Event('change', { bubbles: true }));",
+    "const s = document.querySelector('select#embedder'); const o = [...s.options].find((o) => o.text.startsWith('all-MiniLM-L6-v2')); s.value = o.value; s.dispatchEvent(new Event('change', { bubbles: true }));",
   );
   const estimate = await wd.until("the switch estimate", async () => {
     const t = await wd.text(await wd.find("[data-testid=embedder-estimate]"));
@@ -274,9 +276,9 @@ try {
   await wd.click(await wd.find("[data-testid=switch-embedder]"));
   // Settings says which embedder the library searches with once the window hears the switch
   // ended.
-  await wd.until("the library to search with multilingual-e5-small", async () => {
+  await wd.until("the library to search with all-MiniLM-L6-v2", async () => {
     const t = await wd.text(await wd.find("[data-testid=embedder-settings]"));
-    return t.includes("The library searches with multilingual-e5-small");
+    return t.includes("The library searches with all-MiniLM-L6-v2");
   }, 180000, 200);
   log("switched embedders");
   await shot(wd, "switched");

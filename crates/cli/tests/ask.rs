@@ -1,6 +1,7 @@
-//! `cairn ask` end to end with the real SmolLM2 GGUF, MiniLM, SQLite, Tantivy and LanceDB:
-//! streamed answers whose citations point at real text, refusal without generation, follow-ups,
-//! and Ctrl-C stopping an answer while keeping it.
+//! `cairn ask` end to end with the real SmolLM2 GGUF, the default embedder
+//! (multilingual-e5-small), SQLite, Tantivy and LanceDB: streamed answers whose citations point
+//! at real text, refusal without generation (the gate calibrated on the library, and a cause of
+//! its own for each refusal), follow-ups, and Ctrl-C stopping an answer while keeping it.
 
 // Test code: a failed unwrap or expect is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -161,6 +162,121 @@ fn ask_streams_a_cited_answer_follows_up_and_refuses_what_the_documents_do_not_s
     assert!(
         matches!(kinds(&rewritten).last(), Some(&"done") | Some(&"refused")),
         "{rewritten:?}"
+    );
+}
+
+/// The first events of asking `question` with a one-token answer: enough to see whether the
+/// model is asked (`retrieved`) or Cairn refuses (`refused`).
+fn gate(cairn: &Cairn, question: &str, flags: &[&str]) -> Vec<Value> {
+    let mut args = vec!["ask", "--json", "--max-tokens", "1"];
+    args.extend_from_slice(flags);
+    args.push(question);
+    let (ok, stdout, stderr) = cairn.run(&args);
+    assert!(ok, "{question}: {stderr}");
+    events(&stdout)
+}
+
+#[test]
+fn the_gate_calibrated_on_the_library_refuses_what_it_does_not_hold_and_lets_through_what_it_does()
+{
+    let cairn = two_articles();
+    // The library's calibration: the threshold sits above what everyday questions reach.
+    let doctor = cairn.json(&["doctor", "--json"]);
+    let calibration = &doctor["search_tuning"]["gate"];
+    let min = calibration["min_similarity"].as_f64().unwrap();
+    assert!(
+        min > calibration["background_p75"].as_f64().unwrap(),
+        "{calibration}"
+    );
+    assert_eq!(calibration["questions"].as_u64(), Some(60), "{calibration}");
+    let mut thresholds = vec![min];
+    thresholds.extend(
+        calibration["languages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| l["min_similarity"].as_f64().unwrap()),
+    );
+    assert!(thresholds.len() > 5, "{calibration}");
+    for question in [
+        "Which team won Super Bowl 50?",
+        "Who was the leader of the Normans who conquered England?",
+        "Wer hat den Super Bowl 50 gewonnen?",
+    ] {
+        let seen = gate(&cairn, question, &[]);
+        assert_eq!(seen[1]["event"], "retrieved", "{question}: {seen:?}");
+    }
+    for question in [
+        "What is the boiling point of liquid nitrogen in kelvin?",
+        "How many calories are in a banana?",
+        "Wie funktioniert eine Wärmepumpe?",
+        "¿Cuál es la capital de Mongolia?",
+    ] {
+        let seen = gate(&cairn, question, &[]);
+        let refused = &seen[1];
+        assert_eq!(refused["event"], "refused", "{question}: {seen:?}");
+        assert_eq!(refused["reason"], "not_relevant", "{refused}");
+        // The verdict's numbers: the best passage fell short of one of the library's
+        // thresholds (its own, or that of the question's language).
+        let best = refused["best_similarity"].as_f64().unwrap();
+        let asked = refused["min_similarity"].as_f64().unwrap();
+        assert!(
+            thresholds.iter().any(|t| (asked - t).abs() < 1e-6),
+            "{refused} {calibration}"
+        );
+        assert!(best < asked, "{refused}");
+    }
+}
+
+#[test]
+fn each_refusal_says_its_own_cause() {
+    let empty = Cairn::new();
+    let seen = gate(&empty, "Which team won Super Bowl 50?", &[]);
+    assert_eq!(seen[1]["reason"], "nothing_indexed", "{seen:?}");
+    assert!(seen[1]["message"]
+        .as_str()
+        .unwrap()
+        .contains("No documents are indexed yet"));
+
+    let cairn = two_articles();
+    // A document id the library does not hold.
+    let seen = gate(&cairn, "Which team won Super Bowl 50?", &["--doc", "9999"]);
+    assert_eq!(seen[1]["reason"], "unknown_documents", "{seen:?}");
+    assert!(
+        seen[1]["message"]
+            .as_str()
+            .unwrap()
+            .contains("does not hold"),
+        "{seen:?}"
+    );
+
+    // An answer so long that no passage fits beside it: said so, not "your documents do not
+    // seem to answer this".
+    let question = "Which team won Super Bowl 50?";
+    let seen = gate(&cairn, question, &["--context", "2048"]);
+    let budget = &seen[1]["budget"];
+    let base =
+        budget["prompt_tokens"].as_u64().unwrap() - budget["source_tokens_used"].as_u64().unwrap();
+    let long = (2048 - base - 8).to_string();
+    let (ok, stdout, stderr) = cairn.run(&[
+        "ask",
+        "--json",
+        "--context",
+        "2048",
+        "--max-tokens",
+        &long,
+        question,
+    ]);
+    assert!(ok, "{stderr}");
+    let seen = events(&stdout);
+    assert_eq!(seen[1]["event"], "refused", "{stdout}");
+    assert_eq!(seen[1]["reason"], "no_room_for_sources", "{stdout}");
+    assert!(
+        seen[1]["message"]
+            .as_str()
+            .unwrap()
+            .contains("ask for a shorter answer"),
+        "{stdout}"
     );
 }
 

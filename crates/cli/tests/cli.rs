@@ -262,9 +262,21 @@ fn a_question_that_names_a_company_finds_its_filing_and_a_moved_file_is_found_by
         "{out}"
     );
     assert_eq!(lines.last().unwrap()["embedded"], 0, "{out}");
-    let moved = top("umbrella holdings purchases of property, plant and equipment");
-    let expected = "umbrella-holdings.md".to_string();
-    assert_eq!(moved, (expected.clone(), Some(expected)));
+    // The full-text index matches the new name: the moved filing's row is BM25's first. (The
+    // fused first may be the other filing's alike row: in this two-document library, too
+    // small to tune, equal-weight rank fusion counts the default embedder's 1% preference for
+    // it as much as BM25's 46% one.)
+    let query = "umbrella holdings purchases of property, plant and equipment";
+    let (_, row) = top(query);
+    assert_eq!(row.as_deref(), Some("umbrella-holdings.md"), "{query}");
+    let hits = cairn.json(&["search", query, "-k", "2", "--json"]);
+    assert!(
+        hits.as_array().unwrap().iter().any(|h| h["document_path"]
+            .as_str()
+            .unwrap()
+            .ends_with("umbrella-holdings.md")),
+        "{hits}"
+    );
 }
 
 #[test]
@@ -387,12 +399,14 @@ fn german_set() -> (PathBuf, PathBuf) {
 
 #[test]
 fn a_library_in_a_language_the_embedder_does_not_know_searches_at_least_as_well_as_bm25() {
-    // German passages and German questions, embedded by the English test embedder: vectors
-    // are weak here, and balanced fusion lets them push BM25's right answers down.
+    // German passages and German questions, embedded by the English embedder Cairn also ships
+    // (all-MiniLM-L6-v2, not the default: this test needs an embedder that does not know the
+    // library's language): vectors are weak here, and balanced fusion lets them push BM25's
+    // right answers down.
     let (corpus, set) = german_set();
-    let cairn = Cairn::new();
+    let cairn = Cairn::with_embedder(support::other_embedder());
     // The library eval builds, kept for `cairn doctor` to read.
-    let library = Cairn::new();
+    let library = Cairn::with_embedder(support::other_embedder());
     let s = |p: &Path| p.to_str().unwrap().to_string();
     let metrics = cairn.json(&[
         "eval",

@@ -78,15 +78,22 @@ fn an_mcp_client_lists_the_tools_searches_reads_a_passage_and_lists_documents() 
     assert_eq!(search["is_error"], false, "{search}");
     let results = search["structured"]["results"].as_array().unwrap();
     assert!(!results.is_empty() && results.len() <= 3, "{search}");
-    let best = &results[0];
+    // The passage that answers is among them (with the default embedder, the article's
+    // passage on the venue can rank above it).
     assert!(
-        best["document"]
+        results.iter().all(|r| r["document"]
             .as_str()
             .unwrap()
-            .ends_with("Super_Bowl_50.md"),
-        "{best}"
+            .ends_with("Super_Bowl_50.md")),
+        "{search}"
     );
+    let best = results
+        .iter()
+        .find(|r| r["text"].as_str().unwrap().contains("Broncos"))
+        .unwrap_or_else(|| panic!("no result names the winner: {search}"));
     assert!(best["text"].as_str().unwrap().contains("Broncos"), "{best}");
+    // The first result is the one the client reads in full below.
+    let best = &results[0];
     let file = std::fs::read_to_string(best["document"].as_str().unwrap()).unwrap();
     assert!(
         squeeze(&file).contains(&squeeze(best["text"].as_str().unwrap())),

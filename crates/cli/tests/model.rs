@@ -1,7 +1,7 @@
 //! Random sequences of adds, edits, renames, deletions and re-indexes in a synchronised
 //! folder, checked after every step against a simple model of what should be indexed; and
 //! searches running while an ingest writes. The engine runs on the real extraction worker,
-//! SQLite, Tantivy, LanceDB and the real all-MiniLM-L6-v2 embedder.
+//! SQLite, Tantivy, LanceDB and the real default embedder (multilingual-e5-small).
 
 // Test code: a failed unwrap or expect is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -39,7 +39,15 @@ async fn engine(data: &Path) -> Engine {
 
 /// The engine and, for tests that play a step of a write by hand, its catalog.
 async fn engine_and_catalog(data: &Path) -> (Engine, Arc<dyn Catalog>) {
-    let embedder: Arc<dyn Embedder> = Arc::new(embedder());
+    engine_with(data, Arc::new(embedder()), |c| c).await
+}
+
+/// The engine on `embedder`, with its config changed by `tune`.
+async fn engine_with(
+    data: &Path,
+    embedder: Arc<dyn Embedder>,
+    tune: impl FnOnce(EngineConfig) -> EngineConfig,
+) -> (Engine, Arc<dyn Catalog>) {
     let stores = Stores::open(data, embedder.model_id(), embedder.dimension())
         .await
         .unwrap();
@@ -47,7 +55,7 @@ async fn engine_and_catalog(data: &Path) -> (Engine, Arc<dyn Catalog>) {
         program: PathBuf::from(env!("CARGO_BIN_EXE_cairn")),
         args: vec!["extract-worker".into()],
     };
-    let config = EngineConfig::for_embedder(embedder.as_ref());
+    let config = tune(EngineConfig::for_embedder(embedder.as_ref()));
     let catalog: Arc<dyn Catalog> = stores.catalog.clone();
     let engine = Engine::new(
         Ports {
@@ -232,43 +240,160 @@ proptest! {
     }
 }
 
+/// The real embedder, held at one call until the test lets it go: an ingest paused at a known
+/// point, whatever the machine's speed.
+struct GatedEmbedder {
+    inner: OnnxEmbedder,
+    /// Passage batches embedded before the gate closes.
+    open_for: std::sync::atomic::AtomicUsize,
+    /// Closes the gate at the batch after the one holding this text, when set.
+    hold_after: Option<&'static str>,
+    calls: std::sync::atomic::AtomicUsize,
+    reached: tokio::sync::Notify,
+    release: tokio::sync::Semaphore,
+}
+
+impl GatedEmbedder {
+    /// Held at passage batch `open_for` (from 0); `usize::MAX`: open until told otherwise.
+    fn new(inner: OnnxEmbedder, open_for: usize) -> Arc<Self> {
+        Self::build(inner, open_for, None)
+    }
+
+    /// Held at the passage batch after the one that holds `text`.
+    fn after_text(inner: OnnxEmbedder, text: &'static str) -> Arc<Self> {
+        Self::build(inner, usize::MAX, Some(text))
+    }
+
+    fn build(inner: OnnxEmbedder, open_for: usize, hold_after: Option<&'static str>) -> Arc<Self> {
+        Arc::new(GatedEmbedder {
+            inner,
+            open_for: std::sync::atomic::AtomicUsize::new(open_for),
+            hold_after,
+            calls: std::sync::atomic::AtomicUsize::new(0),
+            reached: tokio::sync::Notify::new(),
+            release: tokio::sync::Semaphore::new(0),
+        })
+    }
+
+    /// Waits (five minutes at most) until the gate holds a call.
+    async fn held(&self) {
+        tokio::time::timeout(std::time::Duration::from_secs(300), self.reached.notified())
+            .await
+            .expect("the writer reached the gate");
+    }
+}
+
+impl cairn_core::chunker::TokenCounter for GatedEmbedder {
+    fn count(&self, text: &str) -> usize {
+        self.inner.count(text)
+    }
+}
+
+#[async_trait::async_trait]
+impl Embedder for GatedEmbedder {
+    fn model_id(&self) -> &str {
+        self.inner.model_id()
+    }
+    fn dimension(&self) -> usize {
+        self.inner.dimension()
+    }
+    fn max_tokens(&self) -> usize {
+        self.inner.max_tokens()
+    }
+    async fn embed(
+        &self,
+        texts: Vec<String>,
+        kind: cairn_core::ports::EmbedKind,
+    ) -> cairn_core::ports::PortResult<Vec<Vec<f32>>> {
+        if kind == cairn_core::ports::EmbedKind::Passage {
+            let call = self.calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            if let Some(marker) = self.hold_after {
+                if texts.iter().any(|t| t.contains(marker)) {
+                    self.open_for
+                        .store(call + 1, std::sync::atomic::Ordering::SeqCst);
+                }
+            }
+            if call == self.open_for.load(std::sync::atomic::Ordering::SeqCst) {
+                self.reached.notify_one();
+                let _held = self.release.acquire().await;
+            }
+        }
+        self.inner.embed(texts, kind).await
+    }
+}
+
 #[test]
 fn searches_while_an_ingest_writes_see_only_whole_documents() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(async {
         let data = tempfile::tempdir().unwrap();
-        let engine = Arc::new(engine(data.path()).await);
+        let gated = GatedEmbedder::new(embedder(), usize::MAX);
+        // A document is committed as soon as its passages are in: the pause below comes
+        // after whole documents were written and before the last ones are.
+        let (engine, _) = engine_with(data.path(), gated.clone(), |c| EngineConfig {
+            commit_chunks: 1,
+            embed_batch: 8,
+            ..c
+        })
+        .await;
+        let engine = Arc::new(engine);
         let source = support::shared_data().join("squad-dev/docs");
-        let dir = tempfile::tempdir().unwrap();
-        for name in ["Nikola_Tesla.md", "Warsaw.md", "Normans.md"] {
+        let (first, rest) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        for (name, dir) in [
+            ("Nikola_Tesla.md", &first),
+            ("Warsaw.md", &rest),
+            ("Normans.md", &rest),
+        ] {
             let text = std::fs::read_to_string(source.join(name)).unwrap();
             let cut = text[..text.len().min(12_000)]
                 .rfind("\n\n")
                 .unwrap_or(text.len());
             std::fs::write(dir.path().join(name), &text[..cut]).unwrap();
         }
-        let writer = ingest_in_background(&engine, dir.path());
-        let mut searches = 0;
-        while !writer.is_finished() {
-            let hits = engine
-                .search(&SearchRequest::hybrid("Who did Tesla work for?", 5))
-                .await
-                .unwrap();
+        let tesla = engine
+            .ingest(&[first.path().to_path_buf()], &|_: &IngestEvent| {})
+            .await
+            .unwrap();
+        assert_eq!(tesla.indexed.len(), 1, "{tesla:?}");
+        // The next ingest is held at its second batch of passages: one batch of a document
+        // is written, the rest of it is not.
+        gated.open_for.store(
+            gated.calls.load(std::sync::atomic::Ordering::SeqCst) + 1,
+            std::sync::atomic::Ordering::SeqCst,
+        );
+        let writer = ingest_in_background(&engine, rest.path());
+        gated.held().await;
+        assert!(!writer.is_finished());
+        // Searches run beside the held writer, and see whole documents only: every hit is of
+        // a document the catalog holds as indexed.
+        for question in [
+            "Who did Tesla work for?",
+            "Who were the Normans?",
+            "Where is Warsaw?",
+        ] {
+            let hits = tokio::time::timeout(
+                std::time::Duration::from_secs(60),
+                engine.search(&SearchRequest::hybrid(question, 50)),
+            )
+            .await
+            .expect("a search is not held by the writer")
+            .unwrap();
+            assert!(!hits.is_empty(), "{question}");
             let docs = engine.documents().await.unwrap();
             for hit in &hits {
                 let doc = docs
                     .iter()
                     .find(|d| d.id == hit.chunk.document_id)
                     .expect("a hit of a document the catalog knows");
+                assert_eq!(doc.state, DocumentState::Indexed, "{question}: {doc:?}");
                 assert!(hit.chunk.text.len() > 20);
                 assert_eq!(hit.document_path, doc.path);
+                assert!(doc.path.ends_with("Nikola_Tesla.md"), "{question}: {doc:?}");
             }
-            searches += 1;
-            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
         }
+        gated.release.add_permits(1);
         let report = writer.await.unwrap();
-        assert_eq!(report.indexed.len(), 3);
-        assert!(searches > 3, "{searches} searches ran during the ingest");
+        assert_eq!(report.indexed.len(), 2);
         let hits = engine
             .search(&SearchRequest::hybrid("Who did Tesla work for?", 5))
             .await
@@ -414,14 +539,16 @@ fn a_document_is_searchable_before_the_ingest_it_belongs_to_has_finished() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(async {
         let data = tempfile::tempdir().unwrap();
-        let engine = Arc::new(engine(data.path()).await);
+        let gated = GatedEmbedder::after_text(embedder(), "quokka");
+        let (engine, _) = engine_with(data.path(), gated.clone(), |c| c).await;
+        let engine = Arc::new(engine);
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(
             dir.path().join("a-first.md"),
             "# Field notes\n\nA quokka was seen near the lighthouse at dawn.\n",
         )
         .unwrap();
-        // Every SQuAD article, twice: several seconds of embedding.
+        // Every SQuAD article, twice: many batches of passages.
         let mut long = String::new();
         for round in 0..2 {
             for entry in std::fs::read_dir(support::shared_data().join("squad-dev/docs")).unwrap() {
@@ -431,8 +558,11 @@ fn a_document_is_searchable_before_the_ingest_it_belongs_to_has_finished() {
         }
         std::fs::write(dir.path().join("b-long.md"), long).unwrap();
         let ingest = ingest_in_background(&engine, dir.path());
-        let mut found_while_running = false;
-        while !ingest.is_finished() {
+        // The embedder is held at the batch after the one with the first document's passage:
+        // that document is committed within the commit interval all the same.
+        gated.held().await;
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        loop {
             let hits = engine
                 .search(&SearchRequest {
                     mode: SearchMode::Bm25,
@@ -441,23 +571,24 @@ fn a_document_is_searchable_before_the_ingest_it_belongs_to_has_finished() {
                 .await
                 .unwrap();
             if hits.iter().any(|h| h.document_path.ends_with("a-first.md")) {
-                found_while_running = !ingest.is_finished();
                 break;
             }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the first document was not searchable within a minute while the ingest went on"
+            );
             tokio::time::sleep(std::time::Duration::from_millis(100)).await;
         }
+        assert!(!ingest.is_finished());
+        gated.release.add_permits(1);
         let report = ingest.await.unwrap();
         assert_eq!(report.indexed.len(), 2, "{report:?}");
-        assert!(
-            found_while_running,
-            "the first document was not searchable before the ingest ended"
-        );
     });
 }
 
 /// Changing the embedder of a populated library: every chunk is embedded again with
-/// multilingual-e5-small while searches keep answering (with MiniLM), then searches switch to
-/// the new vectors, and every vector is the new model's.
+/// all-MiniLM-L6-v2 while searches keep answering (with the default, multilingual-e5-small),
+/// then searches switch to the new vectors, and every vector is the new model's.
 #[test]
 fn changing_the_embedder_keeps_searches_answering_and_ends_with_every_vector_from_the_new_model() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
@@ -493,13 +624,18 @@ fn changing_the_embedder_keeps_searches_answering_and_ends_with_every_vector_fro
             runtime: support::onnxruntime(),
             ..EmbedderOptions::default()
         };
-        let e5 = OnnxEmbedder::load(&support::multilingual_embedder(), &options).unwrap();
-        let new_model = e5.model_id().to_string();
+        // The new embedder is held at its second batch of passages: the switch is half done
+        // while the searches below run, whatever the machine's speed.
+        let other = GatedEmbedder::new(
+            OnnxEmbedder::load(&support::other_embedder(), &options).unwrap(),
+            1,
+        );
+        let new_model = other.model_id().to_string();
         let vectors = cairn_store::CatalogStores::open_vectors(data.path(), &new_model, 384)
             .await
             .unwrap();
         let next = VectorSide {
-            embedder: Arc::new(e5),
+            embedder: other.clone(),
             vectors: Arc::new(vectors),
         };
         let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
@@ -510,8 +646,8 @@ fn changing_the_embedder_keeps_searches_answering_and_ends_with_every_vector_fro
                 engine.switch_embedder(next, &progress).await.unwrap()
             })
         };
-        let mut searches_during = 0;
-        while !switch.is_finished() {
+        other.held().await;
+        for _ in 0..3 {
             let hits = engine
                 .search(&SearchRequest::hybrid("Who did Tesla work for?", 5))
                 .await
@@ -521,20 +657,19 @@ fn changing_the_embedder_keeps_searches_answering_and_ends_with_every_vector_fro
                     .any(|h| h.document_path.ends_with("Nikola_Tesla.md")),
                 "a search during the switch still answers"
             );
-            if engine.side().embedder.model_id() == old_model {
-                searches_during += 1;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            assert_eq!(
+                engine.side().embedder.model_id(),
+                old_model,
+                "searches use the old vectors until the new ones are all in"
+            );
         }
+        assert!(!switch.is_finished());
+        other.release.add_permits(1);
         let report = switch.await.unwrap();
-        assert!(
-            searches_during >= 3,
-            "{searches_during} searches ran during the switch"
-        );
         assert_eq!(report.chunks as u64, total);
         assert_eq!(
             report.embedded as u64, total,
-            "no e5 vector was stored before"
+            "no vector of the new embedder was stored before"
         );
         let progress = seen.lock().unwrap().clone();
         assert!(

@@ -33,10 +33,11 @@ fn models() -> PathBuf {
     )
 }
 
-/// The test embedder: all-MiniLM-L6-v2 as ONNX (scripts/setup derives it).
+/// The embedder tests run: the product's default, multilingual-e5-small as ONNX (scripts/setup
+/// derives it), as people get it; CAIRN_EMBEDDER names another.
 pub fn embedder() -> PathBuf {
     let path = std::env::var_os("CAIRN_EMBEDDER").map_or_else(
-        || models().join("embedders/all-MiniLM-L6-v2"),
+        || models().join("embedders/multilingual-e5-small"),
         PathBuf::from,
     );
     assert!(
@@ -47,7 +48,6 @@ pub fn embedder() -> PathBuf {
     path
 }
 
-/// The multilingual embedder (multilingual-e5-small as ONNX, derived by scripts/setup).
 /// The folder of FreeDict's English-German dictionary that scripts/setup unpacks.
 pub fn dictionaries() -> PathBuf {
     let path = models().join("dictionaries");
@@ -59,6 +59,20 @@ pub fn dictionaries() -> PathBuf {
     path
 }
 
+/// The shipped embedder that is not the default, English all-MiniLM-L6-v2: for tests that
+/// switch a library from one embedder to another.
+pub fn other_embedder() -> PathBuf {
+    let path = models().join("embedders/all-MiniLM-L6-v2");
+    assert!(
+        path.join("cairn-embedder.json").is_file(),
+        "all-MiniLM-L6-v2 is missing at {}: run scripts/setup",
+        path.display()
+    );
+    path
+}
+
+/// The multilingual embedder (multilingual-e5-small as ONNX, derived by scripts/setup), for
+/// tests about languages whatever CAIRN_EMBEDDER says.
 pub fn multilingual_embedder() -> PathBuf {
     let path = models().join("embedders/multilingual-e5-small");
     assert!(
@@ -102,12 +116,20 @@ pub fn generator() -> PathBuf {
 
 pub struct Cairn {
     pub data: tempfile::TempDir,
+    embedder: PathBuf,
 }
 
 impl Cairn {
+    /// A library with the default embedder.
     pub fn new() -> Self {
+        Self::with_embedder(embedder())
+    }
+
+    /// A library with another embedder (a test that needs one says why).
+    pub fn with_embedder(embedder: PathBuf) -> Self {
         Cairn {
             data: tempfile::tempdir().unwrap(),
+            embedder,
         }
     }
 
@@ -118,7 +140,7 @@ impl Cairn {
             .arg("--data-dir")
             .arg(self.data.path())
             .arg("--embedder")
-            .arg(embedder())
+            .arg(&self.embedder)
             .arg("--model")
             .arg(generator());
         command
