@@ -12,7 +12,7 @@ use serde_json::Value;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 use support::llama_server::{free_port, LlamaServer, CONTEXT, MODEL};
-use support::{interrupt_after_first_token, squeeze, two_articles, Cairn};
+use support::{after_first_token, interrupt_after_first_token, squeeze, two_articles, Cairn};
 
 const KEY: &str = "sk-cairn-test-5f1e9c0a7b";
 
@@ -201,7 +201,6 @@ fn ctrl_c_mid_stream_stops_the_served_answer_and_keeps_what_was_said() {
 
 #[test]
 fn a_served_model_that_stalls_mid_answer_ends_the_answer_with_an_error_and_keeps_what_was_said() {
-    use std::io::{BufRead, BufReader};
     let server = LlamaServer::start(KEY);
     let cairn = two_articles();
     let mut child = ask_remote(
@@ -223,24 +222,14 @@ fn a_served_model_that_stalls_mid_answer_ends_the_answer_with_an_error_and_keeps
     .stderr(Stdio::piped())
     .spawn()
     .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let mut seen: Vec<Value> = Vec::new();
-    for line in lines.by_ref() {
-        let event: Value = serde_json::from_str(&line.unwrap()).unwrap();
-        let is_token = event["event"] == "token";
-        seen.push(event);
-        if is_token {
-            break;
-        }
-    }
     // The server stops dead with the connection open, as a hung GPU box does.
-    server.freeze();
-    let frozen = Instant::now();
-    for line in lines {
-        seen.push(serde_json::from_str(&line.unwrap()).unwrap());
-    }
+    let mut frozen = None;
+    let seen = after_first_token(&mut child, |_| {
+        server.freeze();
+        frozen = Some(Instant::now());
+    });
     let out = child.wait_with_output().unwrap();
-    let waited = frozen.elapsed();
+    let waited = frozen.unwrap().elapsed();
     server.thaw();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(

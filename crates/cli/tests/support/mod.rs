@@ -197,6 +197,28 @@ pub fn two_articles() -> Cairn {
 /// SIGINT (Ctrl-C in a terminal), reads the rest and waits; the events, or the exit status
 /// and what the child wrote to `stderr` when it did not exit cleanly.
 pub fn interrupt_after_first_token(child: &mut std::process::Child, stderr: &Path) -> Vec<Value> {
+    let seen = after_first_token(child, |child| {
+        let killed = Command::new("kill")
+            .args(["-INT", &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(killed.success());
+    });
+    let status = child.wait().unwrap();
+    assert!(
+        status.success(),
+        "{status}: {}\n{seen:?}",
+        std::fs::read_to_string(stderr).unwrap_or_default()
+    );
+    seen
+}
+
+/// Reads the JSON events of `cairn ask --json` from `child` until the first token, runs `then`
+/// (which may stop the child or what it talks to), and reads the rest.
+pub fn after_first_token(
+    child: &mut std::process::Child,
+    then: impl FnOnce(&std::process::Child),
+) -> Vec<Value> {
     use std::io::{BufRead, BufReader};
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     let mut seen: Vec<Value> = Vec::new();
@@ -208,19 +230,9 @@ pub fn interrupt_after_first_token(child: &mut std::process::Child, stderr: &Pat
             break;
         }
     }
-    let killed = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(killed.success());
+    then(child);
     for line in lines {
         seen.push(serde_json::from_str(&line.unwrap()).unwrap());
     }
-    let status = child.wait().unwrap();
-    assert!(
-        status.success(),
-        "{status}: {}\n{seen:?}",
-        std::fs::read_to_string(stderr).unwrap_or_default()
-    );
     seen
 }
