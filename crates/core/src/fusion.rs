@@ -242,10 +242,7 @@ impl Scale for MinMax {
 }
 
 /// Adds each retriever's contribution for the first place it lists a chunk, then orders;
-/// ties go to the better rank in a retriever that has weight, then to the better keyword
-/// rank: names, tickers, codes and numbers are what vectors tell apart least (two filings'
-/// cash-flow passages embed alike; the one that holds the asked-for company's name does not
-/// match alike).
+/// ties go to the better rank in a retriever that has weight.
 fn combine(
     bm25: &[(ChunkId, Bm25Score)],
     vector: &[(ChunkId, VectorDistance)],
@@ -282,7 +279,6 @@ fn combine(
             .0
             .total_cmp(&a.score.0)
             .then_with(|| best_rank(a, config).cmp(&best_rank(b, config)))
-            .then_with(|| keyword_rank(a, config).cmp(&keyword_rank(b, config)))
             .then_with(|| a.id.cmp(&b.id))
     });
     fused
@@ -298,15 +294,6 @@ fn empty(id: &ChunkId) -> Fused {
         score: FusedScore(0.0),
         bm25: None,
         vector: None,
-    }
-}
-
-/// The chunk's BM25 rank where BM25 has weight (`u32::MAX` where it has none or did not
-/// list the chunk).
-fn keyword_rank(f: &Fused, config: &FusionConfig) -> u32 {
-    match &f.bm25 {
-        Some(r) if config.bm25_weight > 0.0 => r.rank,
-        _ => u32::MAX,
     }
 }
 
@@ -364,23 +351,6 @@ mod tests {
                 assert_eq!(&order[..3], &expected, "{config:?}");
             }
         }
-    }
-
-    #[test]
-    fn an_even_tie_goes_to_the_keyword_match() {
-        // Each retriever ranks the other first: equal-weight RRF scores them the same, and the
-        // passage the words match wins (vectors tell a name or a ticker apart least).
-        let bm25 = vec![(id("b"), Bm25Score(5.2)), (id("a"), Bm25Score(4.6))];
-        let vector = vec![
-            (id("a"), VectorDistance(0.158)),
-            (id("b"), VectorDistance(0.162)),
-        ];
-        let fused = fuse(&bm25, &vector, &FusionConfig::rrf(1.0, 1.0));
-        let order: Vec<&str> = fused.iter().map(|f| f.id.as_str()).collect();
-        assert_eq!(order, ["b", "a"]);
-        // Without BM25's weight, the keyword rank says nothing.
-        let fused = fuse(&bm25, &vector, &FusionConfig::rrf(0.0, 1.0));
-        assert_eq!(fused[0].id.as_str(), "a");
     }
 
     #[test]
