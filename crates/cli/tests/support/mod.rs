@@ -40,9 +40,14 @@ pub fn embedder() -> PathBuf {
         || models().join("embedders/multilingual-e5-small"),
         PathBuf::from,
     );
+    installed_embedder(path)
+}
+
+/// `path`, once it holds an embedder scripts/setup derived.
+fn installed_embedder(path: PathBuf) -> PathBuf {
     assert!(
         path.join("cairn-embedder.json").is_file(),
-        "the test embedder is missing at {}: run scripts/setup",
+        "the embedder is missing at {}: run scripts/setup",
         path.display()
     );
     path
@@ -62,25 +67,13 @@ pub fn dictionaries() -> PathBuf {
 /// The shipped embedder that is not the default, English all-MiniLM-L6-v2: for tests that
 /// switch a library from one embedder to another.
 pub fn other_embedder() -> PathBuf {
-    let path = models().join("embedders/all-MiniLM-L6-v2");
-    assert!(
-        path.join("cairn-embedder.json").is_file(),
-        "all-MiniLM-L6-v2 is missing at {}: run scripts/setup",
-        path.display()
-    );
-    path
+    installed_embedder(models().join("embedders/all-MiniLM-L6-v2"))
 }
 
 /// The multilingual embedder (multilingual-e5-small as ONNX, derived by scripts/setup), for
 /// tests about languages whatever CAIRN_EMBEDDER says.
 pub fn multilingual_embedder() -> PathBuf {
-    let path = models().join("embedders/multilingual-e5-small");
-    assert!(
-        path.join("cairn-embedder.json").is_file(),
-        "the multilingual embedder is missing at {}: run scripts/setup",
-        path.display()
-    );
-    path
+    installed_embedder(models().join("embedders/multilingual-e5-small"))
 }
 
 /// ONNX Runtime's library, as scripts/setup installs it.

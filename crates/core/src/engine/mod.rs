@@ -3,6 +3,7 @@
 
 mod ask;
 mod doctor;
+mod gate;
 mod passage;
 mod pipeline;
 mod reindex;

@@ -2,7 +2,6 @@
 //! its scores are kept in the catalog, and searches use it from then on.
 
 use super::Engine;
-use crate::answer::{background_questions, GateCalibration};
 use crate::chunk::Chunk;
 use crate::document::DocumentState;
 use crate::error::CoreError;
@@ -17,10 +16,6 @@ use tracing::Instrument;
 
 /// The catalog setting that holds the library's [`FusionTuning`] as JSON.
 pub const FUSION_SETTING: &str = "search.fusion";
-
-/// The detector must be this sure of a question's language before the gate uses that
-/// language's threshold (short questions, names and commands get the library's language's).
-const SURE_OF_LANGUAGE: f32 = 0.5;
 
 /// Candidates each retriever returns per probe, as a search asks for.
 const PROBE_DEPTH: usize = 50;
@@ -195,95 +190,6 @@ impl Engine {
             "search tuned for this library"
         );
         Ok(tuned)
-    }
-
-    /// The relevance gate's calibration for the embedder searches use now: the library's
-    /// tuning's, or made now (and kept until the next tuning) when the library has none.
-    pub async fn gate(&self) -> Result<Option<GateCalibration>, CoreError> {
-        let model = self.side().embedder.model_id().to_string();
-        let kept = self
-            .gate
-            .read()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .clone();
-        if let Some((embedder, gate)) = kept {
-            if embedder == model {
-                return Ok(Some(gate));
-            }
-        }
-        let gate = self.calibrate_gate().await?;
-        self.set_gate(&model, gate.clone());
-        Ok(gate)
-    }
-
-    /// The least similarity the gate asks of `question`'s best passage: the library's threshold
-    /// for the question's language (the library's main language when the detector is unsure;
-    /// `f32::INFINITY` for an empty library, where nothing can pass).
-    pub async fn gate_threshold(&self, question: &str) -> Result<f32, CoreError> {
-        let Some(gate) = self.gate().await? else {
-            return Ok(f32::INFINITY);
-        };
-        let languages = self
-            .languages
-            .read()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .clone();
-        // A question the detector is unsure of (short, or names and numbers) is most likely
-        // in the library's own main language.
-        let language = crate::language::question_language(question, &languages)
-            .filter(|(_, sure)| *sure >= SURE_OF_LANGUAGE)
-            .map(|(code, _)| code.to_string())
-            .or_else(|| languages.0.first().map(|l| l.language.clone()));
-        Ok(gate.min_similarity_for(language.as_deref()))
-    }
-
-    fn set_gate(&self, embedder: &str, gate: Option<GateCalibration>) {
-        *self
-            .gate
-            .write()
-            .unwrap_or_else(|poisoned| poisoned.into_inner()) =
-            gate.map(|g| (embedder.to_string(), g));
-    }
-
-    /// Searches the background questions in the library: the best similarities they reach
-    /// calibrate the relevance gate (`None` for an empty library).
-    async fn calibrate_gate(&self) -> Result<Option<GateCalibration>, CoreError> {
-        let side = self.side();
-        let questions = background_questions();
-        let mut best = Vec::with_capacity(questions.len());
-        for batch in questions.chunks(self.config.embed_batch.max(1)) {
-            let texts: Vec<String> = batch.iter().map(|q| q.text.to_string()).collect();
-            let vectors = side
-                .embedder
-                .embed(texts, EmbedKind::Query)
-                .await
-                .map_err(CoreError::Embedder)?;
-            for (question, v) in batch.iter().zip(vectors) {
-                let nearest = side
-                    .vectors
-                    .search(&v, 1, None)
-                    .await
-                    .map_err(CoreError::VectorIndex)?;
-                if let Some((_, d)) = nearest.first() {
-                    tracing::debug!(
-                        question = question.text,
-                        similarity = 1.0 - d.0,
-                        "gate.background"
-                    );
-                    best.push((question.language, 1.0 - d.0));
-                }
-            }
-        }
-        let gate = GateCalibration::from_background(&best);
-        if let Some(g) = &gate {
-            tracing::info!(
-                min_similarity = g.min_similarity,
-                median = g.background_median,
-                p90 = g.background_p90,
-                "relevance gate calibrated for this library"
-            );
-        }
-        Ok(gate)
     }
 
     /// Both retrievers' candidates for every probe, with the embedder of one side throughout.
