@@ -15,6 +15,7 @@ pub mod engine;
 pub mod error;
 pub mod eval;
 pub mod fusion;
+pub mod generation;
 pub mod ids;
 pub mod ingest;
 pub mod language;

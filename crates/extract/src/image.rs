@@ -3,31 +3,9 @@
 //! so an image that claims a million pixels a side fails at once.
 
 use crate::builder::TextBuilder;
-use crate::ocr::{OcrRequest, MAX_PIXELS, MAX_SIDE};
+use crate::ocr::{format_of, OcrRequest, MAX_PIXELS, MAX_SIDE};
 use crate::ExtractError;
 use cairn_core::{DocumentKind, ExtractedDocument};
-
-/// The formats Tesseract (through Leptonica) reads, by magic bytes.
-pub(crate) fn format_of(bytes: &[u8]) -> Option<&'static str> {
-    let starts = |magic: &[u8]| bytes.starts_with(magic);
-    if starts(b"\x89PNG\r\n\x1a\n") {
-        Some("PNG")
-    } else if starts(b"\xff\xd8\xff") {
-        Some("JPEG")
-    } else if starts(b"II*\0") || starts(b"MM\0*") {
-        Some("TIFF")
-    } else if starts(b"RIFF") && bytes.get(8..12) == Some(b"WEBP") {
-        Some("WebP")
-    } else if starts(b"GIF87a") || starts(b"GIF89a") {
-        Some("GIF")
-    } else if starts(b"BM") {
-        Some("BMP")
-    } else if bytes.len() > 2 && bytes[0] == b'P' && matches!(bytes[1], b'1'..=b'6') {
-        Some("PNM")
-    } else {
-        None
-    }
-}
 
 /// Refuses an image whose header declares more pixels than OCR may read.
 pub(crate) fn check_size(bytes: &[u8]) -> Result<(u32, u32), ExtractError> {

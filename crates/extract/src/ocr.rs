@@ -8,6 +8,28 @@ use std::process::Command;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
+/// The formats Tesseract (through Leptonica) reads, by magic bytes.
+pub(crate) fn format_of(bytes: &[u8]) -> Option<&'static str> {
+    let starts = |magic: &[u8]| bytes.starts_with(magic);
+    if starts(b"\x89PNG\r\n\x1a\n") {
+        Some("PNG")
+    } else if starts(b"\xff\xd8\xff") {
+        Some("JPEG")
+    } else if starts(b"II*\0") || starts(b"MM\0*") {
+        Some("TIFF")
+    } else if starts(b"RIFF") && bytes.get(8..12) == Some(b"WEBP") {
+        Some("WebP")
+    } else if starts(b"GIF87a") || starts(b"GIF89a") {
+        Some("GIF")
+    } else if starts(b"BM") {
+        Some("BMP")
+    } else if bytes.len() > 2 && bytes[0] == b'P' && matches!(bytes[1], b'1'..=b'6') {
+        Some("PNM")
+    } else {
+        None
+    }
+}
+
 /// Environment variable with the OCR languages as Tesseract names them, `+`-separated.
 pub const LANGUAGES_ENV: &str = "CAIRN_OCR_LANGUAGES";
 /// Environment variable with the most pages OCR reads in one document; 0 turns OCR off.
@@ -120,7 +142,7 @@ impl Tesseract {
     /// as one text each. `dpi` is the image's resolution when known.
     pub fn recognise(&self, image: Vec<u8>, dpi: Option<u32>) -> Result<Vec<String>, ExtractError> {
         // Tesseract reads anything that is not an image as a list of image paths to open.
-        if crate::image::format_of(&image).is_none() {
+        if format_of(&image).is_none() {
             return Err(ExtractError::Ocr(
                 "the page image is in no format Tesseract reads".into(),
             ));

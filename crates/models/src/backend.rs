@@ -1,18 +1,16 @@
-//! Which engine runs the language model, and loading a generator with it.
+//! Which engine runs the language model (`crate::load` loads a generator with it).
 //!
 //! llama.cpp is the CPU engine: on the same GGUF and threads it reads prompts and decodes
 //! several times faster than mistral.rs 0.8 on a CPU (`bench/RESULTS.md`). mistral.rs runs the
 //! model on the GPU in `cuda`/`metal` builds. `Auto` picks by that; a person can override it
 //! in the settings (or `--backend`, `CAIRN_BACKEND`).
 
-use crate::{LlamaCppGenerator, MistralGenerator, ModelError};
-use cairn_core::ports::Generator;
+use crate::ModelError;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::Path;
 use std::str::FromStr;
-use std::sync::Arc;
 
 /// The engine that runs the GGUF.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -35,7 +33,7 @@ impl Backend {
 
     /// `resolve` on a CPU that lacks `missing` of the instruction sets llama.cpp was built
     /// for: `Auto` then takes mistral.rs, which checks the CPU as it runs.
-    fn resolve_on(self, force_cpu: bool, missing: &[&str]) -> Backend {
+    pub(crate) fn resolve_on(self, force_cpu: bool, missing: &[&str]) -> Backend {
         match self {
             Backend::Auto if Self::GPU_BUILD && !force_cpu => Backend::MistralRs,
             Backend::Auto if !missing.is_empty() => Backend::MistralRs,
@@ -227,27 +225,6 @@ impl ModelFile {
             message: message.into(),
         }
     }
-}
-
-/// Loads the GGUF at `path` with the engine `options` name (or `Auto`'s choice).
-pub async fn load_generator(
-    path: &Path,
-    options: GeneratorOptions,
-) -> Result<Arc<dyn Generator>, ModelError> {
-    let missing = missing_cpu_features();
-    Ok(
-        match options.backend.resolve_on(options.force_cpu, &missing) {
-            Backend::MistralRs => Arc::new(MistralGenerator::load(path, options).await?),
-            _ if !missing.is_empty() => {
-                return Err(ModelError::UnsupportedCpu {
-                    missing: missing.join(", "),
-                })
-            }
-            _ => Arc::new(
-                LlamaCppGenerator::load(path, options.context_tokens, options.threads).await?,
-            ),
-        },
-    )
 }
 
 #[cfg(test)]

@@ -6,10 +6,10 @@ use crate::backend::ModelFile;
 use crate::{GeneratorOptions, ModelError};
 use async_trait::async_trait;
 use cairn_core::error::PortError;
-use cairn_core::ports::{
-    ChatMessage, ChatRole, GenerationEvent, GenerationParams, GenerationStream, Generator,
-    PortResult, StopReason,
+use cairn_core::generation::{
+    ChatMessage, ChatRole, GenerationEvent, GenerationParams, GenerationStream, StopReason,
 };
+use cairn_core::ports::{Generator, PortResult};
 use cairn_core::ErrorCode;
 use either::Either;
 use mistralrs::{

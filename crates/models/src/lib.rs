@@ -12,12 +12,14 @@ mod generator;
 pub mod gguf;
 pub mod install;
 mod llama_cpp;
+mod load;
 pub mod remote;
 
-pub use backend::{load_generator, typical_answer_s, Backend, GeneratorOptions, Speed, Speeds};
+pub use backend::{typical_answer_s, Backend, GeneratorOptions, Speed, Speeds};
 pub use devices::gpu_free_memory;
 pub use embedder::{EmbedderInfo, EmbedderOptions, OnnxEmbedder, Precision, EMBEDDER_FILE};
 pub use error::ModelError;
 pub use generator::MistralGenerator;
 pub use llama_cpp::{default_threads, LlamaCppGenerator};
+pub use load::load_generator;
 pub use remote::{ApiKey, RemoteError, RemoteGenerator, RemoteOptions};

@@ -6,7 +6,8 @@
 
 mod support;
 
-use cairn_core::ports::{GenerationEvent, GenerationParams, Generator, StopReason};
+use cairn_core::generation::{GenerationEvent, GenerationParams, StopReason};
+use cairn_core::ports::Generator;
 use cairn_models::{GeneratorOptions, MistralGenerator};
 use futures::StreamExt;
 use mistralrs::{RequestBuilder, TextMessageRole, TextMessages};

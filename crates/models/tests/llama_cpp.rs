@@ -6,7 +6,8 @@
 
 mod support;
 
-use cairn_core::ports::{ChatMessage, ChatRole, GenerationParams, Generator, StopReason};
+use cairn_core::generation::{ChatMessage, ChatRole, GenerationParams, StopReason};
+use cairn_core::ports::Generator;
 use cairn_core::ErrorCode;
 use cairn_models::{load_generator, Backend, GeneratorOptions, LlamaCppGenerator};
 use std::time::Duration;

@@ -4,7 +4,8 @@
 
 use async_trait::async_trait;
 use cairn_core::conversation::{ChatSummary, NewMessage, StoredMessage};
-use cairn_core::ports::{ChatRole, Conversations, PortResult};
+use cairn_core::generation::ChatRole;
+use cairn_core::ports::{Conversations, PortResult};
 use cairn_core::{ChatId, MessageId};
 use std::sync::Mutex;
 

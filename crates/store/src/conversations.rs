@@ -3,9 +3,10 @@
 use crate::catalog::{now_ms, port, to_i64, SqliteCatalog};
 use crate::StoreError;
 use async_trait::async_trait;
-use cairn_core::answer::{AnswerOutcome, Citation};
+use cairn_core::conversation::{AnswerOutcome, Citation};
 use cairn_core::conversation::{ChatSummary, NewMessage, StoredMessage};
-use cairn_core::ports::{ChatRole, Conversations, PortResult};
+use cairn_core::generation::ChatRole;
+use cairn_core::ports::{Conversations, PortResult};
 use cairn_core::{ChatId, ChunkId, DocumentId, MessageId, PageUnit};
 use sqlx::sqlite::SqliteRow;
 use sqlx::Row;

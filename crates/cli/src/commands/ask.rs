@@ -2,7 +2,8 @@
 
 use crate::app::{self, Paths};
 use anyhow::Context;
-use cairn_core::answer::{AnswerSettings, AskEvent, AskRequest, Citation, Source};
+use cairn_core::answer::{AnswerSettings, AskEvent, AskRequest, Source};
+use cairn_core::conversation::Citation;
 use cairn_core::engine::AnswerPorts;
 use cairn_core::{Cancel, ChatId, DocumentId, Engine};
 use cairn_models::remote::keychain;
@@ -301,10 +302,10 @@ impl Printer {
             } => {
                 let _ = writeln!(out);
                 match stop {
-                    cairn_core::ports::StopReason::Cancelled => {
+                    cairn_core::generation::StopReason::Cancelled => {
                         let _ = writeln!(out, "(stopped)");
                     }
-                    cairn_core::ports::StopReason::Interrupted => {
+                    cairn_core::generation::StopReason::Interrupted => {
                         let _ = writeln!(out, "(cut off: the model stopped answering)");
                     }
                     _ => {}

@@ -4,8 +4,9 @@
 use super::prompt::{render_messages, PromptParts, PromptSource};
 use super::Source;
 use crate::error::{ErrorCode, PortError};
+use crate::generation::ChatMessage;
 use crate::ids::ChunkId;
-use crate::ports::{ChatMessage, Generator, PortResult};
+use crate::ports::{Generator, PortResult};
 use crate::search::SearchHit;
 use serde::{Deserialize, Serialize};
 
@@ -181,8 +182,8 @@ pub async fn pack_sources(
 mod tests {
     use super::*;
     use crate::chunk::Chunk;
+    use crate::generation::{GenerationParams, GenerationStream};
     use crate::ids::{DocumentId, FusedScore};
-    use crate::ports::{GenerationParams, GenerationStream};
     use async_trait::async_trait;
 
     /// A stand-in tokenizer: one token per whitespace-separated word, ten per message for the

@@ -1,7 +1,8 @@
 //! `[n]` markers of an answer mapped to the passages they name, with the sentence of each
 //! passage that best supports the claim, checked against the stored extracted text.
 
-use super::{Citation, Source};
+use super::Source;
+use crate::conversation::Citation;
 use crate::document::{PageSpan, TextRange};
 use crate::ids::DocumentId;
 use std::collections::{BTreeMap, BTreeSet, HashMap};

@@ -6,7 +6,8 @@
 
 use super::prompt::fill;
 use crate::cancel::Cancel;
-use crate::ports::{ChatMessage, ChatRole, GenerationEvent, GenerationParams, Generator};
+use crate::generation::{ChatMessage, ChatRole, GenerationEvent, GenerationParams};
+use crate::ports::Generator;
 use futures::future::{select, Either};
 use futures::StreamExt;
 use std::time::Instant;

@@ -1,7 +1,7 @@
 //! The prompt: instructions, numbered sources and the question, as chat messages. The texts
 //! live in `crates/core/prompts/` and are snapshot-tested.
 
-use crate::ports::{ChatMessage, ChatRole};
+use crate::generation::{ChatMessage, ChatRole};
 
 const SYSTEM: &str = include_str!("../../prompts/answer_system.txt");
 const USER: &str = include_str!("../../prompts/answer_user.txt");

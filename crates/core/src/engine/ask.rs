@@ -4,14 +4,16 @@
 use super::Engine;
 use crate::answer::follow_up;
 use crate::answer::{
-    cite, is_relevant, pack_sources, AnswerOutcome, AskEvent, AskRequest, AskSink, Packed,
-    RefusalReason, RelevanceVerdict, SourceText, Timings,
+    cite, is_relevant, pack_sources, AskEvent, AskRequest, AskSink, Packed, RefusalReason,
+    RelevanceVerdict, SourceText, Timings,
 };
 use crate::cancel::Cancel;
+use crate::conversation::AnswerOutcome;
 use crate::conversation::{NewMessage, StoredMessage};
 use crate::error::CoreError;
+use crate::generation::{ChatRole, GenerationEvent, StopReason};
 use crate::ids::{ChatId, DocumentId, MessageId};
-use crate::ports::{ChatRole, Conversations, GenerationEvent, Generator, StopReason};
+use crate::ports::{Conversations, Generator};
 use crate::search::{SearchMode, SearchRequest};
 use crate::DocumentState;
 use futures::future::{select, Either};
@@ -518,7 +520,8 @@ mod tests {
     use super::*;
     use crate::answer::Budget;
     use crate::error::PortError;
-    use crate::ports::{ChatMessage, GenerationParams, GenerationStream, PortResult};
+    use crate::generation::{ChatMessage, GenerationParams, GenerationStream};
+    use crate::ports::PortResult;
     use async_trait::async_trait;
 
     /// A runaway model: ignores every length limit and never ends.

@@ -50,7 +50,7 @@ impl Engine {
     }
 
     /// The bytes `start..end` of a document's extracted text with up to `context` bytes
-    /// either side. Offsets are those of a [`crate::answer::Citation`].
+    /// either side. Offsets are those of a [`crate::conversation::Citation`].
     pub async fn passage(
         &self,
         id: DocumentId,

@@ -4,7 +4,7 @@
 use super::chunk::{self, Piece};
 use super::sse::Decoder;
 use super::RemoteError;
-use cairn_core::ports::{GenerationEvent, StopReason};
+use cairn_core::generation::{GenerationEvent, StopReason};
 use futures::stream::BoxStream;
 use futures::StreamExt;
 use std::collections::VecDeque;

@@ -3,7 +3,7 @@
 //! `usage`, an error object in place of a chunk), and a server may answer a streamed request
 //! with one whole completion.
 
-use cairn_core::ports::StopReason;
+use cairn_core::generation::StopReason;
 use serde::Deserialize;
 
 /// What one event (or one whole completion) says.

@@ -17,9 +17,8 @@ mod sse;
 pub use error::RemoteError;
 
 use async_trait::async_trait;
-use cairn_core::ports::{
-    ChatMessage, ChatRole, GenerationParams, GenerationStream, Generator, PortResult,
-};
+use cairn_core::generation::{ChatMessage, ChatRole, GenerationParams, GenerationStream};
+use cairn_core::ports::{Generator, PortResult};
 use futures::StreamExt;
 use std::path::PathBuf;
 use std::time::Duration;

@@ -4,7 +4,9 @@
 
 pub mod gguf;
 
-use cairn_core::ports::{ChatMessage, ChatRole, GenerationEvent, GenerationStream, StopReason};
+use cairn_core::generation::{
+    ChatMessage, ChatRole, GenerationEvent, GenerationStream, StopReason,
+};
 use futures::StreamExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};

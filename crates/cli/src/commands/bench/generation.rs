@@ -11,10 +11,10 @@ use anyhow::Context;
 use async_trait::async_trait;
 use cairn_core::answer::{AnswerSettings, AskEvent, AskRequest};
 use cairn_core::engine::AnswerPorts;
-use cairn_core::ports::{
-    ChatMessage, ChatRole, GenerationEvent, GenerationParams, GenerationStream, Generator,
-    PortResult, StopReason,
+use cairn_core::generation::{
+    ChatMessage, ChatRole, GenerationEvent, GenerationParams, GenerationStream, StopReason,
 };
+use cairn_core::ports::{Generator, PortResult};
 use cairn_core::Cancel;
 use cairn_models::{Backend, GeneratorOptions, Speed};
 use futures::StreamExt;
