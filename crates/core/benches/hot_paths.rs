@@ -28,15 +28,7 @@ fn article() -> ExtractedDocument {
     );
     let text = std::fs::read_to_string(data.join("squad-dev/docs/Martin_Luther.md"))
         .unwrap_or_else(|_| "Luther wrote. ".repeat(20_000));
-    ExtractedDocument {
-        kind: DocumentKind::Markdown,
-        title: None,
-        text,
-        pages: Vec::new(),
-        sections: Vec::new(),
-        furniture: Vec::new(),
-        ocr_pages: Vec::new(),
-    }
+    ExtractedDocument::plain(DocumentKind::Markdown, None, text)
 }
 
 fn chunking(c: &mut Criterion) {

@@ -155,6 +155,19 @@ pub struct ExtractedDocument {
 }
 
 impl ExtractedDocument {
+    /// A document that is only text: no pages, headings, furniture or OCR.
+    pub fn plain(kind: DocumentKind, title: Option<String>, text: impl Into<String>) -> Self {
+        ExtractedDocument {
+            kind,
+            title,
+            text: text.into(),
+            pages: Vec::new(),
+            sections: Vec::new(),
+            furniture: Vec::new(),
+            ocr_pages: Vec::new(),
+        }
+    }
+
     /// Number of pages, or 0 for formats without pages.
     pub fn page_count(&self) -> u32 {
         u32::try_from(self.pages.len()).unwrap_or(u32::MAX)

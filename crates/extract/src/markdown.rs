@@ -48,13 +48,8 @@ pub(crate) fn extract_as(source: &str, kind: DocumentKind) -> ExtractedDocument 
         push_section(&mut sections, &stack, start, text.len());
     }
     ExtractedDocument {
-        kind,
-        title,
-        text,
-        pages: Vec::new(),
         sections,
-        furniture: Vec::new(),
-        ocr_pages: Vec::new(),
+        ..ExtractedDocument::plain(kind, title, text)
     }
 }
 

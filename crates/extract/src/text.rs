@@ -5,15 +5,7 @@ use cairn_core::{DocumentKind, ExtractedDocument};
 
 pub(crate) fn extract(bytes: &[u8]) -> Result<ExtractedDocument, ExtractError> {
     let text = decode(bytes)?;
-    Ok(ExtractedDocument {
-        kind: DocumentKind::Text,
-        title: None,
-        text,
-        pages: Vec::new(),
-        sections: Vec::new(),
-        furniture: Vec::new(),
-        ocr_pages: Vec::new(),
-    })
+    Ok(ExtractedDocument::plain(DocumentKind::Text, None, text))
 }
 
 /// Decodes by byte-order mark, then as UTF-8, then as Windows-1252 (what most legacy text is).

@@ -27,15 +27,7 @@ fn chunk(doc: i64, ordinal: u32, text: &str) -> Chunk {
 }
 
 fn extracted(text: &str) -> ExtractedDocument {
-    ExtractedDocument {
-        kind: DocumentKind::Pdf,
-        title: Some("T".into()),
-        text: text.into(),
-        pages: vec![],
-        sections: vec![],
-        furniture: Vec::new(),
-        ocr_pages: Vec::new(),
-    }
+    ExtractedDocument::plain(DocumentKind::Pdf, Some("T".into()), text)
 }
 
 fn new_doc(path: &str) -> NewDocument {

@@ -236,13 +236,12 @@ pub(crate) fn corpus_documents(path: &Path) -> anyhow::Result<Vec<InlineDocument
             InlineDocument {
                 key: format!("{KEY_PREFIX}{}", r.id),
                 document: ExtractedDocument {
-                    kind: DocumentKind::Text,
-                    title: (!title.is_empty()).then_some(title),
-                    text: r.text,
-                    pages: Vec::new(),
                     sections,
-                    furniture: Vec::new(),
-                    ocr_pages: Vec::new(),
+                    ..ExtractedDocument::plain(
+                        DocumentKind::Text,
+                        (!title.is_empty()).then_some(title),
+                        r.text,
+                    )
                 },
             }
         })

@@ -20,13 +20,9 @@ fn is_cjk(c: char) -> bool {
 
 fn doc(text: &str, pages: Vec<PageSpan>, sections: Vec<SectionSpan>) -> ExtractedDocument {
     ExtractedDocument {
-        kind: DocumentKind::Text,
-        title: None,
-        text: text.to_string(),
         pages,
         sections,
-        furniture: Vec::new(),
-        ocr_pages: Vec::new(),
+        ..ExtractedDocument::plain(DocumentKind::Text, None, text)
     }
 }
 

@@ -339,15 +339,7 @@ impl Grower {
                     });
                     vectors.push(vector);
                 }
-                let doc = ExtractedDocument {
-                    kind: DocumentKind::Text,
-                    title: None,
-                    text,
-                    pages: Vec::new(),
-                    sections: Vec::new(),
-                    furniture: Vec::new(),
-                    ocr_pages: Vec::new(),
-                };
+                let doc = ExtractedDocument::plain(DocumentKind::Text, None, text);
                 stores
                     .catalog
                     .store_extracted(id, &doc, &chunks, &vectors, model_id)
