@@ -12,7 +12,7 @@ use cairn_core::answer::{AskEvent, AskRequest};
 use cairn_core::conversation::{ChatSummary, StoredMessage};
 use cairn_core::engine::{AnswerPorts, Passage};
 use cairn_core::ports::Generator;
-use cairn_core::tuning::FusionTuning;
+use cairn_core::retrieval::tuning::FusionTuning;
 use cairn_core::{Cancel, ChatId, DocumentId, DocumentKind, DocumentRecord, ErrorCode};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};

@@ -7,7 +7,9 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use cairn_core::chunker::{chunk_document, ChunkerConfig, TokenCounter};
-use cairn_core::fusion::{convex_fusion, reciprocal_rank_fusion, z_score_fusion, FusionConfig};
+use cairn_core::retrieval::fusion::{
+    convex_fusion, reciprocal_rank_fusion, z_score_fusion, FusionConfig,
+};
 use cairn_core::{Bm25Score, ChunkId, DocumentId, DocumentKind, ExtractedDocument, VectorDistance};
 use criterion::{criterion_group, criterion_main, Criterion};
 use std::hint::black_box;

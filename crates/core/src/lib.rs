@@ -14,16 +14,11 @@ pub mod document;
 pub mod engine;
 pub mod error;
 pub mod eval;
-pub mod fusion;
 pub mod generation;
 pub mod ids;
 pub mod ingest;
-pub mod language;
-pub mod names;
 pub mod ports;
-pub mod search;
-pub mod translation;
-pub mod tuning;
+pub mod retrieval;
 
 pub use cancel::{Cancel, CancelHandle};
 pub use chunk::Chunk;
@@ -34,4 +29,4 @@ pub use document::{
 pub use engine::Engine;
 pub use error::{CoreError, ErrorCode};
 pub use ids::{Bm25Score, ChatId, ChunkId, ContentHash, DocumentId, MessageId, VectorDistance};
-pub use search::{SearchHit, SearchMode, SearchRequest};
+pub use retrieval::search::{SearchHit, SearchMode, SearchRequest};

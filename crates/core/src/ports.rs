@@ -179,7 +179,7 @@ pub trait Catalog: Send + Sync {
 #[async_trait]
 pub trait TextIndex: Send + Sync {
     /// Replaces a document's chunks; visible after [`TextIndex::commit`]. `names` are what
-    /// the document is called ([`crate::names::document_names`]), matched with each chunk.
+    /// the document is called ([`crate::retrieval::names::document_names`]), matched with each chunk.
     async fn replace_document(
         &self,
         id: DocumentId,

@@ -12,7 +12,7 @@
 //! the text only: chunks, citations and quotes keep the document's words.
 //!
 //! A fourth field, `names`, holds what the chunk's document is called (file name, title,
-//! company and ticker symbols: [`cairn_core::names`]), so a question that names a company
+//! company and ticker symbols: [`cairn_core::retrieval::names`]), so a question that names a company
 //! finds that company's passages even where they do not repeat its name.
 
 use crate::StoreError;

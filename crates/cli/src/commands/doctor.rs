@@ -3,8 +3,8 @@
 use crate::app::{self, Paths};
 use cairn_core::engine::{HealthReport, IndexCheck};
 use cairn_core::ingest::IngestEvent;
-use cairn_core::language::language_name;
-use cairn_core::tuning::FusionTuning;
+use cairn_core::retrieval::language::language_name;
+use cairn_core::retrieval::tuning::FusionTuning;
 use std::process::ExitCode;
 
 #[derive(clap::Args)]

@@ -5,8 +5,8 @@
 use crate::app::{self, Paths};
 use anyhow::Context;
 use cairn_core::eval::{Judgements, RetrievalMetrics};
-use cairn_core::fusion::FusionConfig;
 use cairn_core::ingest::{IngestEvent, InlineDocument};
+use cairn_core::retrieval::fusion::FusionConfig;
 use cairn_core::{DocumentKind, ExtractedDocument, SearchMode, SearchRequest, SectionSpan};
 use indicatif::ProgressBar;
 use serde::Deserialize;
@@ -127,7 +127,7 @@ pub async fn run(paths: &Paths, command: EvalCommand) -> anyhow::Result<ExitCode
     )
     .await?;
     if args.grid {
-        for config in cairn_core::tuning::grid() {
+        for config in cairn_core::retrieval::tuning::grid() {
             engine.set_fusion(config);
             let mut one = BTreeMap::new();
             score_queries(

@@ -4,8 +4,9 @@
 
 use crate::app::{self, Paths};
 use anyhow::Context;
-use cairn_core::answer::{is_relevant, GateCalibration, RelevanceConfig};
+use cairn_core::answer::{is_relevant, RelevanceConfig};
 use cairn_core::ingest::IngestEvent;
+use cairn_core::retrieval::calibration::GateCalibration;
 use cairn_core::{SearchMode, SearchRequest};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;

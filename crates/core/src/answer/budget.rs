@@ -7,7 +7,7 @@ use crate::error::{ErrorCode, PortError};
 use crate::generation::ChatMessage;
 use crate::ids::ChunkId;
 use crate::ports::{Generator, PortResult};
-use crate::search::SearchHit;
+use crate::retrieval::search::SearchHit;
 use serde::{Deserialize, Serialize};
 
 /// How the context window was spent.

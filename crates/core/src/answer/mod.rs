@@ -3,14 +3,12 @@
 //! came from.
 
 mod budget;
-mod calibration;
 mod citations;
 pub mod follow_up;
 mod prompt;
 mod relevance;
 
 pub use budget::{pack_sources, source_name, Budget, Dropped, Packed};
-pub use calibration::{background_questions, GateCalibration};
 pub use citations::{cite, Cited, SourceText};
 pub use prompt::{render_messages, PromptParts, PromptSource, REFUSAL};
 pub use relevance::{is_relevant, RelevanceConfig, RelevanceVerdict};
@@ -18,7 +16,7 @@ pub use relevance::{is_relevant, RelevanceConfig, RelevanceVerdict};
 use crate::conversation::{AnswerOutcome, Citation};
 use crate::generation::{GenerationParams, StopReason};
 use crate::ids::{ChatId, DocumentId, MessageId};
-use crate::search::SearchHit;
+use crate::retrieval::search::SearchHit;
 use serde::{Deserialize, Serialize};
 
 /// A question to answer from the documents.

@@ -2,7 +2,7 @@
 //! itself instead of letting the model invent an answer.
 
 use super::citations::terms;
-use crate::search::SearchHit;
+use crate::retrieval::search::SearchHit;
 use serde::{Deserialize, Serialize};
 
 /// Thresholds of the relevance gate.

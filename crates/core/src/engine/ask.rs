@@ -14,7 +14,7 @@ use crate::error::CoreError;
 use crate::generation::{ChatRole, GenerationEvent, StopReason};
 use crate::ids::{ChatId, DocumentId, MessageId};
 use crate::ports::{Conversations, Generator};
-use crate::search::{SearchMode, SearchRequest};
+use crate::retrieval::search::{SearchMode, SearchRequest};
 use crate::DocumentState;
 use futures::future::{select, Either};
 use futures::StreamExt;

@@ -1,12 +1,12 @@
 //! The relevance gate's calibration for the library and the embedder searches use now
-//! ([`crate::answer::GateCalibration`]): made when the library is tuned (and kept with its
+//! ([`crate::retrieval::calibration::GateCalibration`]): made when the library is tuned (and kept with its
 //! tuning), or on the first question of a library that has none, and the threshold one
 //! question is held to.
 
 use super::Engine;
-use crate::answer::{background_questions, GateCalibration};
 use crate::error::CoreError;
 use crate::ports::EmbedKind;
+use crate::retrieval::calibration::{background_questions, GateCalibration};
 
 /// The detector must be this sure of a question's language before the gate uses that
 /// language's threshold (short questions, names and commands get the library's language's).
@@ -46,7 +46,7 @@ impl Engine {
             .clone();
         // A question the detector is unsure of (short, or names and numbers) is most likely
         // in the library's own main language.
-        let language = crate::language::question_language(question, &languages)
+        let language = crate::retrieval::language::question_language(question, &languages)
             .filter(|(_, sure)| *sure >= SURE_OF_LANGUAGE)
             .map(|(code, _)| code.to_string())
             .or_else(|| languages.0.first().map(|l| l.language.clone()));

@@ -22,14 +22,14 @@ pub use switch::{SwitchProgress, SwitchReport, EMBEDDER_SETTING};
 pub use tune::FUSION_SETTING;
 pub use write::WriteJournal;
 
-use crate::answer::GateCalibration;
 use crate::chunker::ChunkerConfig;
 use crate::document::DocumentRecord;
 use crate::error::CoreError;
-use crate::fusion::FusionConfig;
 use crate::ids::DocumentId;
-use crate::language::LanguageMix;
 use crate::ports::{Catalog, Embedder, Extractor, Lexicon, TextIndex, VectorIndex};
+use crate::retrieval::calibration::GateCalibration;
+use crate::retrieval::fusion::FusionConfig;
+use crate::retrieval::language::LanguageMix;
 use futures::lock::Mutex;
 use std::sync::Arc;
 
@@ -163,7 +163,7 @@ impl Engine {
     /// What a stored document is called, for the full-text index.
     pub(super) async fn names_of(&self, id: DocumentId) -> Result<String, CoreError> {
         let record = self.document(id).await?;
-        if !crate::names::is_file(&record.path) {
+        if !crate::retrieval::names::is_file(&record.path) {
             return Ok(String::new());
         }
         let extracted = self
@@ -173,7 +173,7 @@ impl Engine {
             .await
             .map_err(CoreError::Catalog)?;
         let text = extracted.as_ref().map_or("", |d| d.text.as_str());
-        Ok(crate::names::document_names(
+        Ok(crate::retrieval::names::document_names(
             &record.path,
             record.title.as_deref(),
             text,

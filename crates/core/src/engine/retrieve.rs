@@ -2,11 +2,11 @@
 
 use super::Engine;
 use crate::error::CoreError;
-use crate::fusion::{fuse, Fused, Ranked};
 use crate::ids::{DocumentId, FusedScore};
 use crate::ports::{EmbedKind, Lexicon};
-use crate::search::{SearchHit, SearchMode, SearchRequest};
-use crate::translation;
+use crate::retrieval::fusion::{fuse, Fused, Ranked};
+use crate::retrieval::search::{SearchHit, SearchMode, SearchRequest};
+use crate::retrieval::translation;
 use std::collections::HashMap;
 use tracing::Instrument;
 
@@ -99,7 +99,7 @@ impl Engine {
     }
 
     /// Searches a question asked in a language the library is not written in through a
-    /// dictionary into the library's language ([`crate::translation`]): each word with its
+    /// dictionary into the library's language ([`crate::retrieval::translation`]): each word with its
     /// translations, and the two languages. `None` searches the
     /// question as written: no dictionary covers it, or the dictionary cannot be read (which
     /// must not stop a search).

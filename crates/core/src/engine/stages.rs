@@ -13,8 +13,8 @@ use crate::document::ExtractedDocument;
 use crate::error::CoreError;
 use crate::ids::DocumentId;
 use crate::ingest::{IngestEvent, IngestObserver, IngestReport, Outcome, Stage};
-use crate::names::document_names;
 use crate::ports::{EmbedKind, Embedder};
+use crate::retrieval::names::document_names;
 use futures::channel::{mpsc, oneshot};
 use futures::{SinkExt, StreamExt};
 use std::sync::Arc;
@@ -56,7 +56,7 @@ struct EmbeddedDocument {
 /// A document's chunks with their vectors, ready for both indexes.
 pub(super) struct ToIndex {
     pub id: DocumentId,
-    /// What the document is called ([`crate::names::document_names`]).
+    /// What the document is called ([`crate::retrieval::names::document_names`]).
     pub names: String,
     pub chunks: Vec<Chunk>,
     pub vectors: Vec<Vec<f32>>,

@@ -1,4 +1,4 @@
-//! Tuning the fusion to the library (the self-check is in [`crate::tuning`]); the choice and
+//! Tuning the fusion to the library (the self-check is in [`crate::retrieval::tuning`]); the choice and
 //! its scores are kept in the catalog, and searches use it from then on.
 
 use super::Engine;
@@ -6,11 +6,11 @@ use crate::chunk::Chunk;
 use crate::document::DocumentState;
 use crate::error::CoreError;
 use crate::error::PortError;
-use crate::fusion::FusionConfig;
 use crate::ids::{ChunkId, DocumentId};
-use crate::language::{self, LanguageMix};
 use crate::ports::EmbedKind;
-use crate::tuning::{self, FusionTuning, ProbeRun, TuningScores};
+use crate::retrieval::fusion::FusionConfig;
+use crate::retrieval::language::{self, LanguageMix};
+use crate::retrieval::tuning::{self, FusionTuning, ProbeRun, TuningScores};
 use std::collections::{HashMap, HashSet};
 use tracing::Instrument;
 

@@ -1,7 +1,7 @@
 use super::*;
 use crate::chunk::Chunk;
 use crate::ids::{ChunkId, FusedScore};
-use crate::search::SearchHit;
+use crate::retrieval::search::SearchHit;
 
 const DOC: &str =
     "Intro page.\nThe Harbour Bridge opened in 1932. It was designed by John Bradfield. \

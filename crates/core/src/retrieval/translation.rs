@@ -8,8 +8,8 @@
 //! The question's own words stay among the alternatives: names, commands and loan words
 //! ("dpkg", "Kernel") match as they are written.
 
-use crate::language::{question_language, LanguageMix};
 use crate::ports::Lexicon;
+use crate::retrieval::language::{question_language, LanguageMix};
 
 /// Translations searched per question word, at most, in the dictionary's order (FreeDict
 /// lists a word's senses alphabetically, not by how common they are). On the German set of
@@ -81,8 +81,8 @@ pub fn alternatives(words: Vec<String>, translations: Vec<Vec<String>>) -> Vec<V
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::language::samples::mix;
     use crate::ports::PortResult;
+    use crate::retrieval::language::samples::mix;
     use async_trait::async_trait;
 
     /// A dictionary from English into German only.

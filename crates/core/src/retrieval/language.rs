@@ -9,7 +9,7 @@
 //! as far as the detector is sure of it, so short or mixed questions keep most of the tuned
 //! weights.
 
-use crate::fusion::FusionConfig;
+use crate::retrieval::fusion::FusionConfig;
 use serde::{Deserialize, Serialize};
 
 /// Fewer passages whose language is recognised than this, and a mix says nothing.
@@ -164,7 +164,7 @@ pub fn fusion_for_question(tuned: FusionConfig, mix: &LanguageMix, question: &st
 }
 
 /// Libraries of German and English passages for the tests here and in
-/// [`crate::translation`].
+/// [`crate::retrieval::translation`].
 #[cfg(test)]
 pub(crate) mod samples {
     use super::LanguageMix;

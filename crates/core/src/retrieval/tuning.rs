@@ -11,12 +11,12 @@
 //! questions better.) Where the embedder does not know the library's language, vectors miss
 //! the context and BM25 gets the weight; where both find it, the fusion stays balanced.
 
-use crate::answer::GateCalibration;
 use crate::chunk::Chunk;
 use crate::chunker::sentence_units;
-use crate::fusion::{fuse, FusionConfig, FusionMethod};
 use crate::ids::{Bm25Score, ChunkId, VectorDistance};
-use crate::language::LanguageMix;
+use crate::retrieval::calibration::GateCalibration;
+use crate::retrieval::fusion::{fuse, FusionConfig, FusionMethod};
+use crate::retrieval::language::LanguageMix;
 use serde::{Deserialize, Serialize};
 
 /// Probes per self-check.

@@ -4,7 +4,7 @@
 //! Neither needs a calibration between BM25 and cosine distance, which differ per corpus and
 //! per query. Equal weights suit a library where both retrievers are good; where one is weak
 //! (a language the embedder does not know, tables of numbers for BM25) it must weigh less:
-//! [`crate::tuning`] picks the method and the weights for each library.
+//! [`crate::retrieval::tuning`] picks the method and the weights for each library.
 
 use crate::ids::{Bm25Score, ChunkId, FusedScore, VectorDistance};
 use std::collections::HashMap;

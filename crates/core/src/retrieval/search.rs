@@ -1,8 +1,8 @@
 //! Search requests and results.
 
 use crate::chunk::Chunk;
-use crate::fusion::Ranked;
 use crate::ids::{Bm25Score, DocumentId, FusedScore, VectorDistance};
+use crate::retrieval::fusion::Ranked;
 use serde::{Deserialize, Serialize};
 
 /// Which retrievers a search uses.
