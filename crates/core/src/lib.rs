@@ -19,6 +19,8 @@ pub mod ids;
 pub mod ingest;
 pub mod ports;
 pub mod retrieval;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
 
 pub use cancel::{Cancel, CancelHandle};
 pub use chunk::Chunk;

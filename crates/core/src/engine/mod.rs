@@ -247,3 +247,6 @@ pub struct StoreCounts {
     pub text_chunks: u64,
     pub vector_chunks: u64,
 }
+
+#[cfg(test)]
+mod tests;
