@@ -8,6 +8,7 @@ use crate::cancel::Cancel;
 use crate::conversation::AnswerOutcome;
 use crate::engine::VectorSide;
 use crate::ingest::{IngestEvent, IngestReport};
+use crate::ports::TextIndex;
 use crate::retrieval::search::{SearchMode, SearchRequest};
 use crate::testing::{House, MemoryVectors, WordEmbedder};
 use crate::{DocumentId, DocumentState, Engine};
@@ -342,5 +343,69 @@ async fn a_cancelled_answer_is_kept_as_cancelled() {
         Ok(AskEvent::Done { outcome, .. }) => assert_eq!(outcome, AnswerOutcome::Cancelled),
         Ok(other) => panic!("expected a cancelled answer, got {other:?}"),
         Err(e) => panic!("the answer failed: {e}"),
+    }
+}
+
+#[tokio::test]
+async fn a_full_text_index_that_lost_its_chunks_is_found_drifted_and_rebuilt_by_repair() {
+    let house = library();
+    let engine = house.engine();
+    ingest(&engine).await;
+    let healthy = match engine.check().await {
+        Ok(r) => r,
+        Err(e) => panic!("check failed: {e}"),
+    };
+    assert!(healthy.consistent(), "{healthy:?}");
+
+    // The index is derived: losing it loses nothing the catalog cannot give back.
+    if let Err(e) = house.text.clear().await {
+        panic!("clear failed: {e}");
+    }
+    assert!(search(&engine, "orchid roots bark", SearchMode::Bm25)
+        .await
+        .is_empty());
+    let broken = match engine.check().await {
+        Ok(r) => r,
+        Err(e) => panic!("check failed: {e}"),
+    };
+    assert!(!broken.consistent(), "{broken:?}");
+
+    let repaired = match engine.repair(&|_: &IngestEvent| {}).await {
+        Ok(r) => r,
+        Err(e) => panic!("repair failed: {e}"),
+    };
+    assert!(repaired.after.consistent(), "{repaired:?}");
+    let found = search(&engine, "orchid roots bark", SearchMode::Bm25).await;
+    assert_eq!(
+        found.first().map(String::as_str),
+        Some("/library/orchids.md")
+    );
+}
+
+#[tokio::test]
+async fn a_library_tuned_once_keeps_its_fusion_and_gate_for_the_next_engine() {
+    let house = library();
+    let engine = house.engine();
+    ingest(&engine).await;
+    let tuned = match engine.tune_fusion().await {
+        Ok(t) => t,
+        Err(e) => panic!("tuning failed: {e}"),
+    };
+    let gate = match engine.gate().await {
+        Ok(Some(g)) => g,
+        other => panic!("no gate after tuning: {other:?}"),
+    };
+    assert!(gate.min_similarity > gate.background_median, "{gate:?}");
+
+    // Another process opening the same library starts from what was tuned.
+    let reopened = house.engine();
+    let restored = match reopened.restore_fusion().await {
+        Ok(Some(t)) => t,
+        other => panic!("nothing restored: {other:?}"),
+    };
+    assert_eq!(restored, tuned);
+    match reopened.gate().await {
+        Ok(Some(g)) => assert_eq!(g, gate),
+        other => panic!("no gate after restoring: {other:?}"),
     }
 }
