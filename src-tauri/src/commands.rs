@@ -11,12 +11,10 @@ use crate::state::AppState;
 use cairn_core::answer::{AskEvent, AskRequest};
 use cairn_core::conversation::{ChatSummary, StoredMessage};
 use cairn_core::engine::{AnswerPorts, Passage};
-use cairn_core::ports::Generator;
 use cairn_core::retrieval::tuning::FusionTuning;
 use cairn_core::{Cancel, ChatId, DocumentId, DocumentKind, DocumentRecord, ErrorCode};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use tauri::ipc::Channel;
 use tauri::{AppHandle, State};
 use tauri_plugin_dialog::DialogExt;
@@ -423,17 +421,7 @@ pub async fn ask(
     let core = state.core().await?;
     let settings = state.settings();
     let paths = settings.paths()?;
-    let generator: Arc<dyn Generator> = match settings.remote() {
-        Some(options) => Arc::new(crate::served::generator(options).await?),
-        None => {
-            core.generator(
-                &paths.generator,
-                !settings.use_gpu,
-                settings.backend().unwrap_or_default(),
-            )
-            .await?
-        }
-    };
+    let generator = core.generator(settings.generator_choice(&paths)).await?;
     let mut request = AskRequest::new(input.question);
     request.chat = input.chat_id;
     request.documents = input.documents;

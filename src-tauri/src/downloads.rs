@@ -114,19 +114,6 @@ pub fn emit(app: &AppHandle, event: ModelEvent) {
     }
 }
 
-impl From<InstallError> for AppError {
-    fn from(e: InstallError) -> Self {
-        let code = match &e {
-            InstallError::Gguf(_) => ErrorCode::UnsupportedFile,
-            InstallError::Unknown(_) => ErrorCode::NotFound,
-            InstallError::Hub(cairn_hub::HubError::Cancelled) => ErrorCode::Cancelled,
-            InstallError::Hub(cairn_hub::HubError::DiskFull { .. }) => ErrorCode::TooLarge,
-            _ => ErrorCode::Internal,
-        };
-        AppError::new(code, e.to_string())
-    }
-}
-
 pub fn models() -> AppResult<Models> {
     Ok(Models::new(cairn_host::models_folder()?))
 }

@@ -1,5 +1,6 @@
 //! The one error type the front end sees: a stable code to branch on and a sentence to show.
 
+use cairn_core::error::Coded;
 use cairn_core::{CoreError, ErrorCode};
 use serde::Serialize;
 use ts_rs::TS;
@@ -27,40 +28,41 @@ impl std::fmt::Display for AppError {
     }
 }
 
-impl From<CoreError> for AppError {
-    fn from(e: CoreError) -> Self {
-        AppError::new(e.code(), e.to_string())
-    }
+/// Each error type a command can meet gives its own code (`Coded`); nothing is downcast.
+macro_rules! from_coded {
+    ($($error:ty),* $(,)?) => {$(
+        impl From<$error> for AppError {
+            fn from(e: $error) -> Self {
+                AppError::new(Coded::code(&e), error_chain(&e))
+            }
+        }
+    )*};
 }
 
-impl From<cairn_core::error::PortError> for AppError {
-    fn from(e: cairn_core::error::PortError) -> Self {
-        AppError::new(e.code, e.to_string())
-    }
-}
+from_coded!(
+    CoreError,
+    cairn_core::error::PortError,
+    cairn_host::HostError,
+    cairn_store::StoreError,
+    cairn_models::ModelError,
+    cairn_models::install::InstallError,
+    cairn_models::remote::keychain::KeychainError,
+    cairn_hub::HubError,
+);
 
-impl From<anyhow::Error> for AppError {
-    /// The code of the first typed error in the chain; the whole chain as the message.
-    fn from(e: anyhow::Error) -> Self {
-        let code = e
-            .chain()
-            .find_map(|cause| {
-                if let Some(c) = cause.downcast_ref::<CoreError>() {
-                    Some(c.code())
-                } else if let Some(s) = cause.downcast_ref::<cairn_store::StoreError>() {
-                    Some(s.code())
-                } else {
-                    cause
-                        .downcast_ref::<cairn_models::ModelError>()
-                        .map(|m| match m {
-                            cairn_models::ModelError::Missing { .. } => ErrorCode::ModelMissing,
-                            _ => ErrorCode::Internal,
-                        })
-                }
-            })
-            .unwrap_or(ErrorCode::Internal);
-        AppError::new(code, format!("{e:#}"))
+/// The error and its causes, as one sentence ("cannot open …: the folder is in use").
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut message = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        let text = c.to_string();
+        if !message.contains(&text) {
+            message.push_str(": ");
+            message.push_str(&text);
+        }
+        cause = c.source();
     }
+    message
 }
 
 pub type AppResult<T> = Result<T, AppError>;
@@ -78,13 +80,31 @@ mod tests {
     }
 
     #[test]
-    fn a_typed_cause_gives_the_code_through_context() {
+    fn a_busy_data_folder_keeps_its_code_through_host() {
         let busy = cairn_store::StoreError::Busy {
             path: "/data".into(),
             holder: "process 7".into(),
         };
-        let e = AppError::from(anyhow::Error::new(busy).context("cannot open the data folder"));
+        let e = AppError::from(cairn_host::HostError::Open {
+            folder: "/data".into(),
+            source: busy,
+        });
         assert_eq!(e.code, ErrorCode::Busy);
-        assert!(e.message.starts_with("cannot open the data folder: "));
+        assert!(
+            e.message.starts_with("cannot open the data folder /data: "),
+            "{}",
+            e.message
+        );
+    }
+
+    #[test]
+    fn a_full_disk_during_a_download_has_its_own_code() {
+        let full = cairn_hub::HubError::DiskFull {
+            folder: "/models".into(),
+            needed_mib: 4700,
+            free_mib: 12,
+        };
+        let e = AppError::from(cairn_models::install::InstallError::Hub(full));
+        assert_eq!(e.code, ErrorCode::DiskFull);
     }
 }

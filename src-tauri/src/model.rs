@@ -2,6 +2,7 @@
 //! or the reason it could not be (shown with a way to choose another file).
 
 use crate::state::{AppState, Core};
+use cairn_host::answering::GeneratorChoice;
 use std::sync::Arc;
 use tauri::{AppHandle, Emitter, Manager};
 
@@ -20,11 +21,11 @@ pub fn load_in_background(app: AppHandle, core: Arc<Core>) {
         if !paths.generator.is_file() {
             return;
         }
-        let backend = settings.backend().unwrap_or_default();
-        if let Err(e) = core
-            .generator(&paths.generator, !settings.use_gpu, backend)
-            .await
-        {
+        let choice = settings.generator_choice(&paths);
+        if !matches!(choice, GeneratorChoice::Local { .. }) {
+            return;
+        }
+        if let Err(e) = core.generator(choice).await {
             tracing::warn!(error = %e, "cannot load the language model");
         }
         announce(&app);

@@ -5,27 +5,16 @@
 use crate::error::{AppError, AppResult};
 use cairn_core::ErrorCode;
 use cairn_models::remote::keychain::{self, KeychainError};
-use cairn_models::{ApiKey, RemoteError, RemoteGenerator, RemoteOptions};
+use cairn_models::{ApiKey, RemoteError, RemoteOptions};
 use serde::Serialize;
 use ts_rs::TS;
 
 fn keychain_error(e: KeychainError) -> AppError {
-    let code = match e {
-        KeychainError::BadUrl(_) => ErrorCode::InvalidRequest,
-        KeychainError::Unavailable(_) => ErrorCode::Unreadable,
-    };
-    AppError::new(code, e.to_string())
+    AppError::from(e)
 }
 
 fn remote_error(e: RemoteError) -> AppError {
-    let port: cairn_core::error::PortError = e.into();
-    AppError::from(port)
-}
-
-/// The generator for `options`, with the key from `CAIRN_API_KEY` or the keychain.
-pub async fn generator(mut options: RemoteOptions) -> AppResult<RemoteGenerator> {
-    options.api_key = keychain::key_for(&options.url).await;
-    RemoteGenerator::new(options).map_err(remote_error)
+    AppError::from(cairn_host::HostError::Served(e))
 }
 
 /// Stores the key of the server at `url` in the system keychain.
@@ -80,13 +69,8 @@ pub async fn test_server(
     }
     let mut options = RemoteOptions::new(url.trim(), model.trim());
     options.retries = 0;
-    let generator = match key.and_then(ApiKey::new) {
-        Some(key) => {
-            options.api_key = Some(key);
-            RemoteGenerator::new(options).map_err(remote_error)?
-        }
-        None => generator(options).await?,
-    };
+    options.api_key = key.and_then(ApiKey::new);
+    let generator = cairn_host::answering::served(options).await?;
     let took = generator.check().await.map_err(remote_error)?;
     Ok(ServerCheck {
         endpoint: generator.endpoint().to_string(),

@@ -6,9 +6,10 @@
 
 use crate::error::{AppError, AppResult};
 use cairn_core::ErrorCode;
+use cairn_host::answering::GeneratorChoice;
 use cairn_host::Paths;
 use cairn_models::remote::keychain;
-use cairn_models::{Backend, RemoteOptions};
+use cairn_models::{Backend, GeneratorOptions, RemoteOptions};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use ts_rs::TS;
@@ -171,6 +172,22 @@ impl Settings {
             options.context_window = self.server_context as usize;
             options
         })
+    }
+
+    /// The model that answers: the served one, or the local file of `paths` run as Settings
+    /// say (GPU or not, which engine).
+    pub fn generator_choice(&self, paths: &Paths) -> GeneratorChoice {
+        match self.remote() {
+            Some(options) => GeneratorChoice::Served(options),
+            None => GeneratorChoice::Local {
+                path: paths.generator.clone(),
+                options: GeneratorOptions {
+                    force_cpu: !self.use_gpu,
+                    backend: self.backend().unwrap_or_default(),
+                    ..GeneratorOptions::default()
+                },
+            },
+        }
     }
 
     /// The generation engine chosen (`auto` when unset).

@@ -4,12 +4,13 @@
 use crate::error::{AppError, AppResult};
 use crate::settings::Settings;
 use cairn_core::ports::{Conversations, Generator};
-use cairn_core::{CancelHandle, Engine, ErrorCode};
+use cairn_core::{CancelHandle, Engine};
+use cairn_host::answering::{GeneratorChoice, Generators};
 use cairn_host::Paths;
-use cairn_models::{Backend, GeneratorOptions, OnnxEmbedder};
+use cairn_models::OnnxEmbedder;
 use cairn_store::DataLock;
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -28,16 +29,10 @@ pub struct Core {
     /// The engine's extractor: Settings change its OCR languages.
     pub extractor: Arc<cairn_extract::IsolatedExtractor>,
     lock: Option<Arc<DataLock>>,
-    generator: tokio::sync::Mutex<Option<LoadedGenerator>>,
+    /// The model that answers, the local one kept loaded.
+    generators: Generators,
     /// Why the last attempt to load the language model failed, until one succeeds.
     generator_error: Mutex<Option<AppError>>,
-}
-
-struct LoadedGenerator {
-    path: PathBuf,
-    force_cpu: bool,
-    backend: Backend,
-    model: Arc<dyn Generator>,
 }
 
 impl Core {
@@ -56,68 +51,28 @@ impl Core {
             pending_embedder: opened.pending_embedder,
             lock: opened.lock,
             paths,
-            generator: tokio::sync::Mutex::new(None),
+            generators: Generators::default(),
             generator_error: Mutex::new(None),
         })
     }
 
-    /// The language model at `path`, loaded on first use (or again when the path, the
-    /// device or the engine changed).
-    pub async fn generator(
-        &self,
-        path: &Path,
-        force_cpu: bool,
-        backend: Backend,
-    ) -> AppResult<Arc<dyn Generator>> {
-        let mut slot = self.generator.lock().await;
-        if let Some(loaded) = slot.as_ref() {
-            if loaded.path == path && loaded.force_cpu == force_cpu && loaded.backend == backend {
-                return Ok(Arc::clone(&loaded.model));
-            }
+    /// The model that answers: the local one at `path` (loaded on first use, and again
+    /// when the path, the device or the engine changed), or the served one Settings name.
+    pub async fn generator(&self, choice: GeneratorChoice) -> AppResult<Arc<dyn Generator>> {
+        let local = matches!(choice, GeneratorChoice::Local { .. });
+        let loaded = self.generators.get(choice).await.map_err(AppError::from);
+        if local {
+            *locked(&self.generator_error) = loaded.as_ref().err().cloned();
         }
-        *slot = None;
-        let loaded = self.load_generator(path, force_cpu, backend).await;
-        *locked(&self.generator_error) = loaded.as_ref().err().cloned();
-        let model = loaded?;
-        *slot = Some(LoadedGenerator {
-            path: path.to_path_buf(),
-            force_cpu,
-            backend,
-            model: Arc::clone(&model),
-        });
-        Ok(model)
-    }
-
-    async fn load_generator(
-        &self,
-        path: &Path,
-        force_cpu: bool,
-        backend: Backend,
-    ) -> AppResult<Arc<dyn Generator>> {
-        if !path.is_file() {
-            return Err(AppError::new(
-                ErrorCode::ModelMissing,
-                format!(
-                    "no language model at {}: download Meta-Llama-3.1-8B-Instruct-Q4_K_M.gguf \
-                     and choose it in Settings",
-                    path.display()
-                ),
-            ));
-        }
-        let options = GeneratorOptions {
-            force_cpu,
-            backend,
-            ..GeneratorOptions::default()
-        };
-        Ok(cairn_host::load_generator(path, options).await?)
+        loaded
     }
 
     /// Whether a model is loaded now.
     pub fn generator_loaded(&self) -> bool {
-        self.generator.try_lock().is_ok_and(|g| g.is_some())
+        self.generators.local_loaded()
     }
 
-    /// Why the language model could not be loaded, when the last attempt failed.
+    /// Why the last attempt to load the language model failed, until one succeeds.
     pub fn generator_error(&self) -> Option<AppError> {
         locked(&self.generator_error).clone()
     }

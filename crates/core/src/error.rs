@@ -28,6 +28,12 @@ pub enum ErrorCode {
     NotFound,
     Cancelled,
     InvalidRequest,
+    /// The disk has no room for what is being written (a download, say).
+    DiskFull,
+    /// A server or the model hub cannot be reached, or the connection broke.
+    Unreachable,
+    /// A token, an API key or a licence acceptance is needed, or was refused.
+    Unauthorized,
     Internal,
 }
 
@@ -50,12 +56,15 @@ impl ErrorCode {
             ErrorCode::NotFound => "not_found",
             ErrorCode::Cancelled => "cancelled",
             ErrorCode::InvalidRequest => "invalid_request",
+            ErrorCode::DiskFull => "disk_full",
+            ErrorCode::Unreachable => "unreachable",
+            ErrorCode::Unauthorized => "unauthorized",
             ErrorCode::Internal => "internal",
         }
     }
 
     pub fn parse(code: &str) -> Option<Self> {
-        const ALL: [ErrorCode; 17] = [
+        const ALL: [ErrorCode; 20] = [
             ErrorCode::UnsupportedFile,
             ErrorCode::EmptyDocument,
             ErrorCode::Encrypted,
@@ -72,6 +81,9 @@ impl ErrorCode {
             ErrorCode::NotFound,
             ErrorCode::Cancelled,
             ErrorCode::InvalidRequest,
+            ErrorCode::DiskFull,
+            ErrorCode::Unreachable,
+            ErrorCode::Unauthorized,
             ErrorCode::Internal,
         ];
         ALL.into_iter().find(|c| c.as_str() == code)
@@ -94,6 +106,8 @@ impl ErrorCode {
                 | ErrorCode::Unreadable
                 | ErrorCode::Busy
                 | ErrorCode::Cancelled
+                | ErrorCode::DiskFull
+                | ErrorCode::Unreachable
                 | ErrorCode::Internal
         )
     }
@@ -102,6 +116,24 @@ impl ErrorCode {
 impl fmt::Display for ErrorCode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
+    }
+}
+
+/// An error that carries its stable code. Every error type a front end can meet implements
+/// it, so a code is read, never recovered by downcasting.
+pub trait Coded: std::error::Error {
+    fn code(&self) -> ErrorCode;
+}
+
+impl Coded for CoreError {
+    fn code(&self) -> ErrorCode {
+        CoreError::code(self)
+    }
+}
+
+impl Coded for PortError {
+    fn code(&self) -> ErrorCode {
+        self.code
     }
 }
 

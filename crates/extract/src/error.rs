@@ -51,6 +51,12 @@ pub enum ExtractError {
     },
 }
 
+impl cairn_core::error::Coded for ExtractError {
+    fn code(&self) -> ErrorCode {
+        ExtractError::code(self)
+    }
+}
+
 impl ExtractError {
     pub fn code(&self) -> ErrorCode {
         match self {

@@ -5,7 +5,7 @@
 //! until a switch has re-embedded every chunk (`Engine::switch_embedder`), which the app runs
 //! in the background and `cairn embedder use` in the foreground.
 
-use anyhow::Context;
+use crate::{HostError, HostResult};
 use cairn_core::engine::{SwitchProgress, SwitchReport, VectorSide, EMBEDDER_SETTING};
 use cairn_core::ports::Embedder;
 use cairn_core::Engine;
@@ -27,7 +27,7 @@ pub struct Chosen {
 }
 
 /// Loads an embedder folder with the precision its model id names.
-fn load_recorded(folder: &Path, model: &str) -> anyhow::Result<OnnxEmbedder> {
+fn load_recorded(folder: &Path, model: &str) -> HostResult<OnnxEmbedder> {
     let precision = if model.contains("/onnx-fp32/") {
         Precision::Fp32
     } else {
@@ -90,7 +90,7 @@ pub async fn choose(
 }
 
 /// Records `embedder` as the one the library's vectors come from.
-pub async fn record(engine: &Engine, embedder: &OnnxEmbedder) -> anyhow::Result<()> {
+pub async fn record(engine: &Engine, embedder: &OnnxEmbedder) -> HostResult<()> {
     engine
         .set_library_setting(EMBEDDER_SETTING, embedder.model_id())
         .await?;
@@ -110,11 +110,11 @@ pub async fn switch(
     data_dir: &Path,
     next: OnnxEmbedder,
     progress: &(dyn Fn(SwitchProgress) + Send + Sync),
-) -> anyhow::Result<SwitchReport> {
+) -> HostResult<SwitchReport> {
     let vectors =
         cairn_store::CatalogStores::open_vectors(data_dir, next.model_id(), next.dimension())
             .await
-            .context("cannot open the vector table of the new embedder")?;
+            .map_err(|source| HostError::VectorTable { source })?;
     let side = VectorSide {
         embedder: Arc::new(next.clone()),
         vectors: Arc::new(vectors),
@@ -133,7 +133,7 @@ pub struct Estimate {
 }
 
 /// Times `next` on up to 24 of the library's passages and scales to all of them.
-pub async fn estimate(engine: &Engine, next: &OnnxEmbedder) -> anyhow::Result<Estimate> {
+pub async fn estimate(engine: &Engine, next: &OnnxEmbedder) -> HostResult<Estimate> {
     use cairn_core::ports::EmbedKind;
     let (sample, passages) = engine.sample_passages(26).await?;
     if sample.len() < 3 {

@@ -2,14 +2,16 @@
 //! `cairn` CLI and the desktop app. Nothing here prints: what a person should know (a
 //! recovery after a crash, a store set aside) is returned as notes.
 
+pub mod answering;
 pub mod embedders;
+mod error;
 pub mod models_selection;
 pub mod speeds;
 
 pub use cairn_lexicon::DictionaryFile;
 pub use cairn_watch as watch;
+pub use error::{HostError, HostResult};
 
-use anyhow::Context;
 use cairn_core::engine::{EngineConfig, Ports, RepairReport};
 use cairn_core::ingest::IngestEvent;
 use cairn_core::ports::{Conversations, Embedder, Generator};
@@ -61,15 +63,18 @@ impl Paths {
         data_dir: Option<PathBuf>,
         embedder: Option<PathBuf>,
         generator: Option<PathBuf>,
-    ) -> anyhow::Result<Self> {
+    ) -> HostResult<Self> {
         let dirs = directories::ProjectDirs::from("", "", "cairn");
-        let data_dir = match data_dir {
-            Some(d) => d,
-            None => dirs
-                .as_ref()
-                .map(|d| d.data_dir().to_path_buf())
-                .context("no data folder could be determined: pass --data-dir")?,
-        };
+        let data_dir =
+            match data_dir {
+                Some(d) => d,
+                None => dirs.as_ref().map(|d| d.data_dir().to_path_buf()).ok_or(
+                    HostError::NoFolder {
+                        what: "data folder",
+                        hint: "pass --data-dir",
+                    },
+                )?,
+            };
         // What `cairn models use` chose, else the defaults in the models folder.
         let selection = models_dir(dirs.as_ref()).map(|m| models_selection::load(&m));
         let embedder = match embedder {
@@ -100,16 +105,19 @@ pub fn gpu_free_memory() -> u64 {
 }
 
 /// The folder models are kept in: `CAIRN_MODELS`, or the platform's cache folder.
-pub fn models_folder() -> anyhow::Result<PathBuf> {
+pub fn models_folder() -> HostResult<PathBuf> {
     models_dir(directories::ProjectDirs::from("", "", "cairn").as_ref())
 }
 
-fn models_dir(dirs: Option<&directories::ProjectDirs>) -> anyhow::Result<PathBuf> {
+fn models_dir(dirs: Option<&directories::ProjectDirs>) -> HostResult<PathBuf> {
     if let Some(dir) = std::env::var_os("CAIRN_MODELS") {
         return Ok(PathBuf::from(dir));
     }
     dirs.map(|d| d.cache_dir().join("models"))
-        .context("no models folder could be determined: pass --embedder")
+        .ok_or(HostError::NoFolder {
+            what: "models folder",
+            hint: "set CAIRN_MODELS or pass --embedder",
+        })
 }
 
 /// Where bilingual dictionaries (FreeDict's dictd files) are looked for: the folders in
@@ -133,13 +141,15 @@ pub fn dictionaries() -> Vec<cairn_lexicon::DictionaryFile> {
 }
 
 /// `folder`, or a temporary folder that lives as long as the returned guard.
-pub fn folder_or_temp(
-    folder: Option<&Path>,
-) -> anyhow::Result<(PathBuf, Option<tempfile::TempDir>)> {
+pub fn folder_or_temp(folder: Option<&Path>) -> HostResult<(PathBuf, Option<tempfile::TempDir>)> {
     Ok(match folder {
         Some(f) => (f.to_path_buf(), None),
         None => {
-            let temp = tempfile::tempdir()?;
+            let temp = tempfile::tempdir().map_err(|source| HostError::Io {
+                action: "create",
+                path: "a temporary folder".to_string(),
+                source,
+            })?;
             (temp.path().to_path_buf(), Some(temp))
         }
     })
@@ -147,7 +157,7 @@ pub fn folder_or_temp(
 
 /// ONNX Runtime's shared library: `CAIRN_ONNXRUNTIME`, else beside the executable (an
 /// installed app), else in the models folder (where scripts/setup puts the PyPI wheel's).
-pub fn onnxruntime_library() -> anyhow::Result<PathBuf> {
+pub fn onnxruntime_library() -> HostResult<PathBuf> {
     const NAME: &str = "libonnxruntime.so";
     if let Some(path) = std::env::var_os("CAIRN_ONNXRUNTIME") {
         return Ok(PathBuf::from(path));
@@ -163,7 +173,7 @@ pub fn onnxruntime_library() -> anyhow::Result<PathBuf> {
 }
 
 /// How embedders run here: on this ONNX Runtime, at `precision`.
-pub(crate) fn embedder_options(precision: Precision) -> anyhow::Result<EmbedderOptions> {
+pub(crate) fn embedder_options(precision: Precision) -> HostResult<EmbedderOptions> {
     Ok(EmbedderOptions {
         runtime: onnxruntime_library()?,
         precision,
@@ -173,9 +183,13 @@ pub(crate) fn embedder_options(precision: Precision) -> anyhow::Result<EmbedderO
 
 /// Loads the embedder (on a blocking thread: it reads 20–120 MB of weights), with the
 /// weights `CAIRN_EMBED_PRECISION` names (int8 or fp32), else those its card recommends.
-pub async fn load_embedder(path: &Path) -> anyhow::Result<OnnxEmbedder> {
+pub async fn load_embedder(path: &Path) -> HostResult<OnnxEmbedder> {
     let precision = match std::env::var("CAIRN_EMBED_PRECISION") {
-        Ok(text) => text.parse::<Precision>().map_err(anyhow::Error::msg)?,
+        Ok(text) => text.parse::<Precision>().map_err(|_| HostError::Setting {
+            name: "CAIRN_EMBED_PRECISION",
+            value: text,
+            expected: "int8 or fp32",
+        })?,
         Err(_) => Precision::default(),
     };
     let options = embedder_options(precision)?;
@@ -183,15 +197,20 @@ pub async fn load_embedder(path: &Path) -> anyhow::Result<OnnxEmbedder> {
     let shown = path.display().to_string();
     tokio::task::spawn_blocking(move || OnnxEmbedder::load(&path, &options))
         .await?
-        .with_context(|| {
-            format!("cannot load the embedding model from {shown} (run scripts/setup to fetch it)")
+        .map_err(|source| HostError::Embedder {
+            folder: shown,
+            source,
         })
 }
 
 /// The extractor, running workers of this very binary. `CAIRN_EXTRACT_TIMEOUT` (seconds,
 /// default 90) and `CAIRN_EXTRACT_MEMORY_MIB` (default 3,072) change the limits of one file.
-pub fn extractor() -> anyhow::Result<IsolatedExtractor> {
-    let exe = std::env::current_exe().context("cannot find the cairn executable")?;
+pub fn extractor() -> HostResult<IsolatedExtractor> {
+    let exe = std::env::current_exe().map_err(|source| HostError::Io {
+        action: "find",
+        path: "the cairn executable".to_string(),
+        source,
+    })?;
     let mut limits = Limits::default();
     if let Ok(text) = std::env::var("CAIRN_EXTRACT_TIMEOUT") {
         let seconds: f64 = text
@@ -199,8 +218,10 @@ pub fn extractor() -> anyhow::Result<IsolatedExtractor> {
             .parse()
             .ok()
             .filter(|s: &f64| s.is_finite() && *s > 0.0)
-            .with_context(|| {
-                format!("CAIRN_EXTRACT_TIMEOUT={text:?} is not a number of seconds above 0")
+            .ok_or_else(|| HostError::Setting {
+                name: "CAIRN_EXTRACT_TIMEOUT",
+                value: text.clone(),
+                expected: "a number of seconds above 0",
             })?;
         limits.timeout = std::time::Duration::from_secs_f64(seconds);
     }
@@ -210,10 +231,10 @@ pub fn extractor() -> anyhow::Result<IsolatedExtractor> {
             .parse()
             .ok()
             .filter(|m| *m >= 64)
-            .with_context(|| {
-                format!(
-                    "CAIRN_EXTRACT_MEMORY_MIB={text:?} is not a whole number of MiB, 64 or more"
-                )
+            .ok_or_else(|| HostError::Setting {
+                name: "CAIRN_EXTRACT_MEMORY_MIB",
+                value: text.clone(),
+                expected: "a whole number of MiB, 64 or more",
             })?;
         limits.memory_bytes = mib << 20;
     }
@@ -231,14 +252,11 @@ pub fn extractor() -> anyhow::Result<IsolatedExtractor> {
 pub async fn load_generator(
     path: &Path,
     options: GeneratorOptions,
-) -> anyhow::Result<Arc<dyn Generator>> {
+) -> HostResult<Arc<dyn Generator>> {
     if !path.is_file() {
-        anyhow::bail!(
-            "no language model at {}: download Meta-Llama-3.1-8B-Instruct-Q4_K_M.gguf (for \
-             example from bartowski/Meta-Llama-3.1-8B-Instruct-GGUF on Hugging Face) to that \
-             path, or point --model (CAIRN_GENERATOR) at another GGUF chat model",
-            path.display()
-        );
+        return Err(HostError::NoGenerator {
+            path: path.display().to_string(),
+        });
     }
     let mut options = options;
     if options.backend == Backend::Auto {
@@ -292,7 +310,7 @@ impl Opened {
 
 /// Opens the engine and the chat store on a data folder; after an unclean shutdown, or when
 /// a derived store had to be started afresh, the stores are checked and repaired first.
-pub async fn open_stores(data_dir: &Path, embedder: OnnxEmbedder) -> anyhow::Result<Opened> {
+pub async fn open_stores(data_dir: &Path, embedder: OnnxEmbedder) -> HostResult<Opened> {
     let mut opened = open_unchecked(data_dir, embedder).await?;
     if opened.unclean_shutdown || !opened.recreated.is_empty() {
         recover(&mut opened).await?;
@@ -303,11 +321,12 @@ pub async fn open_stores(data_dir: &Path, embedder: OnnxEmbedder) -> anyhow::Res
 /// Opens the stores as they are, without the recovery check (`cairn doctor` looks first).
 /// The library searches with the embedder its catalog records; `configured` is recorded for
 /// a new library, and otherwise offered as `pending_embedder`.
-pub async fn open_unchecked(data_dir: &Path, configured: OnnxEmbedder) -> anyhow::Result<Opened> {
-    let cannot_open = || format!("cannot open the data folder {}", data_dir.display());
-    let stores = CatalogStores::open(data_dir)
-        .await
-        .with_context(cannot_open)?;
+pub async fn open_unchecked(data_dir: &Path, configured: OnnxEmbedder) -> HostResult<Opened> {
+    let cannot_open = |source| HostError::Open {
+        folder: data_dir.display().to_string(),
+        source,
+    };
+    let stores = CatalogStores::open(data_dir).await.map_err(cannot_open)?;
     let setting = |key: &'static str| {
         let catalog = stores.catalog.clone();
         async move { cairn_core::ports::Catalog::setting(catalog.as_ref(), key).await }
@@ -322,7 +341,7 @@ pub async fn open_unchecked(data_dir: &Path, configured: OnnxEmbedder) -> anyhow
     let stores = stores
         .with_vectors(active.model_id(), active.dimension())
         .await
-        .with_context(cannot_open)?;
+        .map_err(cannot_open)?;
     let unclean_shutdown = stores.unclean_shutdown();
     let recreated = stores.recreated.clone();
     let lock = stores.catalog.lock();
@@ -361,7 +380,7 @@ pub async fn open_unchecked(data_dir: &Path, configured: OnnxEmbedder) -> anyhow
 }
 
 /// Finishes what a killed process left and brings the indexes back in line.
-async fn recover(opened: &mut Opened) -> anyhow::Result<()> {
+async fn recover(opened: &mut Opened) -> HostResult<()> {
     opened.notes.extend(opened.recreated.iter().cloned());
     let interrupted = opened
         .lock
@@ -380,10 +399,9 @@ async fn recover(opened: &mut Opened) -> anyhow::Result<()> {
     opened.notes.push(repair_summary(&report));
     opened.mark_recovered(&report);
     if !report.after.catalog_problems.is_empty() {
-        anyhow::bail!(
-            "the catalog is damaged ({}); restore catalog.sqlite from a backup",
-            report.after.catalog_problems.join("; ")
-        );
+        return Err(HostError::CatalogDamaged {
+            problems: report.after.catalog_problems.join("; "),
+        });
     }
     Ok(())
 }

@@ -2,6 +2,7 @@
 //! the engine that is faster here rather than by rule. `cairn bench generation --record`
 //! writes them; the file lives in the platform's config folder (`CAIRN_SPEEDS` overrides).
 
+use crate::{HostError, HostResult};
 use cairn_models::Speeds;
 use std::path::{Path, PathBuf};
 
@@ -27,21 +28,36 @@ impl SpeedFile {
     }
 
     /// The recorded speeds; none when the file does not exist.
-    pub fn load(&self) -> anyhow::Result<Speeds> {
+    pub fn load(&self) -> HostResult<Speeds> {
         match std::fs::read(&self.0) {
-            Ok(bytes) => Ok(serde_json::from_slice(&bytes)?),
+            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|source| HostError::Malformed {
+                path: self.0.display().to_string(),
+                source,
+            }),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Speeds::default()),
-            Err(e) => Err(e.into()),
+            Err(source) => Err(self.io("read", source)),
         }
     }
 
-    pub fn save(&self, speeds: &Speeds) -> anyhow::Result<()> {
+    pub fn save(&self, speeds: &Speeds) -> HostResult<()> {
         if let Some(dir) = self.0.parent() {
-            std::fs::create_dir_all(dir)?;
+            std::fs::create_dir_all(dir).map_err(|e| self.io("create the folder of", e))?;
         }
         let tmp = self.0.with_extension("json.tmp");
-        std::fs::write(&tmp, serde_json::to_vec_pretty(speeds)?)?;
-        std::fs::rename(&tmp, &self.0)?;
+        let json = serde_json::to_vec_pretty(speeds).map_err(|source| HostError::Malformed {
+            path: self.0.display().to_string(),
+            source,
+        })?;
+        std::fs::write(&tmp, json).map_err(|e| self.io("write", e))?;
+        std::fs::rename(&tmp, &self.0).map_err(|e| self.io("write", e))?;
         Ok(())
+    }
+
+    fn io(&self, action: &'static str, source: std::io::Error) -> HostError {
+        HostError::Io {
+            action,
+            path: self.0.display().to_string(),
+            source,
+        }
     }
 }

@@ -64,6 +64,30 @@ pub enum HubError {
     Malformed { url: String, message: String },
 }
 
+impl cairn_core::error::Coded for HubError {
+    fn code(&self) -> cairn_core::ErrorCode {
+        use cairn_core::ErrorCode;
+        match self {
+            HubError::Gated { .. } => ErrorCode::Unauthorized,
+            HubError::NotFound { .. } => ErrorCode::NotFound,
+            HubError::Status {
+                status: 401 | 403, ..
+            } => ErrorCode::Unauthorized,
+            HubError::Status { .. } | HubError::Network { .. } | HubError::Cut { .. } => {
+                ErrorCode::Unreachable
+            }
+            HubError::Stalled { .. } => ErrorCode::Timeout,
+            HubError::DiskFull { .. } => ErrorCode::DiskFull,
+            HubError::Corrupt { .. }
+            | HubError::Mismatch { .. }
+            | HubError::Short { .. }
+            | HubError::Malformed { .. } => ErrorCode::CorruptFile,
+            HubError::Cancelled => ErrorCode::Cancelled,
+            HubError::Io { .. } => ErrorCode::Unreadable,
+        }
+    }
+}
+
 impl HubError {
     /// Whether trying again (from where the download stopped) may help.
     pub fn is_transient(&self) -> bool {

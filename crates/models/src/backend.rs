@@ -164,7 +164,7 @@ impl Speeds {
 }
 
 /// How to run the model.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct GeneratorOptions {
     /// Tokens of prompt and answer together; `None` takes the model's own limit, capped at
     /// [`GeneratorOptions::DEFAULT_CONTEXT`] (the KV cache grows with it).

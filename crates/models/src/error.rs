@@ -36,12 +36,25 @@ pub enum ModelError {
     UnsupportedCpu { missing: String },
 }
 
+impl cairn_core::error::Coded for ModelError {
+    fn code(&self) -> ErrorCode {
+        match self {
+            ModelError::Missing { .. } => ErrorCode::ModelMissing,
+            ModelError::Io { .. } => ErrorCode::Unreadable,
+            ModelError::Config { .. } => ErrorCode::CorruptFile,
+            ModelError::UnsupportedCpu { .. } => ErrorCode::InvalidRequest,
+            ModelError::Tokenizer(_)
+            | ModelError::Runtime(_)
+            | ModelError::Join(_)
+            | ModelError::Load { .. }
+            | ModelError::Generation(_) => ErrorCode::Internal,
+        }
+    }
+}
+
 impl From<ModelError> for PortError {
     fn from(e: ModelError) -> Self {
-        let code = match e {
-            ModelError::Missing { .. } => ErrorCode::ModelMissing,
-            _ => ErrorCode::Internal,
-        };
+        let code = cairn_core::error::Coded::code(&e);
         PortError {
             code,
             context: e.to_string(),

@@ -28,6 +28,17 @@ pub enum InstallError {
     },
 }
 
+impl cairn_core::error::Coded for InstallError {
+    fn code(&self) -> cairn_core::ErrorCode {
+        match self {
+            InstallError::Hub(e) => cairn_core::error::Coded::code(e),
+            InstallError::Gguf(_) => cairn_core::ErrorCode::UnsupportedFile,
+            InstallError::Unknown(_) => cairn_core::ErrorCode::NotFound,
+            InstallError::Io { .. } => cairn_core::ErrorCode::Unreadable,
+        }
+    }
+}
+
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> InstallError {
     let path = path.display().to_string();
     move |source| InstallError::Io { path, source }

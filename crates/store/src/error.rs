@@ -35,6 +35,12 @@ pub enum StoreError {
     Dimension { got: usize, want: usize },
 }
 
+impl cairn_core::error::Coded for StoreError {
+    fn code(&self) -> ErrorCode {
+        StoreError::code(self)
+    }
+}
+
 impl StoreError {
     /// The stable code the front ends branch on.
     pub fn code(&self) -> ErrorCode {

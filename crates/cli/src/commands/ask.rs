@@ -6,12 +6,11 @@ use cairn_core::answer::{AnswerSettings, AskEvent, AskRequest, Source};
 use cairn_core::conversation::Citation;
 use cairn_core::engine::AnswerPorts;
 use cairn_core::{Cancel, ChatId, DocumentId, Engine};
-use cairn_models::remote::keychain;
-use cairn_models::{Backend, GeneratorOptions, RemoteGenerator, RemoteOptions};
+use cairn_host::answering::{GeneratorChoice, Generators};
+use cairn_models::{Backend, GeneratorOptions, RemoteOptions};
 use std::io::{BufRead, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
 
 #[derive(clap::Args, Clone)]
 pub struct AnswerArgs {
@@ -86,7 +85,6 @@ impl ServerArgs {
             .filter(|m| !m.trim().is_empty())
             .context("--generator-url needs --generator-model (CAIRN_GENERATOR_MODEL): the name the server gives the model")?;
         let mut options = RemoteOptions::new(url.clone(), model);
-        options.api_key = keychain::key_for(url).await;
         options.tokenizer.clone_from(&self.generator_tokenizer);
         options.idle_timeout = std::time::Duration::from_secs(self.generator_idle_timeout.max(1));
         if let Some(context) = context {
@@ -135,35 +133,33 @@ pub(crate) struct Session {
 pub(crate) async fn open(paths: &Paths, args: AnswerArgs) -> anyhow::Result<Session> {
     let embedder = app::load_embedder(&paths.embedder).await?;
     let opened = app::open_stores(&paths.data_dir, embedder).await?;
-    let generator: Arc<dyn cairn_core::ports::Generator> =
-        match args.server.options(args.context).await? {
-            Some(options) => {
-                let remote = RemoteGenerator::new(options)?;
-                if !args.json {
-                    eprintln!(
-                        "answering with {} at {}",
-                        cairn_core::ports::Generator::model_id(&remote),
-                        remote.endpoint()
-                    );
-                }
-                Arc::new(remote)
+    let choice = match args.server.options(args.context).await? {
+        Some(options) => {
+            if !args.json {
+                eprintln!(
+                    "answering with {} at {}",
+                    options.model,
+                    options.shown_url()
+                );
             }
-            None => {
-                if !args.json {
-                    eprintln!("loading {} …", paths.generator.display());
-                }
-                app::load_generator(
-                    &paths.generator,
-                    GeneratorOptions {
-                        context_tokens: args.context,
-                        force_cpu: args.cpu,
-                        backend: args.backend,
-                        threads: args.threads,
-                    },
-                )
-                .await?
+            GeneratorChoice::Served(options)
+        }
+        None => {
+            if !args.json {
+                eprintln!("loading {} …", paths.generator.display());
             }
-        };
+            GeneratorChoice::Local {
+                path: paths.generator.clone(),
+                options: GeneratorOptions {
+                    context_tokens: args.context,
+                    force_cpu: args.cpu,
+                    backend: args.backend,
+                    threads: args.threads,
+                },
+            }
+        }
+    };
+    let generator = Generators::default().get(choice).await?;
     Ok(Session {
         engine: opened.engine,
         models: AnswerPorts {

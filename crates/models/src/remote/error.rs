@@ -51,16 +51,24 @@ impl RemoteError {
     }
 }
 
-impl From<RemoteError> for PortError {
-    fn from(e: RemoteError) -> Self {
-        let code = match e {
+impl cairn_core::error::Coded for RemoteError {
+    fn code(&self) -> ErrorCode {
+        match self {
             RemoteError::NotFound { .. } | RemoteError::Tokenizer { .. } => ErrorCode::ModelMissing,
             RemoteError::FirstTokenTimeout { .. } | RemoteError::Stalled { .. } => {
                 ErrorCode::Timeout
             }
             RemoteError::BadUrl { .. } => ErrorCode::InvalidRequest,
+            RemoteError::Refused { .. } => ErrorCode::Unauthorized,
+            RemoteError::Unreachable { .. } | RemoteError::Cut { .. } => ErrorCode::Unreachable,
             _ => ErrorCode::Internal,
-        };
+        }
+    }
+}
+
+impl From<RemoteError> for PortError {
+    fn from(e: RemoteError) -> Self {
+        let code = cairn_core::error::Coded::code(&e);
         PortError {
             code,
             context: e.to_string(),

@@ -23,6 +23,15 @@ pub enum KeychainError {
     Unavailable(String),
 }
 
+impl cairn_core::error::Coded for KeychainError {
+    fn code(&self) -> cairn_core::ErrorCode {
+        match self {
+            KeychainError::BadUrl(_) => cairn_core::ErrorCode::InvalidRequest,
+            KeychainError::Unavailable(_) => cairn_core::ErrorCode::Unreadable,
+        }
+    }
+}
+
 /// The keychain entry of a server: its origin (`https://gpu-box:8000`), so that every path
 /// on one server shares a key and a key never goes to another host or port.
 pub fn account(url: &str) -> Result<String, KeychainError> {

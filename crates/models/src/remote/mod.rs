@@ -71,6 +71,11 @@ impl RemoteOptions {
     /// Llama 3.1's context window.
     pub const DEFAULT_CONTEXT: usize = 131_072;
 
+    /// The server's URL without user name or password, for messages.
+    pub fn shown_url(&self) -> String {
+        shown_url(&self.url)
+    }
+
     pub fn new(url: impl Into<String>, model: impl Into<String>) -> Self {
         RemoteOptions {
             url: url.into(),

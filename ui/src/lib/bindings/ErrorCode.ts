@@ -3,4 +3,4 @@
 /**
  * What went wrong, as a stable code: the UI and scripts branch on this, never on message text.
  */
-export type ErrorCode = "unsupported_file" | "empty_document" | "encrypted" | "corrupt_file" | "unreadable" | "too_large" | "memory_limit" | "timeout" | "extractor_crashed" | "ocr_unavailable" | "file_changed" | "busy" | "model_missing" | "not_found" | "cancelled" | "invalid_request" | "internal";
+export type ErrorCode = "unsupported_file" | "empty_document" | "encrypted" | "corrupt_file" | "unreadable" | "too_large" | "memory_limit" | "timeout" | "extractor_crashed" | "ocr_unavailable" | "file_changed" | "busy" | "model_missing" | "not_found" | "cancelled" | "invalid_request" | "disk_full" | "unreachable" | "unauthorized" | "internal";
