@@ -6,6 +6,7 @@ use crate::state::{AppState, Core};
 use cairn_core::ingest::{IngestEvent, IngestReport};
 use cairn_core::DocumentId;
 use cairn_core::ErrorCode;
+use cairn_host::watching::{WatchEvent, Watching};
 use serde::Serialize;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -247,44 +248,36 @@ pub fn watch(app: &AppHandle, core: Arc<Core>) {
                 return;
             }
         };
-        let mut changes = match cairn_host::watch::Changes::watch(&folders, &core.paths.data_dir) {
-            Ok(c) => c,
+        let mut watching = match Watching::start(&folders, &core.paths.data_dir) {
+            Ok(w) => w,
             Err(e) => {
                 tracing::warn!(error = %e, "cannot watch folders");
                 emit(
                     &handle,
                     LibraryEvent::WatchProblem {
                         folder: None,
-                        message: format!("cannot watch folders: {e}"),
+                        message: e.to_string(),
                     },
                 );
                 return;
             }
         };
-        for (folder, e) in &changes.unwatched {
-            tracing::warn!(folder = %folder.display(), error = %e, "cannot watch a folder");
-            emit(
-                &handle,
-                LibraryEvent::WatchProblem {
-                    folder: Some(folder.display().to_string()),
-                    message: e.clone(),
-                },
-            );
-        }
-        spawn(&handle, Job::Sync(folders.clone()));
-        while let Some(burst) = changes.next_burst(Duration::from_secs(1)).await {
-            for e in burst.errors {
-                tracing::warn!(error = %e, "the folder watcher failed: every folder is scanned");
-                emit(
-                    &handle,
-                    LibraryEvent::WatchProblem {
-                        folder: None,
-                        message: e,
-                    },
-                );
+        while let Some(event) = watching.next(Duration::from_secs(1)).await {
+            match event {
+                WatchEvent::Problem { folder, message } => {
+                    tracing::warn!(folder = ?folder, error = %message, "a folder is not watched");
+                    emit(
+                        &handle,
+                        LibraryEvent::WatchProblem {
+                            folder: folder.map(|f| f.display().to_string()),
+                            message,
+                        },
+                    );
+                }
+                WatchEvent::Sync(changed) => {
+                    spawn(&handle, Job::Sync(changed));
+                }
             }
-            // Only the folders that changed (all of them after an overflow or a failure).
-            spawn(&handle, Job::Sync(burst.folders));
         }
     });
     app.state::<AppState>().replace_watcher(Some(task));

@@ -47,6 +47,8 @@ pub enum HostError {
          model (--model or CAIRN_GENERATOR, or Settings in the app)"
     )]
     NoGenerator { path: String },
+    #[error("cannot watch folders: {message}")]
+    Watch { message: String },
     #[error("the catalog is damaged ({problems}); restore catalog.sqlite from a backup")]
     CatalogDamaged { problems: String },
     #[error("cannot {action} {path}: {source}")]
@@ -83,7 +85,7 @@ impl Coded for HostError {
             HostError::CatalogDamaged { .. } | HostError::Malformed { .. } => {
                 ErrorCode::CorruptFile
             }
-            HostError::Io { .. } => ErrorCode::Unreadable,
+            HostError::Io { .. } | HostError::Watch { .. } => ErrorCode::Unreadable,
             HostError::Core(e) => e.code(),
             HostError::Port(e) => e.code,
             HostError::Model(e) => Coded::code(e),

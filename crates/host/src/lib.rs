@@ -7,9 +7,9 @@ pub mod embedders;
 mod error;
 pub mod models_selection;
 pub mod speeds;
+pub mod watching;
 
 pub use cairn_lexicon::DictionaryFile;
-pub use cairn_watch as watch;
 pub use error::{HostError, HostResult};
 
 use cairn_core::engine::{EngineConfig, Ports, RepairReport};

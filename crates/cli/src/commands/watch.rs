@@ -6,6 +6,7 @@
 use crate::app::{self, Paths};
 use anyhow::bail;
 use cairn_core::ingest::{IngestEvent, IngestReport, Outcome};
+use cairn_host::watching::WatchEvent;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -54,31 +55,31 @@ pub async fn run(paths: &Paths, args: Args) -> anyhow::Result<ExitCode> {
     if folders.is_empty() {
         bail!("no folder is watched: `cairn watch <folder>` adds one");
     }
-    let mut changes = app::watch::Changes::watch(&folders, &paths.data_dir)?;
+    let mut watching = app::watching::Watching::start(&folders, &paths.data_dir)?;
     let printer = Printer { json: args.json };
-    for (folder, e) in &changes.unwatched {
-        printer.watch_problem(Some(folder), e);
-    }
-    sync(&engine, &folders, &printer).await?;
-    if args.once {
-        return Ok(ExitCode::SUCCESS);
-    }
-    printer.watching(&folders);
     let quiet = Duration::from_millis(args.debounce_ms.max(50));
     let ctrl_c = crate::interrupt::ctrl_c()?;
     tokio::pin!(ctrl_c);
+    let mut first_sync = true;
     loop {
         tokio::select! {
             _ = &mut ctrl_c => break,
-            burst = changes.next_burst(quiet) => {
-                let Some(burst) = burst else {
-                    break;
-                };
-                for e in &burst.errors {
-                    printer.watch_problem(None, e);
+            event = watching.next(quiet) => match event {
+                None => break,
+                Some(WatchEvent::Problem { folder, message }) => {
+                    printer.watch_problem(folder.as_ref(), &message);
                 }
-                // Only the folders that changed are scanned again (all after an overflow).
-                sync(&engine, &burst.folders, &printer).await?;
+                // Every folder first, then only the folders that changed (all of them after
+                // an overflow).
+                Some(WatchEvent::Sync(changed)) => {
+                    sync(&engine, &changed, &printer).await?;
+                    if std::mem::take(&mut first_sync) {
+                        if args.once {
+                            break;
+                        }
+                        printer.watching(&folders);
+                    }
+                }
             }
         }
     }
