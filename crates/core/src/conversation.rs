@@ -33,6 +33,23 @@ pub struct NewMessage {
     pub details: Option<serde_json::Value>,
 }
 
+impl NewMessage {
+    /// The message as a chat store keeps it, once it has its id and time.
+    pub fn stored(&self, id: MessageId, chat_id: ChatId, created_ms: i64) -> StoredMessage {
+        StoredMessage {
+            id,
+            chat_id,
+            role: self.role,
+            content: self.content.clone(),
+            outcome: self.outcome,
+            citations: self.citations.clone(),
+            model: self.model.clone(),
+            details: self.details.clone(),
+            created_ms,
+        }
+    }
+}
+
 /// A message of a chat as stored.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]

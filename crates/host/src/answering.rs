@@ -5,17 +5,32 @@
 use crate::{HostError, HostResult};
 use cairn_core::ports::Generator;
 use cairn_models::remote::keychain;
-use cairn_models::{GeneratorOptions, RemoteGenerator, RemoteOptions};
+use cairn_models::{ApiKey, GeneratorOptions, RemoteGenerator, RemoteOptions};
 use std::path::PathBuf;
 use std::sync::Arc;
 
-/// The served model `options` name, with the key stored for its server when the options
-/// carry none.
+/// The served model `options` name, with the key for its server when the options carry none.
 pub async fn served(mut options: RemoteOptions) -> HostResult<RemoteGenerator> {
     if options.api_key.is_none() {
-        options.api_key = keychain::key_for(&options.url).await;
+        options.api_key = key_for(&options.url).await;
     }
     RemoteGenerator::new(options).map_err(HostError::Served)
+}
+
+/// The key for a server: `CAIRN_API_KEY` when set, else the keychain's. A keychain that
+/// cannot be used counts as no key (most servers on a LAN want none); the server's refusal
+/// then says where to put one.
+async fn key_for(url: &str) -> Option<ApiKey> {
+    if let Some(key) = std::env::var("CAIRN_API_KEY").ok().and_then(ApiKey::new) {
+        return Some(key);
+    }
+    match keychain::stored_async(url.to_string()).await {
+        Ok(key) => key,
+        Err(e) => {
+            tracing::debug!(error = %e, "no API key from the keychain");
+            None
+        }
+    }
 }
 
 /// The model a person chose to answer with.

@@ -44,11 +44,15 @@ pub fn default_log_filter() -> tracing_subscriber::EnvFilter {
 }
 
 /// The default embedding model for new libraries (multilingual: German, French, Spanish and
-/// about a hundred more languages), as a folder under the models folder.
-pub const DEFAULT_EMBEDDER: &str = "embedders/multilingual-e5-small";
+/// about a hundred more languages), as a folder under the models folder: the catalogue's.
+pub fn default_embedder() -> PathBuf {
+    cairn_models::catalogue::default_embedder().installed_path()
+}
 
-/// The default language model, as a path under the models folder.
-pub const DEFAULT_GENERATOR: &str = "Llama-3.1-8B-Instruct/Meta-Llama-3.1-8B-Instruct-Q4_K_M.gguf";
+/// The default language model, as a path under the models folder: the catalogue's.
+pub fn default_generator() -> PathBuf {
+    cairn_models::catalogue::default_chat().installed_path()
+}
 
 /// Where data and models are.
 #[derive(Debug, Clone)]
@@ -81,14 +85,14 @@ impl Paths {
             Some(e) => e,
             None => match selection.as_ref().ok().and_then(|s| s.embedder.clone()) {
                 Some(e) => e,
-                None => models_dir(dirs.as_ref())?.join(DEFAULT_EMBEDDER),
+                None => models_dir(dirs.as_ref())?.join(default_embedder()),
             },
         };
         let generator = match generator {
             Some(g) => g,
             None => match selection.as_ref().ok().and_then(|s| s.chat.clone()) {
                 Some(g) => g,
-                None => models_dir(dirs.as_ref())?.join(DEFAULT_GENERATOR),
+                None => models_dir(dirs.as_ref())?.join(default_generator()),
             },
         };
         Ok(Paths {

@@ -177,7 +177,37 @@ pub const CATALOGUE: &[Entry] = &[
     },
 ];
 
+/// The chat model Cairn answers with unless another is chosen: where it is looked for, what
+/// the first-run page offers, what the README names.
+pub const DEFAULT_CHAT: &str = "llama-3.1-8b-instruct-q4_k_m";
+/// The embedder new libraries search with unless another is chosen.
+pub const DEFAULT_EMBEDDER: &str = "multilingual-e5-small";
+
+/// The catalogue entry of the default chat model.
+pub fn default_chat() -> &'static Entry {
+    find(DEFAULT_CHAT).unwrap_or(&CATALOGUE[0])
+}
+
+/// The catalogue entry of the default embedder.
+pub fn default_embedder() -> &'static Entry {
+    find(DEFAULT_EMBEDDER)
+        .or_else(|| CATALOGUE.iter().find(|e| e.kind == Kind::Embedder))
+        .unwrap_or(&CATALOGUE[0])
+}
+
 impl Entry {
+    /// Where it is installed, relative to the models folder: an embedder's folder, or a chat
+    /// model's file in its folder.
+    pub fn installed_path(&self) -> std::path::PathBuf {
+        let folder = std::path::Path::new(self.folder);
+        match (self.kind, self.files.first()) {
+            (Kind::Chat, Some(file)) => {
+                folder.join(file.path.rsplit('/').next().unwrap_or(file.path))
+            }
+            _ => folder.to_path_buf(),
+        }
+    }
+
     /// Bytes of all its files.
     pub fn size(&self) -> u64 {
         self.files.iter().map(|f| f.size).sum()
@@ -263,6 +293,20 @@ mod tests {
     use super::*;
 
     const GIB: u64 = 1 << 30;
+
+    #[test]
+    fn the_defaults_are_catalogue_models_installed_where_cairn_looks() {
+        assert_eq!(default_chat().kind, Kind::Chat);
+        assert_eq!(default_embedder().kind, Kind::Embedder);
+        assert_eq!(
+            default_chat().installed_path(),
+            std::path::Path::new("Llama-3.1-8B-Instruct/Meta-Llama-3.1-8B-Instruct-Q4_K_M.gguf")
+        );
+        assert_eq!(
+            default_embedder().installed_path(),
+            std::path::Path::new("embedders/multilingual-e5-small")
+        );
+    }
 
     #[test]
     fn llama_8b_needs_its_weights_and_a_gib_of_kv_cache_per_8k_tokens() {

@@ -106,11 +106,7 @@ impl Models {
 
     /// Where a catalogue model is (or would be) installed.
     pub fn path_of(&self, entry: &Entry) -> PathBuf {
-        let folder = self.folder.join(entry.folder);
-        match entry.kind {
-            Kind::Embedder => folder,
-            Kind::Chat => folder.join(file_name(entry.files[0].path)),
-        }
+        self.folder.join(entry.installed_path())
     }
 
     /// Whether a catalogue model is installed (fully: a `.part` does not count).
@@ -330,10 +326,6 @@ impl Models {
         }
         Ok(path)
     }
-}
-
-fn file_name(path: &str) -> &str {
-    path.rsplit('/').next().unwrap_or(path)
 }
 
 fn folder_size(dir: &Path) -> u64 {

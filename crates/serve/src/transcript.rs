@@ -82,17 +82,7 @@ impl Conversations for Transcript {
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         let id = MessageId(messages.len() as i64 + 1);
-        messages.push(StoredMessage {
-            id,
-            chat_id: chat,
-            role: message.role,
-            content: message.content.clone(),
-            outcome: message.outcome,
-            citations: message.citations.clone(),
-            model: message.model.clone(),
-            details: message.details.clone(),
-            created_ms: 0,
-        });
+        messages.push(message.stored(id, chat, 0));
         Ok(id)
     }
 

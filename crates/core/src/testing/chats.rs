@@ -65,17 +65,7 @@ impl Conversations for MemoryChats {
         state.clock += 1;
         let now = state.clock;
         let id = MessageId(i64::try_from(state.messages.len()).unwrap_or(i64::MAX) + 1);
-        state.messages.push(StoredMessage {
-            id,
-            chat_id: chat,
-            role: message.role,
-            content: message.content.clone(),
-            outcome: message.outcome,
-            citations: message.citations.clone(),
-            model: message.model.clone(),
-            details: message.details.clone(),
-            created_ms: now,
-        });
+        state.messages.push(message.stored(id, chat, now));
         if let Some(summary) = state.chats.get_mut(&chat) {
             summary.updated_ms = now;
             summary.message_count += 1;

@@ -104,22 +104,6 @@ pub async fn forget_async(url: String) -> Result<bool, KeychainError> {
     off_runtime(move || forget(&url)).await
 }
 
-/// The key for a server: `CAIRN_API_KEY` when set, else the keychain's. A keychain that
-/// cannot be used counts as no key (most servers on a LAN want none); the server's refusal
-/// then says where to put one.
-pub async fn key_for(url: &str) -> Option<ApiKey> {
-    if let Some(key) = std::env::var("CAIRN_API_KEY").ok().and_then(ApiKey::new) {
-        return Some(key);
-    }
-    match stored_async(url.to_string()).await {
-        Ok(key) => key,
-        Err(e) => {
-            tracing::debug!(error = %e, "no API key from the keychain");
-            None
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
