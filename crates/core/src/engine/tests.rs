@@ -7,6 +7,7 @@ use crate::answer::{AskEvent, AskRequest, RefusalReason};
 use crate::cancel::Cancel;
 use crate::conversation::AnswerOutcome;
 use crate::engine::VectorSide;
+use crate::error::CoreError;
 use crate::ingest::{IngestEvent, IngestReport};
 use crate::ports::TextIndex;
 use crate::retrieval::search::{SearchMode, SearchRequest};
@@ -25,6 +26,14 @@ const ORCHIDS: &str = "# Orchids\n\nOrchids grow best in bright, indirect light.
     orchid pots weekly, let the roots dry between waterings and repot the plants every two \
     years in fresh bark.";
 
+/// The value of a step that must succeed; the test fails naming the step otherwise.
+fn succeeds<T>(result: Result<T, CoreError>, step: &str) -> T {
+    match result {
+        Ok(value) => value,
+        Err(e) => panic!("{step} failed: {e}"),
+    }
+}
+
 fn library() -> House {
     let house = House::default();
     house.files.write("/library/ferries.md", FERRIES);
@@ -38,10 +47,10 @@ fn root() -> Vec<PathBuf> {
 }
 
 async fn ingest(engine: &Engine) -> IngestReport {
-    match engine.ingest(&root(), &|_: &IngestEvent| {}).await {
-        Ok(report) => report,
-        Err(e) => panic!("the ingest failed: {e}"),
-    }
+    succeeds(
+        engine.ingest(&root(), &|_: &IngestEvent| {}).await,
+        "the ingest",
+    )
 }
 
 async fn search(engine: &Engine, query: &str, mode: SearchMode) -> Vec<String> {
@@ -51,23 +60,20 @@ async fn search(engine: &Engine, query: &str, mode: SearchMode) -> Vec<String> {
         mode,
         documents: None,
     };
-    match engine.search(&request).await {
-        Ok(hits) => hits.into_iter().map(|h| h.document_path).collect(),
-        Err(e) => panic!("the search failed: {e}"),
-    }
+    let hits = succeeds(engine.search(&request).await, "the search");
+    hits.into_iter().map(|h| h.document_path).collect()
 }
 
 async fn ask(house: &House, engine: &Engine, request: AskRequest) -> (AskEvent, Vec<AskEvent>) {
     let events = Arc::new(Mutex::new(Vec::new()));
     let seen = events.clone();
     let mut sink = move |e: AskEvent| seen.lock().unwrap_or_else(|p| p.into_inner()).push(e);
-    let last = match engine
-        .ask(&house.answer_ports(), request, Cancel::never(), &mut sink)
-        .await
-    {
-        Ok(last) => last,
-        Err(e) => panic!("the answer failed: {e}"),
-    };
+    let last = succeeds(
+        engine
+            .ask(&house.answer_ports(), request, Cancel::never(), &mut sink)
+            .await,
+        "the answer",
+    );
     let all = events.lock().unwrap_or_else(|p| p.into_inner()).clone();
     (last, all)
 }
@@ -131,10 +137,7 @@ async fn sync_removes_a_document_whose_file_is_gone() {
     let engine = house.engine();
     ingest(&engine).await;
     house.files.remove("/library/orchids.md");
-    let report = match engine.sync(&root(), &|_: &IngestEvent| {}).await {
-        Ok(r) => r,
-        Err(e) => panic!("sync failed: {e}"),
-    };
+    let report = succeeds(engine.sync(&root(), &|_: &IngestEvent| {}).await, "sync");
     assert_eq!(report.removed, vec!["/library/orchids.md".to_string()]);
     assert_eq!(state_of(&engine, "/library/orchids.md").await, None);
     let found = search(&engine, "orchid roots bark", SearchMode::Bm25).await;
@@ -157,10 +160,7 @@ async fn sync_keeps_the_documents_under_a_folder_it_cannot_read() {
             .unwrap_or_else(|p| p.into_inner())
             .push(e.clone())
     };
-    let report = match engine.sync(&root(), &observer).await {
-        Ok(r) => r,
-        Err(e) => panic!("sync failed: {e}"),
-    };
+    let report = succeeds(engine.sync(&root(), &observer).await, "sync");
     assert!(report.removed.is_empty(), "{report:?}");
     assert_eq!(report.unreadable_folders.len(), 1, "{report:?}");
     assert_eq!(
@@ -188,10 +188,7 @@ async fn switching_embedders_re_embeds_every_passage_and_searches_with_the_new_o
         embedder: Arc::new(WordEmbedder::new("word-hash-64", 64)),
         vectors: Arc::new(MemoryVectors::default()),
     };
-    let report = match engine.switch_embedder(next, &|_| {}).await {
-        Ok(r) => r,
-        Err(e) => panic!("the switch failed: {e}"),
-    };
+    let report = succeeds(engine.switch_embedder(next, &|_| {}).await, "the switch");
     assert_eq!(report.model, "word-hash-64");
     assert_ne!(report.model, before);
     assert_eq!(report.embedded, report.chunks);
@@ -351,10 +348,7 @@ async fn a_full_text_index_that_lost_its_chunks_is_found_drifted_and_rebuilt_by_
     let house = library();
     let engine = house.engine();
     ingest(&engine).await;
-    let healthy = match engine.check().await {
-        Ok(r) => r,
-        Err(e) => panic!("check failed: {e}"),
-    };
+    let healthy = succeeds(engine.check().await, "check");
     assert!(healthy.consistent(), "{healthy:?}");
 
     // The index is derived: losing it loses nothing the catalog cannot give back.
@@ -364,16 +358,10 @@ async fn a_full_text_index_that_lost_its_chunks_is_found_drifted_and_rebuilt_by_
     assert!(search(&engine, "orchid roots bark", SearchMode::Bm25)
         .await
         .is_empty());
-    let broken = match engine.check().await {
-        Ok(r) => r,
-        Err(e) => panic!("check failed: {e}"),
-    };
+    let broken = succeeds(engine.check().await, "check");
     assert!(!broken.consistent(), "{broken:?}");
 
-    let repaired = match engine.repair(&|_: &IngestEvent| {}).await {
-        Ok(r) => r,
-        Err(e) => panic!("repair failed: {e}"),
-    };
+    let repaired = succeeds(engine.repair(&|_: &IngestEvent| {}).await, "repair");
     assert!(repaired.after.consistent(), "{repaired:?}");
     let found = search(&engine, "orchid roots bark", SearchMode::Bm25).await;
     assert_eq!(
@@ -387,10 +375,7 @@ async fn a_library_tuned_once_keeps_its_fusion_and_gate_for_the_next_engine() {
     let house = library();
     let engine = house.engine();
     ingest(&engine).await;
-    let tuned = match engine.tune_fusion().await {
-        Ok(t) => t,
-        Err(e) => panic!("tuning failed: {e}"),
-    };
+    let tuned = succeeds(engine.tune_fusion().await, "tuning");
     let gate = match engine.gate().await {
         Ok(Some(g)) => g,
         other => panic!("no gate after tuning: {other:?}"),
