@@ -5,7 +5,6 @@
 
 use super::Engine;
 use crate::error::CoreError;
-use crate::ports::EmbedKind;
 use crate::retrieval::calibration::{background_questions, GateCalibration};
 
 /// The detector must be this sure of a question's language before the gate uses that
@@ -67,27 +66,21 @@ impl Engine {
         let side = self.side();
         let questions = background_questions();
         let mut best = Vec::with_capacity(questions.len());
-        for batch in questions.chunks(self.config.embed_batch.max(1)) {
-            let texts: Vec<String> = batch.iter().map(|q| q.text.to_string()).collect();
-            let vectors = side
-                .embedder
-                .embed(texts, EmbedKind::Query)
+        let texts: Vec<String> = questions.iter().map(|q| q.text.to_string()).collect();
+        let vectors = side.embed_queries(texts, self.config.embed_batch).await?;
+        for (question, v) in questions.iter().zip(vectors) {
+            let nearest = side
+                .vectors
+                .search(&v, 1, None)
                 .await
-                .map_err(CoreError::Embedder)?;
-            for (question, v) in batch.iter().zip(vectors) {
-                let nearest = side
-                    .vectors
-                    .search(&v, 1, None)
-                    .await
-                    .map_err(CoreError::VectorIndex)?;
-                if let Some((_, d)) = nearest.first() {
-                    tracing::debug!(
-                        question = question.text,
-                        similarity = 1.0 - d.0,
-                        "gate.background"
-                    );
-                    best.push((question.language, 1.0 - d.0));
-                }
+                .map_err(CoreError::VectorIndex)?;
+            if let Some((_, d)) = nearest.first() {
+                tracing::debug!(
+                    question = question.text,
+                    similarity = 1.0 - d.0,
+                    "gate.background"
+                );
+                best.push((question.language, 1.0 - d.0));
             }
         }
         let gate = GateCalibration::from_background(&best);

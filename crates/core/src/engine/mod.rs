@@ -83,6 +83,26 @@ pub struct VectorSide {
     pub vectors: Arc<dyn VectorIndex>,
 }
 
+impl VectorSide {
+    /// Embeds questions as queries, `batch` to a call of the embedder, in order.
+    async fn embed_queries(
+        &self,
+        texts: Vec<String>,
+        batch: usize,
+    ) -> Result<Vec<Vec<f32>>, CoreError> {
+        let mut vectors = Vec::with_capacity(texts.len());
+        for chunk in texts.chunks(batch.max(1)) {
+            vectors.extend(
+                self.embedder
+                    .embed(chunk.to_vec(), crate::ports::EmbedKind::Query)
+                    .await
+                    .map_err(CoreError::Embedder)?,
+            );
+        }
+        Ok(vectors)
+    }
+}
+
 /// Cairn's engine. Writes (ingest, remove, re-index) are serialised; searches run alongside.
 pub struct Engine {
     ports: Ports,

@@ -7,7 +7,6 @@ use crate::document::DocumentState;
 use crate::error::CoreError;
 use crate::error::PortError;
 use crate::ids::{ChunkId, DocumentId};
-use crate::ports::EmbedKind;
 use crate::retrieval::fusion::FusionConfig;
 use crate::retrieval::language::{self, LanguageMix};
 use crate::retrieval::tuning::{self, FusionTuning, ProbeRun, TuningScores};
@@ -196,36 +195,30 @@ impl Engine {
     async fn probe_runs(&self, probes: &[tuning::Probe]) -> Result<Vec<ProbeRun>, CoreError> {
         let side = self.side();
         let mut runs = Vec::with_capacity(probes.len());
-        for batch in probes.chunks(self.config.embed_batch.max(1)) {
-            let queries: Vec<String> = batch.iter().map(|p| p.query.clone()).collect();
-            let vectors = side
-                .embedder
-                .embed(queries, EmbedKind::Query)
+        let queries: Vec<String> = probes.iter().map(|p| p.query.clone()).collect();
+        let vectors = side.embed_queries(queries, self.config.embed_batch).await?;
+        for (probe, v) in probes.iter().zip(vectors) {
+            // One more than the depth: the probe's own chunk is taken out.
+            let mut bm25 = self
+                .ports
+                .text
+                .search(&probe.query, PROBE_DEPTH + 1, None)
                 .await
-                .map_err(CoreError::Embedder)?;
-            for (probe, v) in batch.iter().zip(vectors) {
-                // One more than the depth: the probe's own chunk is taken out.
-                let mut bm25 = self
-                    .ports
-                    .text
-                    .search(&probe.query, PROBE_DEPTH + 1, None)
-                    .await
-                    .map_err(CoreError::TextIndex)?;
-                let mut vector = side
-                    .vectors
-                    .search(&v, PROBE_DEPTH + 1, None)
-                    .await
-                    .map_err(CoreError::VectorIndex)?;
-                bm25.retain(|(id, _)| *id != probe.source);
-                vector.retain(|(id, _)| *id != probe.source);
-                bm25.truncate(PROBE_DEPTH);
-                vector.truncate(PROBE_DEPTH);
-                runs.push(ProbeRun {
-                    targets: probe.targets.clone(),
-                    bm25,
-                    vector,
-                });
-            }
+                .map_err(CoreError::TextIndex)?;
+            let mut vector = side
+                .vectors
+                .search(&v, PROBE_DEPTH + 1, None)
+                .await
+                .map_err(CoreError::VectorIndex)?;
+            bm25.retain(|(id, _)| *id != probe.source);
+            vector.retain(|(id, _)| *id != probe.source);
+            bm25.truncate(PROBE_DEPTH);
+            vector.truncate(PROBE_DEPTH);
+            runs.push(ProbeRun {
+                targets: probe.targets.clone(),
+                bm25,
+                vector,
+            });
         }
         Ok(runs)
     }
